@@ -1,0 +1,217 @@
+//! Loading a GGUF model: weights, tokenizer and chat template, once per
+//! process, shared by every worker.
+
+pub mod gguf;
+pub mod template;
+pub mod tokenizer;
+pub mod transformer;
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use candle_core::quantized::gguf_file;
+use candle_core::Device;
+
+pub use template::{ChatTemplate, Message, Role, TemplateSource};
+pub use tokenizer::TextTokenizer;
+pub use transformer::{Config, KvCache, Transformer};
+
+/// Why a model could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The model file does not exist.
+    #[error("model file {} not found", .0.display())]
+    NotFound(PathBuf),
+    /// The file exists but cannot be read.
+    #[error("cannot read model file {}: {source}", path.display())]
+    Io {
+        /// The model file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a GGUF file.
+    #[error("{} is not a GGUF model file (it does not start with the GGUF magic bytes)", .0.display())]
+    NotGguf(PathBuf),
+    /// The GGUF file is malformed or its architecture is unsupported.
+    #[error("cannot load model {}: {message}", path.display())]
+    Invalid {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The tokenizer cannot be built from the metadata.
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    /// The chat template cannot be compiled or rendered.
+    #[error("chat template: {0}")]
+    Template(String),
+    /// A tensor operation failed while running the model.
+    #[error("inference failed: {0}")]
+    Inference(#[from] candle_core::Error),
+}
+
+/// Descriptive facts about a loaded model.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// The GGUF file.
+    pub path: PathBuf,
+    /// The file's name, for manifests.
+    pub file_name: String,
+    /// `general.name`, when present.
+    pub name: Option<String>,
+    /// `general.architecture`.
+    pub architecture: String,
+    /// Size of the file in bytes.
+    pub size_bytes: u64,
+}
+
+/// A model ready to generate: weights, tokenizer, chat template and the
+/// tokens that end a turn.
+#[derive(Debug)]
+pub struct Model {
+    info: ModelInfo,
+    transformer: Transformer,
+    tokenizer: TextTokenizer,
+    template: ChatTemplate,
+    stop_tokens: Vec<u32>,
+}
+
+/// Texts of tokens that end an assistant turn in common chat formats.
+const END_OF_TURN_TEXTS: &[&str] = &[
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|end_of_text|>",
+    "<end_of_turn>",
+    "<|end|>",
+];
+
+impl Model {
+    /// Loads a GGUF model file onto `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
+        let file = open_gguf(path)?;
+        let size_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut reader = BufReader::new(file);
+        let invalid = |e: candle_core::Error| ModelError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let content = gguf_file::Content::read(&mut reader).map_err(invalid)?;
+        let md = gguf::Metadata::new(&content);
+        let tokenizer = TextTokenizer::from_gguf(&md, path.parent())?;
+        let transformer = Transformer::from_gguf(&content, &mut reader, device).map_err(invalid)?;
+        let chat_template = md.opt_string("tokenizer.chat_template").map_err(invalid)?;
+        let llama3_vocab = tokenizer.token_id("<|eot_id|>").is_some();
+        let template = ChatTemplate::new(
+            chat_template,
+            llama3_vocab,
+            tokenizer.bos_text(),
+            tokenizer.eos_text(),
+        )?;
+        let stop_tokens = stop_tokens(&tokenizer);
+        let info = ModelInfo {
+            file_name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            path: path.to_path_buf(),
+            name: md.opt_string("general.name").map_err(invalid)?,
+            architecture: transformer.config().architecture.clone(),
+            size_bytes,
+        };
+        Ok(Self {
+            info,
+            transformer,
+            tokenizer,
+            template,
+            stop_tokens,
+        })
+    }
+
+    /// Facts about the model file.
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The network.
+    pub fn transformer(&self) -> &Transformer {
+        &self.transformer
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+
+    /// The chat template.
+    pub fn template(&self) -> &ChatTemplate {
+        &self.template
+    }
+
+    /// Token ids that end generation.
+    pub fn stop_tokens(&self) -> &[u32] {
+        &self.stop_tokens
+    }
+
+    /// The context window the model was trained for, in tokens.
+    pub fn context_length(&self) -> usize {
+        self.transformer.config().context_length
+    }
+
+    /// Renders a chat with the model's template and tokenizes it.
+    pub fn chat_tokens(&self, messages: &[Message]) -> Result<Vec<u32>, ModelError> {
+        let prompt = self.template.render(messages)?;
+        self.tokenizer.encode_prompt(&prompt)
+    }
+}
+
+fn open_gguf(path: &Path) -> Result<File, ModelError> {
+    let mut file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ModelError::NotFound(path.to_path_buf()),
+        _ => ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(ModelError::NotGguf(path.to_path_buf()));
+    }
+    let mut magic = [0u8; 4];
+    if file.read_exact(&mut magic).is_err() || &magic != b"GGUF" {
+        return Err(ModelError::NotGguf(path.to_path_buf()));
+    }
+    // Reopen so the GGUF reader starts at offset 0.
+    File::open(path).map_err(|e| ModelError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+fn stop_tokens(tokenizer: &TextTokenizer) -> Vec<u32> {
+    let mut stops: Vec<u32> = tokenizer.eos().into_iter().collect();
+    for text in END_OF_TURN_TEXTS {
+        if let Some(id) = tokenizer.token_id(text) {
+            if !stops.contains(&id) {
+                stops.push(id);
+            }
+        }
+    }
+    stops
+}
+
+/// The device models run on: the first GPU when kurz was built with `cuda`
+/// or `metal` and one is present, otherwise the CPU.
+pub fn default_device() -> Device {
+    #[cfg(feature = "cuda")]
+    if let Ok(device) = Device::new_cuda(0) {
+        return device;
+    }
+    #[cfg(feature = "metal")]
+    if let Ok(device) = Device::new_metal(0) {
+        return device;
+    }
+    Device::Cpu
+}

@@ -1,0 +1,477 @@
+//! The decoder network of Llama-family GGUF models (`llama`, `qwen2`, `qwen3`).
+//!
+//! All three architectures share one layout — token embedding, a stack of
+//! pre-norm blocks (grouped-query attention with rotary positions, SwiGLU
+//! MLP) and a final norm + output projection — and differ only in details:
+//! Qwen2 adds biases to the q/k/v projections and rotates "neox" style,
+//! Qwen3 normalises q and k per head, Llama rotates interleaved pairs.
+//!
+//! The weights ([`Transformer`]) are immutable after loading and are shared
+//! by reference between all workers; the per-sequence state lives in a
+//! [`KvCache`], one per worker.
+
+use candle_core::quantized::{gguf_file, QMatMul, QTensor};
+use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
+use std::io::{Read, Seek};
+use std::sync::Arc;
+
+use super::gguf::Metadata;
+
+/// How rotary position embeddings pair up the dimensions of a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs (GGML's "normal" rope; Llama GGUF files).
+    Interleaved,
+    /// First half with second half (GPT-NeoX style; Qwen).
+    Neox,
+}
+
+/// Shape and hyper-parameters of a decoder, read from GGUF metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `general.architecture`, e.g. `qwen2`.
+    pub architecture: String,
+    /// Number of transformer blocks.
+    pub block_count: usize,
+    /// Width of the residual stream.
+    pub embedding_length: usize,
+    /// Number of query heads.
+    pub head_count: usize,
+    /// Number of key/value heads (grouped-query attention).
+    pub head_count_kv: usize,
+    /// Dimension of one attention head.
+    pub head_dim: usize,
+    /// Context length the model was trained for.
+    pub context_length: usize,
+    /// RMS norm epsilon.
+    pub rms_norm_eps: f64,
+    /// Rotary embedding base frequency.
+    pub rope_freq_base: f32,
+    /// Rotary pairing.
+    pub rope_style: RopeStyle,
+}
+
+impl Config {
+    /// Reads the configuration of a supported architecture from metadata.
+    pub fn from_metadata(md: &Metadata) -> Result<Self> {
+        let arch = md.architecture()?;
+        let rope_style = match arch.as_str() {
+            "llama" => RopeStyle::Interleaved,
+            "qwen2" | "qwen3" => RopeStyle::Neox,
+            other => candle_core::bail!(
+                "unsupported model architecture `{other}` (kurz runs llama, qwen2 and qwen3 GGUF files)"
+            ),
+        };
+        let key = |k: &str| format!("{arch}.{k}");
+        let head_count = md.usize(&key("attention.head_count"))?;
+        let embedding_length = md.usize(&key("embedding_length"))?;
+        let head_dim = match md.opt_usize(&key("attention.key_length"))? {
+            Some(d) => d,
+            None => embedding_length / head_count,
+        };
+        Ok(Self {
+            block_count: md.usize(&key("block_count"))?,
+            head_count_kv: md
+                .opt_usize(&key("attention.head_count_kv"))?
+                .unwrap_or(head_count),
+            context_length: md.usize(&key("context_length"))?,
+            rms_norm_eps: md.f32(&key("attention.layer_norm_rms_epsilon"))? as f64,
+            rope_freq_base: md.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
+            architecture: arch,
+            embedding_length,
+            head_count,
+            head_dim,
+            rope_style,
+        })
+    }
+}
+
+/// RMS normalisation with a learned scale.
+#[derive(Debug, Clone)]
+struct RmsNorm {
+    weight: Tensor,
+    eps: f32,
+}
+
+impl RmsNorm {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::rms_norm(&xs.contiguous()?, &self.weight, self.eps)
+    }
+}
+
+/// Reads tensors by name from one GGUF file.
+struct TensorSource<'a, R> {
+    content: &'a gguf_file::Content,
+    reader: &'a mut R,
+    device: &'a Device,
+    eps: f32,
+}
+
+impl<R: Read + Seek> TensorSource<'_, R> {
+    fn has(&self, name: &str) -> bool {
+        self.content.tensor_infos.contains_key(name)
+    }
+
+    fn qtensor(&mut self, name: &str) -> Result<QTensor> {
+        self.content.tensor(self.reader, name, self.device)
+    }
+
+    fn matmul(&mut self, name: &str) -> Result<QMatMul> {
+        QMatMul::from_qtensor(self.qtensor(name)?)
+    }
+
+    fn dense(&mut self, name: &str) -> Result<Tensor> {
+        self.qtensor(name)?.dequantize(self.device)
+    }
+
+    fn optional_dense(&mut self, name: &str) -> Result<Option<Tensor>> {
+        if self.has(name) {
+            self.dense(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn norm(&mut self, name: &str) -> Result<RmsNorm> {
+        Ok(RmsNorm {
+            weight: self.dense(name)?,
+            eps: self.eps,
+        })
+    }
+
+    fn optional_norm(&mut self, name: &str) -> Result<Option<RmsNorm>> {
+        if self.has(name) {
+            self.norm(name).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Attention {
+    wq: QMatMul,
+    wk: QMatMul,
+    wv: QMatMul,
+    wo: QMatMul,
+    bq: Option<Tensor>,
+    bk: Option<Tensor>,
+    bv: Option<Tensor>,
+    q_norm: Option<RmsNorm>,
+    k_norm: Option<RmsNorm>,
+}
+
+#[derive(Debug, Clone)]
+struct Mlp {
+    gate: QMatMul,
+    up: QMatMul,
+    down: QMatMul,
+}
+
+impl Mlp {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let gate = candle_nn::ops::silu(&self.gate.forward(xs)?)?;
+        self.down.forward(&(gate * self.up.forward(xs)?)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    attn_norm: RmsNorm,
+    attn: Attention,
+    ffn_norm: RmsNorm,
+    mlp: Mlp,
+}
+
+/// A loaded decoder: immutable weights, safe to share between threads.
+#[derive(Debug)]
+pub struct Transformer {
+    config: Config,
+    embedding: Arc<QTensor>,
+    blocks: Vec<Block>,
+    norm: RmsNorm,
+    output: QMatMul,
+    cos: Tensor,
+    sin: Tensor,
+    device: Device,
+}
+
+/// Per-sequence attention state: keys and values of every position seen so far.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    layers: Vec<candle_nn::kv_cache::KvCache>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Number of positions held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no position is held yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Forgets everything, keeping the allocated buffers' sizes for reuse.
+    pub fn clear(&mut self) {
+        for layer in &mut self.layers {
+            layer.reset();
+        }
+        self.len = 0;
+    }
+}
+
+/// Positions a new cache reserves room for before it grows.
+const KV_CACHE_CHUNK: usize = 1024;
+
+impl Transformer {
+    /// Loads the weights of a supported architecture from a GGUF file.
+    ///
+    /// The token embedding stays quantized (rows are dequantized on lookup),
+    /// and models with tied embeddings share that one tensor with the output
+    /// projection.
+    pub fn from_gguf<R: Read + Seek>(
+        content: &gguf_file::Content,
+        reader: &mut R,
+        device: &Device,
+    ) -> Result<Self> {
+        let md = Metadata::new(content);
+        let config = Config::from_metadata(&md)?;
+        let mut src = TensorSource {
+            content,
+            reader,
+            device,
+            eps: config.rms_norm_eps as f32,
+        };
+        let embedding = Arc::new(src.qtensor("token_embd.weight")?);
+        let output = if src.has("output.weight") {
+            src.matmul("output.weight")?
+        } else {
+            QMatMul::from_arc(embedding.clone())?
+        };
+        let norm = src.norm("output_norm.weight")?;
+        let blocks = (0..config.block_count)
+            .map(|i| load_block(&mut src, i))
+            .collect::<Result<Vec<_>>>()?;
+        let (cos, sin) = rope_tables(&config, device)?;
+        Ok(Self {
+            config,
+            embedding,
+            blocks,
+            norm,
+            output,
+            cos,
+            sin,
+            device: device.clone(),
+        })
+    }
+
+    /// The model's shape and hyper-parameters.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// A fresh, empty attention cache for one sequence.
+    pub fn new_cache(&self) -> KvCache {
+        let capacity = KV_CACHE_CHUNK.min(self.config.context_length.max(1));
+        KvCache {
+            layers: (0..self.config.block_count)
+                .map(|_| candle_nn::kv_cache::KvCache::new(2, capacity))
+                .collect(),
+            len: 0,
+        }
+    }
+
+    /// Runs `tokens` at the positions following those already in `cache`,
+    /// appends their keys and values to it, and returns the logits
+    /// (a `[vocab]` f32 tensor) predicting the token after the last one.
+    pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
+        let seq_len = tokens.len();
+        if seq_len == 0 {
+            candle_core::bail!("forward called with no tokens");
+        }
+        let start = cache.len;
+        if start + seq_len > self.config.context_length {
+            candle_core::bail!(
+                "sequence of {} tokens exceeds the model's context of {}",
+                start + seq_len,
+                self.config.context_length
+            );
+        }
+        let ids = Tensor::new(tokens, &self.device)?;
+        let mut xs = self.embedding.embedding(&ids)?.unsqueeze(0)?;
+        let mask = causal_mask(seq_len, start, &self.device)?;
+        for (block, layer_cache) in self.blocks.iter().zip(cache.layers.iter_mut()) {
+            xs = self.block_forward(block, &xs, mask.as_ref(), start, layer_cache)?;
+        }
+        cache.len += seq_len;
+        let last = xs.i((.., seq_len - 1..seq_len, ..))?;
+        let last = self.norm.forward(&last)?;
+        self.output.forward(&last)?.flatten_all()?.to_dtype(DType::F32)
+    }
+
+    fn block_forward(
+        &self,
+        block: &Block,
+        xs: &Tensor,
+        mask: Option<&Tensor>,
+        start: usize,
+        cache: &mut candle_nn::kv_cache::KvCache,
+    ) -> Result<Tensor> {
+        let normed = block.attn_norm.forward(xs)?;
+        let attn = self.attention(&block.attn, &normed, mask, start, cache)?;
+        let xs = (attn + xs)?;
+        let mlp = block.mlp.forward(&block.ffn_norm.forward(&xs)?)?;
+        mlp + xs
+    }
+
+    fn attention(
+        &self,
+        attn: &Attention,
+        xs: &Tensor,
+        mask: Option<&Tensor>,
+        start: usize,
+        cache: &mut candle_nn::kv_cache::KvCache,
+    ) -> Result<Tensor> {
+        let (b, seq_len, _) = xs.dims3()?;
+        let cfg = &self.config;
+        let q = project(&attn.wq, attn.bq.as_ref(), xs)?;
+        let k = project(&attn.wk, attn.bk.as_ref(), xs)?;
+        let v = project(&attn.wv, attn.bv.as_ref(), xs)?;
+        let q = split_heads(&q, b, seq_len, cfg.head_count, cfg.head_dim)?;
+        let k = split_heads(&k, b, seq_len, cfg.head_count_kv, cfg.head_dim)?;
+        let v = split_heads(&v, b, seq_len, cfg.head_count_kv, cfg.head_dim)?;
+        let q = match &attn.q_norm {
+            Some(norm) => norm.forward(&q)?,
+            None => q,
+        };
+        let k = match &attn.k_norm {
+            Some(norm) => norm.forward(&k)?,
+            None => k,
+        };
+        let q = self.rotate(&q, start)?;
+        let k = self.rotate(&k, start)?;
+        let (k, v) = cache.append(&k, &v)?;
+        let groups = cfg.head_count / cfg.head_count_kv;
+        let k = repeat_kv(k.contiguous()?, groups)?;
+        let v = repeat_kv(v.contiguous()?, groups)?;
+        let scale = 1.0 / (cfg.head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?;
+        let scores = match mask {
+            Some(mask) => scores.broadcast_add(mask)?,
+            None => scores,
+        };
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = probs.matmul(&v)?;
+        let out = out
+            .transpose(1, 2)?
+            .reshape((b, seq_len, cfg.head_count * cfg.head_dim))?;
+        attn.wo.forward(&out)
+    }
+
+    fn rotate(&self, xs: &Tensor, start: usize) -> Result<Tensor> {
+        let (_, _, seq_len, _) = xs.dims4()?;
+        let cos = self.cos.narrow(0, start, seq_len)?;
+        let sin = self.sin.narrow(0, start, seq_len)?;
+        match self.config.rope_style {
+            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(xs, &cos, &sin),
+            RopeStyle::Neox => candle_nn::rotary_emb::rope(xs, &cos, &sin),
+        }
+    }
+}
+
+fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result<Block> {
+    let p = format!("blk.{i}");
+    let attn = Attention {
+        wq: src.matmul(&format!("{p}.attn_q.weight"))?,
+        wk: src.matmul(&format!("{p}.attn_k.weight"))?,
+        wv: src.matmul(&format!("{p}.attn_v.weight"))?,
+        wo: src.matmul(&format!("{p}.attn_output.weight"))?,
+        bq: src.optional_dense(&format!("{p}.attn_q.bias"))?,
+        bk: src.optional_dense(&format!("{p}.attn_k.bias"))?,
+        bv: src.optional_dense(&format!("{p}.attn_v.bias"))?,
+        q_norm: src.optional_norm(&format!("{p}.attn_q_norm.weight"))?,
+        k_norm: src.optional_norm(&format!("{p}.attn_k_norm.weight"))?,
+    };
+    let mlp = Mlp {
+        gate: src.matmul(&format!("{p}.ffn_gate.weight"))?,
+        up: src.matmul(&format!("{p}.ffn_up.weight"))?,
+        down: src.matmul(&format!("{p}.ffn_down.weight"))?,
+    };
+    Ok(Block {
+        attn_norm: src.norm(&format!("{p}.attn_norm.weight"))?,
+        attn,
+        ffn_norm: src.norm(&format!("{p}.ffn_norm.weight"))?,
+        mlp,
+    })
+}
+
+fn project(w: &QMatMul, bias: Option<&Tensor>, xs: &Tensor) -> Result<Tensor> {
+    let ys = w.forward(xs)?;
+    match bias {
+        Some(bias) => ys.broadcast_add(bias),
+        None => Ok(ys),
+    }
+}
+
+/// `[b, seq, heads * dim]` → `[b, heads, seq, dim]`, contiguous.
+fn split_heads(xs: &Tensor, b: usize, seq: usize, heads: usize, dim: usize) -> Result<Tensor> {
+    xs.reshape((b, seq, heads, dim))?
+        .transpose(1, 2)?
+        .contiguous()
+}
+
+/// Repeats each key/value head `n` times so grouped-query attention can use
+/// a plain batched matmul.
+fn repeat_kv(xs: Tensor, n: usize) -> Result<Tensor> {
+    if n == 1 {
+        return Ok(xs);
+    }
+    let (b, heads, seq, dim) = xs.dims4()?;
+    Tensor::cat(&vec![&xs; n], 2)?.reshape((b, heads * n, seq, dim))
+}
+
+/// An additive mask hiding future positions, or `None` for a single token.
+fn causal_mask(seq_len: usize, start: usize, device: &Device) -> Result<Option<Tensor>> {
+    if seq_len == 1 {
+        return Ok(None);
+    }
+    let total = start + seq_len;
+    let mask: Vec<f32> = (0..seq_len)
+        .flat_map(|i| {
+            (0..total).map(move |j| {
+                if j > start + i {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
+        })
+        .collect();
+    Tensor::from_slice(&mask, (seq_len, total), device).map(Some)
+}
+
+fn rope_tables(cfg: &Config, device: &Device) -> Result<(Tensor, Tensor)> {
+    let half = cfg.head_dim / 2;
+    let inv_freq: Vec<f32> = (0..half)
+        .map(|i| 1.0 / cfg.rope_freq_base.powf(2.0 * i as f32 / cfg.head_dim as f32))
+        .collect();
+    let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
+    let positions = Tensor::arange(0u32, cfg.context_length as u32, device)?
+        .to_dtype(DType::F32)?
+        .reshape((cfg.context_length, 1))?;
+    let angles = positions.matmul(&inv_freq)?;
+    Ok((angles.cos()?, angles.sin()?))
+}
+
+/// Index of the largest logit (greedy choice); ties go to the lowest id.
+pub fn argmax(logits: &Tensor) -> Result<u32> {
+    logits.argmax(D::Minus1)?.to_scalar::<u32>()
+}

@@ -1,0 +1,16 @@
+//! Output side of `kurz`: atomic file writes, content hashing, rendering of
+//! summaries into the supported output formats, and the machine-readable
+//! `manifest.jsonl` (including resume support).
+
+pub mod atomic;
+pub mod format;
+pub mod hash;
+pub mod manifest;
+
+pub use atomic::write_atomic;
+pub use format::{output_path, render, Format, RenderedDoc};
+pub use hash::{sha256_file, sha256_hex};
+pub use manifest::{
+    civil_from_days, format_rfc3339_utc, now_rfc3339, relative_output_path, ManifestEntry,
+    ManifestWriter, ModelRef, ResumeIndex, Status, MANIFEST_FILE_NAME,
+};
