@@ -1,6 +1,17 @@
 //! kurz: offline English summaries and translations of German articles
 //! with a local GGUF model run through Candle.
+//!
+//! The modules follow the pipeline: [`input`] (files → text) →
+//! [`model`] (GGUF weights, tokenizer, chat template) → [`generate`]
+//! (tokens) → [`task`] (prompts, chunking, cleaning) → [`output`] (files
+//! and manifest), with [`batch`] running many inputs in parallel on top and
+//! [`registry`] finding, fetching and verifying model files.
 
+pub mod batch;
 pub mod generate;
+pub mod input;
 pub mod model;
 pub mod output;
+pub mod progress;
+pub mod registry;
+pub mod task;

@@ -1,1 +1,374 @@
-fn main() {}
+//! The `kurz` command-line tool.
+
+mod cli;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use cli::{CacheArgs, Cli, Command, ModelArgs, ModelsCommand, RunArgs, SummarizeArgs};
+use kurz::batch::{available_cores, run_batch, BatchConfig, BatchReport, Task};
+use kurz::generate::Sampling;
+use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
+use kurz::model::{default_device, Model};
+use kurz::output::{sha256_file, ModelRef};
+use kurz::progress::{Progress, TransferProgress, Verbosity};
+use kurz::registry::{
+    resolve_model, CacheStatus, ModelCache, PullOptions, Registry, ResolvedModel, VerifyOutcome,
+};
+use kurz::task::SummaryOptions;
+
+/// Exit status when some inputs failed but the batch ran.
+const EXIT_SOME_FAILED: u8 = 2;
+/// Largest default prompt budget: beyond it, CPU inference slows sharply.
+const DEFAULT_CONTEXT_CAP: usize = 4096;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kurz: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Summarize(args) => summarize(args),
+        Command::Models(cmd) => models(cmd),
+    }
+}
+
+fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let sampling = sampling(run)?;
+    let max_words = args.max_words as usize;
+    run_task(run, |context| {
+        Task::Summarize(SummaryOptions {
+            max_words,
+            context,
+            sampling,
+        })
+    })
+}
+
+/// Discovers inputs, loads the model, runs the batch and maps the outcome
+/// to an exit status.
+fn run_task(run: &RunArgs, task: impl FnOnce(usize) -> Task) -> Result<ExitCode> {
+    let verbosity = verbosity(run);
+    let progress = Progress::new(verbosity);
+    let inputs = find_inputs(run, &progress)?;
+    check_output_dir(&run.output)?;
+    let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
+    let model_ref = model_ref(&resolved, &progress)?;
+    let started = std::time::Instant::now();
+    let model = Model::load(&resolved.path, &default_device())
+        .with_context(|| how_to_get_model(&run.model))?;
+    if verbosity == Verbosity::Verbose {
+        progress.note(&format!(
+            "loaded {} ({}) in {:.2} s",
+            resolved.path.display(),
+            model.info().architecture,
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    let context = match run.context {
+        Some(c) => c as usize,
+        None => model.context_length().min(DEFAULT_CONTEXT_CAP),
+    };
+    let config = BatchConfig {
+        output_dir: run.output.clone(),
+        format: run.format.into(),
+        force: run.force,
+        jobs: run.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
+        max_bytes: run.max_bytes,
+        echo_stdout: run.stdout,
+        task: task(context.min(model.context_length())),
+    };
+    let report = run_batch(&model, &model_ref, &inputs, &config, &progress)?;
+    print_tally(&report, verbosity);
+    Ok(if report.failed > 0 {
+        ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn sampling(run: &RunArgs) -> Result<Sampling> {
+    if !(0.0..=10.0).contains(&run.temperature) {
+        bail!("--temperature must be between 0 and 10");
+    }
+    if let Some(p) = run.top_p {
+        if !(p > 0.0 && p <= 1.0) {
+            bail!("--top-p must be in (0, 1]");
+        }
+    }
+    Ok(Sampling {
+        temperature: run.temperature,
+        top_p: run.top_p,
+        seed: run.seed,
+    })
+}
+
+fn verbosity(run: &RunArgs) -> Verbosity {
+    match (run.quiet, run.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// Files processed at once by default. Each file's matrix products already
+/// use every core, so two files at a time is enough to hide the serial parts
+/// of decoding; more only adds memory.
+fn default_jobs() -> usize {
+    available_cores().clamp(1, 2)
+}
+
+fn find_inputs(run: &RunArgs, progress: &Progress) -> Result<Vec<InputItem>> {
+    let options = DiscoverOptions {
+        include: run.include.clone(),
+        exclude: run.exclude.clone(),
+    };
+    let discovery = discover(&run.paths, &options)?;
+    for skipped in &discovery.skipped {
+        progress.note(&format!(
+            "skipping {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        ));
+    }
+    let inputs = without_outputs(discovery.inputs, &run.output);
+    if inputs.is_empty() {
+        bail!(
+            "no input files found in {} (kurz reads .txt, .md, .markdown, .html and .htm files)",
+            run.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(inputs)
+}
+
+/// Drops inputs that live inside the output directory (kurz's own results
+/// when the output folder sits inside an input folder).
+fn without_outputs(inputs: Vec<InputItem>, output: &Path) -> Vec<InputItem> {
+    let Ok(out) = output.canonicalize() else {
+        return inputs;
+    };
+    inputs
+        .into_iter()
+        .filter(|item| match &item.source {
+            InputSource::File(p) => !p.canonicalize().is_ok_and(|c| c.starts_with(&out)),
+            InputSource::Stdin => true,
+        })
+        .collect()
+}
+
+fn check_output_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("output directory {} is not writable", dir.display()))?;
+    Ok(())
+}
+
+fn resolve(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
+    let registry = Registry::builtin()?;
+    let cache = ModelCache::from_env(args.cache_dir.as_deref());
+    let options = PullOptions {
+        force: false,
+        offline: args.offline,
+    };
+    let progress = TransferProgress::new(quiet);
+    Ok(resolve_model(
+        args.model.as_deref(),
+        &registry,
+        &cache,
+        &options,
+        &progress,
+    )?)
+}
+
+fn how_to_get_model(args: &ModelArgs) -> String {
+    match &args.model {
+        Some(m) => format!(
+            "cannot use model `{m}`; give a valid .gguf file or a preset id (`kurz models list`)"
+        ),
+        None => "cannot use the default model; try `kurz models verify` and `kurz models pull --force <id>`".to_string(),
+    }
+}
+
+/// The model's name and sha256 for manifests (hashing the file when no
+/// verified digest is known).
+fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result<ModelRef> {
+    let sha256 = match &resolved.sha256 {
+        Some(sha) => sha.clone(),
+        None => {
+            progress.note(&format!("hashing {}", resolved.path.display()));
+            sha256_file(&resolved.path)
+                .with_context(|| format!("cannot read model file {}", resolved.path.display()))?
+        }
+    };
+    let file = resolved
+        .preset
+        .clone()
+        .or_else(|| {
+            resolved
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    Ok(ModelRef { file, sha256 })
+}
+
+fn print_tally(report: &BatchReport, verbosity: Verbosity) {
+    if verbosity == Verbosity::Quiet && report.failed == 0 {
+        return;
+    }
+    eprintln!(
+        "kurz: {} ok, {} skipped, {} failed; manifest: {}",
+        report.ok,
+        report.skipped,
+        report.failed,
+        report.manifest.display()
+    );
+}
+
+fn models(cmd: ModelsCommand) -> Result<ExitCode> {
+    let registry = Registry::builtin()?;
+    match cmd {
+        ModelsCommand::List(cache) => models_list(&registry, &cache),
+        ModelsCommand::Pull { ids, force, cache } => models_pull(&registry, &ids, force, &cache),
+        ModelsCommand::Verify { ids, cache } => models_verify(&registry, &ids, &cache),
+        ModelsCommand::Path { id, cache } => {
+            let preset = preset(&registry, &id)?;
+            let store = ModelCache::from_env(cache.cache_dir.as_deref());
+            match store.status(preset) {
+                CacheStatus::Cached { path } | CacheStatus::Unverified { path } => {
+                    println!("{}", path.display());
+                    Ok(ExitCode::SUCCESS)
+                }
+                CacheStatus::Missing => {
+                    bail!("{id} is not cached; fetch it with `kurz models pull {id}`")
+                }
+            }
+        }
+        ModelsCommand::Rm { id, cache } => {
+            let preset = preset(&registry, &id)?;
+            let store = ModelCache::from_env(cache.cache_dir.as_deref());
+            if store.remove(preset)? {
+                eprintln!("kurz: removed {id}");
+            } else {
+                eprintln!("kurz: {id} was not cached");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn preset<'r>(registry: &'r Registry, id: &str) -> Result<&'r kurz::registry::Preset> {
+    registry.get(id).with_context(|| {
+        format!(
+            "unknown model preset `{id}`; known presets: {}",
+            registry.ids().join(", ")
+        )
+    })
+}
+
+fn models_list(registry: &Registry, cache: &CacheArgs) -> Result<ExitCode> {
+    let store = ModelCache::from_env(cache.cache_dir.as_deref());
+    println!(
+        "{:<22} {:>9}  {:<7} {:<10} {:<8} {}",
+        "ID", "SIZE", "ARCH", "QUANT", "CACHED", "RECOMMENDED FOR"
+    );
+    for p in &registry.presets {
+        let (cached, path) = match store.status(p) {
+            CacheStatus::Cached { path } => ("yes", Some(path)),
+            CacheStatus::Unverified { path } => ("unverif.", Some(path)),
+            CacheStatus::Missing => ("no", None),
+        };
+        let size = p
+            .size
+            .map(|s| format!("{:.2} GB", s as f64 / 1e9))
+            .unwrap_or_else(|| "?".into());
+        let default = if p.default { " (default)" } else { "" };
+        println!(
+            "{:<22} {:>9}  {:<7} {:<10} {:<8} {}{default}",
+            p.id, size, p.architecture, p.quantization, cached, p.recommended
+        );
+        if let Some(path) = path {
+            println!("{:<22} {}", "", path.display());
+        }
+    }
+    println!("\ncache: {}", store.root().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_pull(
+    registry: &Registry,
+    ids: &[String],
+    force: bool,
+    cache: &CacheArgs,
+) -> Result<ExitCode> {
+    let store = ModelCache::from_env(cache.cache_dir.as_deref());
+    let options = PullOptions {
+        force,
+        offline: cache.offline,
+    };
+    let progress = TransferProgress::new(false);
+    let ids = if ids.is_empty() {
+        vec![registry.default_preset().id.clone()]
+    } else {
+        ids.to_vec()
+    };
+    for id in &ids {
+        let preset = preset(registry, id)?;
+        let path = store.pull(preset, &options, &progress)?;
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_verify(registry: &Registry, ids: &[String], cache: &CacheArgs) -> Result<ExitCode> {
+    let store = ModelCache::from_env(cache.cache_dir.as_deref());
+    let presets: Vec<_> = if ids.is_empty() {
+        registry.presets.iter().collect()
+    } else {
+        ids.iter()
+            .map(|id| preset(registry, id))
+            .collect::<Result<_>>()?
+    };
+    let mut corrupt = false;
+    for p in presets {
+        match store.verify(p)? {
+            VerifyOutcome::Ok { path, .. } => println!("ok       {:<22} {}", p.id, path.display()),
+            VerifyOutcome::Missing => println!("missing  {}", p.id),
+            VerifyOutcome::Corrupt {
+                path,
+                expected,
+                actual,
+            } => {
+                corrupt = true;
+                println!(
+                    "corrupt  {:<22} {} (expected {expected}, found {actual}; `kurz models pull --force {}` fetches it again)",
+                    p.id,
+                    path.display(),
+                    p.id
+                );
+            }
+        }
+    }
+    Ok(if corrupt {
+        ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

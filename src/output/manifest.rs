@@ -17,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const MANIFEST_FILE_NAME: &str = "manifest.jsonl";
 
 /// Outcome of processing one input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// The output was generated and written.

@@ -1,0 +1,202 @@
+//! Command-line interface definitions (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use kurz::output::Format;
+
+/// Summarize and translate German articles into English, offline, with a
+/// local GGUF model.
+///
+/// kurz walks files and folders (.txt, .md, .markdown, .html, .htm), writes
+/// one English result per input under the output directory (mirroring the
+/// input tree) and a machine-readable manifest (manifest.jsonl). Reruns skip
+/// inputs that are already done.
+#[derive(Debug, Parser)]
+#[command(name = "kurz", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarize German articles into short English summaries.
+    ///
+    /// Exit status: 0 when every input is ok or skipped, 2 when some inputs
+    /// failed (see the manifest's error entries), 1 when nothing could run.
+    Summarize(SummarizeArgs),
+    /// List, fetch, verify and locate model weights.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Upper bound on the length of each summary, in words (enforced: the
+    /// summary is trimmed to its last complete sentence within the bound).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=1000))]
+    pub max_words: u64,
+}
+
+/// Options shared by the commands that run a model over inputs.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Files or folders to process (folders recursively), or - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Where results and manifest.jsonl go.
+    #[arg(short, long, value_name = "DIR", default_value = "kurz-out")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Files processed at once [default: chosen from the number of cores].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: Option<u64>,
+
+    /// Format of the per-file output.
+    #[arg(long, value_enum, default_value_t = FormatArg::Md)]
+    pub format: FormatArg,
+
+    /// Also print each result to stdout as it finishes.
+    #[arg(long)]
+    pub stdout: bool,
+
+    /// Redo inputs that are already done.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Only process files matching this glob (gitignore syntax; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+
+    /// Skip files matching this glob (gitignore syntax; repeatable). Hidden
+    /// and .gitignore'd files are always skipped when walking folders.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Token budget of one model call (prompt + answer) [default: the
+    /// model's context, capped at 4096]. Longer articles are summarized in
+    /// chunks.
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(256..=1_048_576))]
+    pub context: Option<u64>,
+
+    /// Sampling temperature; 0 is greedy decoding (deterministic).
+    #[arg(long, value_name = "T", default_value_t = 0.0)]
+    pub temperature: f64,
+
+    /// Nucleus sampling: sample only from the most likely tokens whose
+    /// probabilities add up to P (with --temperature > 0).
+    #[arg(long, value_name = "P")]
+    pub top_p: Option<f64>,
+
+    /// Random seed for sampling.
+    #[arg(long, value_name = "S", default_value_t = 299_792_458)]
+    pub seed: u64,
+
+    /// Refuse inputs larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_bytes: u64,
+
+    /// Only print errors and the final tally.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print details for every file (tokens, timings, warnings).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Which model to use and where models are kept.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// A preset id (see `kurz models list`), a .gguf file, or a folder
+    /// holding one [default: the default preset].
+    #[arg(short, long, value_name = "MODEL", env = "KURZ_MODEL")]
+    pub model: Option<String>,
+
+    /// Never download; use only cached models (also HF_HUB_OFFLINE=1).
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Model cache folder [default: $KURZ_HOME/models or the platform cache
+    /// folder, e.g. ~/.cache/kurz/models].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Markdown: `# <title>` then the text.
+    Md,
+    /// Plain text: title line, blank line, text.
+    Txt,
+    /// One JSON object per file.
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Md => Format::Md,
+            FormatArg::Txt => Format::Txt,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List the model presets: id, size, architecture, cached?, where, use.
+    List(CacheArgs),
+    /// Fetch presets into the cache (if missing) and verify them.
+    Pull {
+        /// Preset ids [default: the default preset].
+        ids: Vec<String>,
+        /// Fetch again even when a verified copy is cached.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Re-hash cached files and report ok / missing / corrupt.
+    Verify {
+        /// Preset ids [default: all presets].
+        ids: Vec<String>,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Print the local path of a preset's file (for scripts).
+    Path {
+        /// Preset id.
+        id: String,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// Remove a preset's file from kurz's cache.
+    Rm {
+        /// Preset id.
+        id: String,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Model cache folder [default: $KURZ_HOME/models or the platform cache
+    /// folder, e.g. ~/.cache/kurz/models].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Never download (also HF_HUB_OFFLINE=1).
+    #[arg(long)]
+    pub offline: bool,
+}

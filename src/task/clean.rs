@@ -1,0 +1,200 @@
+//! Turning raw model output into the plain English text kurz writes:
+//! preambles and markup stripped, length bound enforced.
+
+use super::chunk::sentences;
+
+/// Line openings that introduce the answer instead of being part of it.
+const PREAMBLES: &[&str] = &[
+    "here is",
+    "here's",
+    "sure",
+    "certainly",
+    "of course",
+    "summary:",
+    "english summary",
+    "the summary",
+    "zusammenfassung",
+    "translation:",
+    "english translation",
+    "here are",
+];
+
+/// Cleans a generated summary: drops preamble lines ("Here is a summary:"),
+/// headings, list markers and emphasis, joins lines into prose and
+/// normalises whitespace.
+pub fn clean_summary(raw: &str) -> String {
+    let mut lines: Vec<String> = raw
+        .lines()
+        .map(strip_markup)
+        .filter(|l| !l.is_empty())
+        .collect();
+    while let Some(first) = lines.first() {
+        if is_preamble(first) {
+            lines.remove(0);
+        } else {
+            break;
+        }
+    }
+    if let Some(first) = lines.first_mut() {
+        *first = strip_inline_preamble(first);
+    }
+    let text = lines.join(" ");
+    let text = collapse_whitespace(&text);
+    strip_wrapping_quotes(&text)
+}
+
+/// Enforces a word bound: text over `max_words` words is cut back to its
+/// last complete sentence within the bound (or, when even the first
+/// sentence is longer, to `max_words` words ending in "…"). When
+/// `incomplete` is set (generation hit its token budget), a trailing
+/// unfinished sentence is dropped even within the bound.
+pub fn enforce_word_limit(text: &str, max_words: usize, incomplete: bool) -> String {
+    let text = text.trim();
+    let within = word_count(text) <= max_words;
+    let ends_cleanly = ends_sentence(text);
+    if within && (ends_cleanly || !incomplete) {
+        return text.to_string();
+    }
+    let mut kept = String::new();
+    for sentence in sentences(text) {
+        let candidate = if kept.is_empty() {
+            sentence.to_string()
+        } else {
+            format!("{kept} {sentence}")
+        };
+        if word_count(&candidate) > max_words || !ends_sentence(sentence) {
+            break;
+        }
+        kept = candidate;
+    }
+    if !kept.is_empty() {
+        return kept;
+    }
+    let words: Vec<&str> = text.split_whitespace().take(max_words).collect();
+    let mut cut = words.join(" ");
+    cut = cut
+        .trim_end_matches(|c: char| c == ',' || c == ';' || c == ':')
+        .to_string();
+    if !ends_sentence(&cut) {
+        cut.push('…');
+    }
+    cut
+}
+
+/// Number of whitespace-separated words.
+pub fn word_count(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+fn ends_sentence(text: &str) -> bool {
+    let trimmed = text.trim_end_matches(['"', '\'', '”', '’', ')', '»', '«']);
+    trimmed.ends_with(['.', '!', '?', '…'])
+}
+
+fn strip_markup(line: &str) -> String {
+    let mut l = line.trim();
+    l = l.trim_start_matches('#').trim_start();
+    for marker in ["- ", "* ", "• ", "> "] {
+        if let Some(rest) = l.strip_prefix(marker) {
+            l = rest.trim_start();
+        }
+    }
+    l.replace("**", "").replace("__", "")
+}
+
+fn is_preamble(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let lower = lower.trim_matches(|c: char| c == '*' || c == '"');
+    let short_or_colon = lower.ends_with(':') || lower.split_whitespace().count() <= 4;
+    PREAMBLES.iter().any(|p| lower.starts_with(p)) && short_or_colon
+        || lower == "summary"
+        || lower == "english"
+}
+
+/// "Summary: The Bundestag …" → "The Bundestag …".
+fn strip_inline_preamble(line: &str) -> String {
+    let lower = line.to_lowercase();
+    for label in ["summary:", "english summary:", "zusammenfassung:", "translation:"] {
+        if lower.starts_with(label) {
+            return line[label.len()..].trim().to_string();
+        }
+    }
+    if let Some((head, tail)) = line.split_once(':') {
+        let head_lower = head.to_lowercase();
+        if (head_lower.starts_with("here is") || head_lower.starts_with("here's"))
+            && !tail.trim().is_empty()
+        {
+            return tail.trim().to_string();
+        }
+    }
+    line.to_string()
+}
+
+fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn strip_wrapping_quotes(text: &str) -> String {
+    let t = text.trim();
+    let inner = t
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|inner| !inner.contains('"'));
+    inner.unwrap_or(t).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_preamble_lines_and_markup() {
+        let raw = "Here is a summary of the article:\n\n**The Bundestag** passed the budget.\n- It costs 5 billion euros.";
+        assert_eq!(
+            clean_summary(raw),
+            "The Bundestag passed the budget. It costs 5 billion euros."
+        );
+    }
+
+    #[test]
+    fn strips_inline_labels() {
+        assert_eq!(clean_summary("Summary: Rain fell."), "Rain fell.");
+        assert_eq!(
+            clean_summary("Here is the summary: Rain fell in Dresden."),
+            "Rain fell in Dresden."
+        );
+        assert_eq!(clean_summary("# Flood\n\nRain fell."), "Flood Rain fell.");
+    }
+
+    #[test]
+    fn keeps_sentences_that_merely_start_like_preambles() {
+        let s = "Sure enough, the river rose by two metres in Pirna overnight.";
+        assert_eq!(clean_summary(s), s);
+    }
+
+    #[test]
+    fn removes_wrapping_quotes() {
+        assert_eq!(clean_summary("\"Rain fell.\""), "Rain fell.");
+    }
+
+    #[test]
+    fn word_limit_trims_to_last_complete_sentence() {
+        let text = "One two three. Four five six. Seven eight nine ten.";
+        assert_eq!(enforce_word_limit(text, 7, false), "One two three. Four five six.");
+        assert_eq!(enforce_word_limit(text, 100, false), text);
+    }
+
+    #[test]
+    fn incomplete_output_loses_its_unfinished_sentence() {
+        let text = "The river rose. Officials said that";
+        assert_eq!(enforce_word_limit(text, 60, true), "The river rose.");
+        assert_eq!(enforce_word_limit(text, 60, false), text);
+    }
+
+    #[test]
+    fn single_overlong_sentence_is_cut_at_the_bound() {
+        let text = "a b c d e f g h";
+        assert_eq!(enforce_word_limit(text, 3, true), "a b c…");
+        assert!(word_count(&enforce_word_limit(text, 3, true)) <= 3);
+    }
+}

@@ -1,0 +1,50 @@
+//! What kurz asks of the model for one document — prompts, chunking of long
+//! texts, cleaning of the answers — independent of files and batches.
+
+pub mod chunk;
+pub mod clean;
+pub mod prompt;
+pub mod summarize;
+
+use crate::generate::Generation;
+
+pub use summarize::{summarize, SummaryOptions};
+
+/// Token counts and timings added up over all model calls for one document.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskStats {
+    /// Model calls made.
+    pub calls: usize,
+    /// Chunks a long input was split into (0 when it fit in one prompt).
+    pub chunks: usize,
+    /// Prompt tokens over all calls.
+    pub prompt_tokens: u64,
+    /// Generated tokens over all calls.
+    pub generated_tokens: u64,
+    /// Seconds spent on prompt processing.
+    pub prefill_seconds: f64,
+    /// Seconds spent generating.
+    pub decode_seconds: f64,
+}
+
+impl TaskStats {
+    /// Adds one generation's counts and timings.
+    pub fn add(&mut self, g: &Generation) {
+        self.calls += 1;
+        self.prompt_tokens += g.prompt_tokens as u64;
+        self.generated_tokens += g.tokens.len() as u64;
+        self.prefill_seconds += g.prefill_seconds;
+        self.decode_seconds += g.decode_seconds;
+    }
+}
+
+/// The result of a task on one document.
+#[derive(Debug, Clone)]
+pub struct TaskOutput {
+    /// The English text to write.
+    pub text: String,
+    /// Counts and timings.
+    pub stats: TaskStats,
+    /// Non-fatal problems to record in the manifest.
+    pub warnings: Vec<String>,
+}

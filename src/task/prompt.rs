@@ -1,0 +1,106 @@
+//! Every instruction kurz sends to a model, in one place.
+//!
+//! Why they read as they do:
+//! - The system message fixes the role (a careful news editor) and the
+//!   output language; small instruct models otherwise drift into answering
+//!   in German or in the article's style.
+//! - The article comes first and the instruction is repeated after it:
+//!   with long inputs, small models follow what they read last.
+//! - "Only facts, names and numbers from the article" is stated plainly;
+//!   it measurably cuts invented names (a 1.5B model otherwise "remembers"
+//!   people who are not in the text).
+//! - Plain prose, no heading/preamble: the output goes straight into files
+//!   and a manifest; whatever preamble slips through is stripped by
+//!   [`super::clean`].
+//!
+//! Bump [`PROMPT_VERSION`] whenever a text here changes: it is part of the
+//! parameters recorded in the manifest, so resume redoes work done with
+//! older prompts.
+
+use crate::model::Message;
+
+/// Version of the prompt texts; recorded in each manifest entry's params.
+pub const PROMPT_VERSION: u32 = 1;
+
+const SUMMARY_SYSTEM: &str = "You are a careful news editor. You read German news articles \
+and write short, faithful summaries of them in English.";
+
+/// Messages asking for an English summary of a whole article.
+pub fn summary(title: Option<&str>, article: &str, max_words: usize) -> Vec<Message> {
+    let title_line = title
+        .map(|t| format!("Title: {t}\n\n"))
+        .unwrap_or_default();
+    let user = format!(
+        "Summarize this German news article in English.\n\n\
+         {title_line}Article:\n{article}\n\n\
+         Write an English summary of at most {max_words} words. Say who did what, when, \
+         where and why, using only facts, names and numbers stated in the article. \
+         Do not add anything that is not in the article. Write plain prose: no title, \
+         no bullet points, no introduction such as \"Here is a summary\"."
+    );
+    vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
+}
+
+/// Messages asking for notes on one part of a long article (the "map" step).
+pub fn chunk_summary(
+    title: Option<&str>,
+    part: &str,
+    index: usize,
+    total: usize,
+    max_words: usize,
+) -> Vec<Message> {
+    let title_line = title
+        .map(|t| format!("Title of the article: {t}\n\n"))
+        .unwrap_or_default();
+    let user = format!(
+        "This is part {index} of {total} of a long German news article.\n\n\
+         {title_line}Part {index}:\n{part}\n\n\
+         Summarize this part in English in at most {max_words} words. Keep the important \
+         names, numbers, dates and places exactly as written. Use only what this part \
+         says. Write plain prose without any introduction."
+    );
+    vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
+}
+
+/// Messages asking to merge the partial summaries of a long article into one
+/// (the "reduce" step).
+pub fn merge_summaries(title: Option<&str>, partials: &[String], max_words: usize) -> Vec<Message> {
+    let title_line = title
+        .map(|t| format!("Title of the article: {t}\n\n"))
+        .unwrap_or_default();
+    let notes = partials
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("Part {}: {}", i + 1, p.trim()))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    let user = format!(
+        "Below are summaries of consecutive parts of one German news article.\n\n\
+         {title_line}{notes}\n\n\
+         Combine them into one English summary of the whole article in at most {max_words} \
+         words. Lead with the most important news. Use only facts, names and numbers from \
+         the summaries above. Write plain prose: no title, no bullet points, no introduction."
+    );
+    vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_prompt_carries_article_title_and_bound() {
+        let m = summary(Some("Hochwasser"), "Der Pegel stieg.", 42);
+        assert_eq!(m.len(), 2);
+        assert!(m[1].content.contains("Title: Hochwasser"));
+        assert!(m[1].content.contains("Der Pegel stieg."));
+        assert!(m[1].content.contains("at most 42 words"));
+    }
+
+    #[test]
+    fn merge_prompt_numbers_the_parts() {
+        let m = merge_summaries(None, &["A.".into(), "B.".into()], 60);
+        assert!(m[1].content.contains("Part 1: A.\n\nPart 2: B."));
+        assert!(!m[1].content.contains("Title of the article"));
+    }
+}

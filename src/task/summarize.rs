@@ -1,0 +1,176 @@
+//! Summarizing one document: a single call when the article fits the prompt
+//! budget, otherwise map (summarize each chunk) and reduce (merge the
+//! partial summaries, recursively if they are still too long).
+
+use serde::Serialize;
+
+use super::chunk::split_to_budget;
+use super::clean::{clean_summary, enforce_word_limit};
+use super::prompt;
+use super::{TaskOutput, TaskStats};
+use crate::generate::{generate, GenerateOptions, Sampling, StopReason};
+use crate::input::Document;
+use crate::model::{KvCache, Message, Model, ModelError};
+
+/// Everything that shapes a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SummaryOptions {
+    /// Upper bound on the summary's length in words.
+    pub max_words: usize,
+    /// Token budget of one model call (prompt plus answer).
+    pub context: usize,
+    /// Token choice.
+    pub sampling: Sampling,
+}
+
+/// Fewest words a partial (per-chunk) summary may use.
+const MIN_PARTIAL_WORDS: usize = 80;
+/// Fewest prompt tokens left for article text before kurz gives up.
+const MIN_TEXT_BUDGET: usize = 64;
+
+/// Token budget for an answer of at most `words` English words: about 1.3
+/// tokens per word plus slack, so the model can finish its last sentence
+/// before kurz trims.
+pub fn answer_token_budget(words: usize) -> usize {
+    words * 2 + 24
+}
+
+/// Summarizes `doc` into English within `options.max_words` words.
+pub fn summarize(
+    model: &Model,
+    cache: &mut KvCache,
+    doc: &Document,
+    options: &SummaryOptions,
+) -> Result<TaskOutput, ModelError> {
+    let mut run = Summarizer {
+        model,
+        cache,
+        options,
+        stats: TaskStats::default(),
+        title: doc.title.as_deref(),
+    };
+    let article = model.tokenizer().strip_control_texts(&doc.text);
+    let text = run.summarize_text(&article)?;
+    Ok(TaskOutput {
+        text,
+        stats: run.stats,
+        warnings: Vec::new(),
+    })
+}
+
+struct Summarizer<'a> {
+    model: &'a Model,
+    cache: &'a mut KvCache,
+    options: &'a SummaryOptions,
+    stats: TaskStats,
+    title: Option<&'a str>,
+}
+
+impl Summarizer<'_> {
+    fn summarize_text(&mut self, article: &str) -> Result<String, ModelError> {
+        let max_words = self.options.max_words;
+        let budget = self.text_budget(&prompt::summary(self.title, "", max_words), max_words)?;
+        if self.count(article)? <= budget {
+            return self.ask(&prompt::summary(self.title, article, max_words), max_words);
+        }
+        let partials = self.map_chunks(article)?;
+        self.reduce(partials)
+    }
+
+    /// Summarizes each chunk of a long article.
+    fn map_chunks(&mut self, article: &str) -> Result<Vec<String>, ModelError> {
+        let words = self.partial_words();
+        let probe = prompt::chunk_summary(self.title, "", 99, 99, words);
+        let budget = self.text_budget(&probe, words)?;
+        let chunks = self.split(article, budget)?;
+        self.stats.chunks += chunks.len();
+        let total = chunks.len();
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                self.ask(
+                    &prompt::chunk_summary(self.title, chunk, i + 1, total, words),
+                    words,
+                )
+            })
+            .collect()
+    }
+
+    /// Merges partial summaries into one; when they do not fit one prompt,
+    /// merges them group by group first.
+    fn reduce(&mut self, mut partials: Vec<String>) -> Result<String, ModelError> {
+        let max_words = self.options.max_words;
+        loop {
+            let messages = prompt::merge_summaries(self.title, &partials, max_words);
+            let prompt_tokens = self.model.chat_tokens(&messages)?.len();
+            if prompt_tokens + answer_token_budget(max_words) <= self.options.context
+                || partials.len() <= 1
+            {
+                return self.ask(&messages, max_words);
+            }
+            let words = self.partial_words();
+            let joined = partials.join("\n\n");
+            let probe = prompt::merge_summaries(self.title, &[String::new()], words);
+            let budget = self.text_budget(&probe, words)?;
+            let groups = self.split(&joined, budget)?;
+            if groups.len() >= partials.len() {
+                // No progress possible: merge what fits into the final prompt.
+                return self.ask(&messages, max_words);
+            }
+            partials = groups
+                .iter()
+                .map(|g| {
+                    let parts: Vec<String> = g.split("\n\n").map(str::to_string).collect();
+                    self.ask(&prompt::merge_summaries(self.title, &parts, words), words)
+                })
+                .collect::<Result<_, _>>()?;
+        }
+    }
+
+    fn partial_words(&self) -> usize {
+        self.options.max_words.max(MIN_PARTIAL_WORDS)
+    }
+
+    /// Tokens left for text in a prompt shaped like `empty_prompt`.
+    fn text_budget(&self, empty_prompt: &[Message], words: usize) -> Result<usize, ModelError> {
+        let overhead = self.model.chat_tokens(empty_prompt)?.len();
+        let budget = self
+            .options
+            .context
+            .saturating_sub(overhead + answer_token_budget(words));
+        if budget < MIN_TEXT_BUDGET {
+            return Err(ModelError::Inference(candle_core::Error::Msg(format!(
+                "--context {} leaves only {budget} tokens for text; use a larger --context or a smaller --max-words",
+                self.options.context
+            ))));
+        }
+        Ok(budget)
+    }
+
+    fn count(&self, text: &str) -> Result<usize, ModelError> {
+        self.model.tokenizer().count(text)
+    }
+
+    fn split(&self, text: &str, budget: usize) -> Result<Vec<String>, ModelError> {
+        let tokenizer = self.model.tokenizer();
+        split_to_budget(text, budget, &|t: &str| tokenizer.count(t))
+    }
+
+    /// One model call: generate, clean, bound the length.
+    fn ask(&mut self, messages: &[Message], max_words: usize) -> Result<String, ModelError> {
+        let prompt_ids = self.model.chat_tokens(messages)?;
+        let mut sampling = self.options.sampling;
+        sampling.seed = sampling.seed.wrapping_add(self.stats.calls as u64);
+        let options = GenerateOptions {
+            max_new_tokens: answer_token_budget(max_words),
+            sampling,
+            suppressed_tokens: Vec::new(),
+        };
+        let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
+        self.stats.add(&generation);
+        let cleaned = clean_summary(&generation.text);
+        let incomplete = generation.stop == StopReason::MaxTokens;
+        Ok(enforce_word_limit(&cleaned, max_words, incomplete))
+    }
+}
