@@ -86,6 +86,22 @@ impl TextTokenizer {
         })
     }
 
+    /// Reads only the metadata of a GGUF file and builds its tokenizer
+    /// (no weights are loaded).
+    pub fn from_gguf_file(path: &Path) -> Result<Self, ModelError> {
+        let mut file = std::fs::File::open(path).map_err(|e| ModelError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| {
+            ModelError::Invalid {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        Self::from_gguf(&Metadata::new(&content), path.parent())
+    }
+
     /// Tokenizes `text`, matching special tokens written in it (as in a
     /// rendered chat template). Adds the BOS token when the model asks for it
     /// and the text does not already start with it.
