@@ -57,7 +57,12 @@ impl Task {
         }
     }
 
-    fn run(&self, model: &Model, cache: &mut KvCache, doc: &Document) -> Result<TaskOutput, ModelError> {
+    fn run(
+        &self,
+        model: &Model,
+        cache: &mut KvCache,
+        doc: &Document,
+    ) -> Result<TaskOutput, ModelError> {
         match self {
             Task::Summarize(options) => summarize(model, cache, doc, options),
         }
@@ -327,13 +332,13 @@ impl Worker<'_> {
         entry.prefill_seconds = result.stats.prefill_seconds;
         entry.decode_seconds = result.stats.decode_seconds;
         entry.warnings.extend(result.warnings);
-        entry
-            .extra
-            .insert("encoding".into(), json!(encoding));
+        entry.extra.insert("encoding".into(), json!(encoding));
         entry
             .extra
             .insert("model_calls".into(), json!(result.stats.calls));
-        entry.extra.insert("chunks".into(), json!(result.stats.chunks));
+        entry
+            .extra
+            .insert("chunks".into(), json!(result.stats.chunks));
         entry.status = Status::Ok;
         if self.config.echo_stdout {
             self.echo(item, &result.text);
@@ -428,7 +433,10 @@ mod tests {
         let paths = assign_output_paths(&inputs, Path::new("out"), Format::Md);
         assert_eq!(
             paths,
-            vec![PathBuf::from("out/a/b/c.en.md"), PathBuf::from("out/d.en.md")]
+            vec![
+                PathBuf::from("out/a/b/c.en.md"),
+                PathBuf::from("out/d.en.md")
+            ]
         );
     }
 

@@ -300,8 +300,8 @@ fn preset<'r>(registry: &'r Registry, id: &str) -> Result<&'r kurz::registry::Pr
 fn models_list(registry: &Registry, cache: &CacheArgs) -> Result<ExitCode> {
     let store = ModelCache::from_env(cache.cache_dir.as_deref());
     println!(
-        "{:<22} {:>9}  {:<7} {:<10} {:<8} {}",
-        "ID", "SIZE", "ARCH", "QUANT", "CACHED", "RECOMMENDED FOR"
+        "{:<22} {:>9}  {:<7} {:<10} {:<8} RECOMMENDED FOR",
+        "ID", "SIZE", "ARCH", "QUANT", "CACHED"
     );
     for p in &registry.presets {
         let (cached, path) = match store.status(p) {

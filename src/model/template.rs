@@ -133,8 +133,8 @@ mod tests {
 
     #[test]
     fn renders_model_template_with_system_message() {
-        let t = ChatTemplate::new(Some(QWEN_LIKE.into()), false, String::new(), String::new())
-            .unwrap();
+        let t =
+            ChatTemplate::new(Some(QWEN_LIKE.into()), false, String::new(), String::new()).unwrap();
         assert_eq!(t.source(), TemplateSource::Model);
         let out = t
             .render(&[Message::system("Be brief."), Message::user("Hallo")])
@@ -150,7 +150,10 @@ mod tests {
         let t = ChatTemplate::new(None, false, String::new(), String::new()).unwrap();
         assert_eq!(t.source(), TemplateSource::BuiltIn);
         let out = t.render(&[Message::user("Hi")]).unwrap();
-        assert_eq!(out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+        assert_eq!(
+            out,
+            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        );
     }
 
     #[test]

@@ -314,7 +314,10 @@ impl Transformer {
         cache.len += seq_len;
         let last = xs.i((.., seq_len - 1..seq_len, ..))?;
         let last = self.norm.forward(&last)?;
-        self.output.forward(&last)?.flatten_all()?.to_dtype(DType::F32)
+        self.output
+            .forward(&last)?
+            .flatten_all()?
+            .to_dtype(DType::F32)
     }
 
     fn block_forward(
@@ -461,7 +464,11 @@ fn causal_mask(seq_len: usize, start: usize, device: &Device) -> Result<Option<T
 fn rope_tables(cfg: &Config, device: &Device) -> Result<(Tensor, Tensor)> {
     let half = cfg.head_dim / 2;
     let inv_freq: Vec<f32> = (0..half)
-        .map(|i| 1.0 / cfg.rope_freq_base.powf(2.0 * i as f32 / cfg.head_dim as f32))
+        .map(|i| {
+            1.0 / cfg
+                .rope_freq_base
+                .powf(2.0 * i as f32 / cfg.head_dim as f32)
+        })
         .collect();
     let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
     let positions = Tensor::arange(0u32, cfg.context_length as u32, device)?

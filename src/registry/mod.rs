@@ -218,7 +218,7 @@ pub enum RegistryError {
 
     /// The `--model` argument is neither an existing path nor a preset id.
     #[error(
-        "unknown model `{arg}`: it is not a preset id (known presets: {}) and no file or directory exists at that path",
+        "unknown model `{arg}`: it is not a preset id (known presets: {}) and no file or directory exists at that path; pass a .gguf file, or fetch a preset with `kurz models pull <id>` (`kurz models list` describes them)",
         known.join(", ")
     )]
     UnknownModel {

@@ -86,7 +86,8 @@ pub fn sentences(paragraph: &str) -> Vec<&str> {
             continue;
         }
         let mut j = i + 1;
-        while j < chars.len() && matches!(chars[j].1, '"' | '\'' | '»' | '«' | '“' | '”' | ')' | '’')
+        while j < chars.len()
+            && matches!(chars[j].1, '"' | '\'' | '»' | '«' | '“' | '”' | ')' | '’')
         {
             j += 1;
         }
@@ -97,7 +98,9 @@ pub fn sentences(paragraph: &str) -> Vec<&str> {
         let Some(&(_, next_char)) = next else {
             continue;
         };
-        if !(next_char.is_uppercase() || next_char.is_ascii_digit() || "\"„»«“'(".contains(next_char))
+        if !(next_char.is_uppercase()
+            || next_char.is_ascii_digit()
+            || "\"„»«“'(".contains(next_char))
         {
             continue;
         }
@@ -180,7 +183,11 @@ mod tests {
         let chunks = split_to_budget(text, 4, &words).unwrap();
         assert_eq!(
             chunks,
-            vec!["Erster Satz hier.", "Zweiter Satz dort.", "Dritter Satz jetzt."]
+            vec![
+                "Erster Satz hier.",
+                "Zweiter Satz dort.",
+                "Dritter Satz jetzt."
+            ]
         );
     }
 
@@ -193,7 +200,8 @@ mod tests {
 
     #[test]
     fn sentences_respect_abbreviations_and_ordinals() {
-        let p = "Am 12. März sprach Dr. Müller z.B. über Nr. 5. Danach ging er. \"Gut!\" Sagte sie.";
+        let p =
+            "Am 12. März sprach Dr. Müller z.B. über Nr. 5. Danach ging er. \"Gut!\" Sagte sie.";
         assert_eq!(
             sentences(p),
             vec![

@@ -72,9 +72,7 @@ pub fn enforce_word_limit(text: &str, max_words: usize, incomplete: bool) -> Str
     }
     let words: Vec<&str> = text.split_whitespace().take(max_words).collect();
     let mut cut = words.join(" ");
-    cut = cut
-        .trim_end_matches(|c: char| c == ',' || c == ';' || c == ':')
-        .to_string();
+    cut = cut.trim_end_matches([',', ';', ':']).to_string();
     if !ends_sentence(&cut) {
         cut.push('…');
     }
@@ -114,7 +112,12 @@ fn is_preamble(line: &str) -> bool {
 /// "Summary: The Bundestag …" → "The Bundestag …".
 fn strip_inline_preamble(line: &str) -> String {
     let lower = line.to_lowercase();
-    for label in ["summary:", "english summary:", "zusammenfassung:", "translation:"] {
+    for label in [
+        "summary:",
+        "english summary:",
+        "zusammenfassung:",
+        "translation:",
+    ] {
         if lower.starts_with(label) {
             return line[label.len()..].trim().to_string();
         }
@@ -180,7 +183,10 @@ mod tests {
     #[test]
     fn word_limit_trims_to_last_complete_sentence() {
         let text = "One two three. Four five six. Seven eight nine ten.";
-        assert_eq!(enforce_word_limit(text, 7, false), "One two three. Four five six.");
+        assert_eq!(
+            enforce_word_limit(text, 7, false),
+            "One two three. Four five six."
+        );
         assert_eq!(enforce_word_limit(text, 100, false), text);
     }
 

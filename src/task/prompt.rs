@@ -22,21 +22,20 @@ use crate::model::Message;
 /// Version of the prompt texts; recorded in each manifest entry's params.
 pub const PROMPT_VERSION: u32 = 1;
 
-const SUMMARY_SYSTEM: &str = "You are a careful news editor. You read German news articles \
-and write short, faithful summaries of them in English.";
+const SUMMARY_SYSTEM: &str = "You are a careful news editor. You summarize German news \
+articles in English. You only state facts that the article states, and you keep names, \
+roles, numbers and dates exactly as the article gives them.";
 
 /// Messages asking for an English summary of a whole article.
 pub fn summary(title: Option<&str>, article: &str, max_words: usize) -> Vec<Message> {
-    let title_line = title
-        .map(|t| format!("Title: {t}\n\n"))
-        .unwrap_or_default();
+    let title_line = title.map(|t| format!("Title: {t}\n")).unwrap_or_default();
     let user = format!(
-        "Summarize this German news article in English.\n\n\
-         {title_line}Article:\n{article}\n\n\
-         Write an English summary of at most {max_words} words. Say who did what, when, \
-         where and why, using only facts, names and numbers stated in the article. \
-         Do not add anything that is not in the article. Write plain prose: no title, \
-         no bullet points, no introduction such as \"Here is a summary\"."
+        "German article:\n\"\"\"\n{title_line}{article}\n\"\"\"\n\n\
+         Write a summary of this article in English, in at most {max_words} words. \
+         Start with the main news: who did what, when and where. Give people the roles \
+         the article gives them; a spokesperson is not the person they speak for. \
+         Use only information from the article; do not guess. \
+         Write plain English prose with no title, no bullet points and no introduction."
     );
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
 }
@@ -92,7 +91,7 @@ mod tests {
     fn summary_prompt_carries_article_title_and_bound() {
         let m = summary(Some("Hochwasser"), "Der Pegel stieg.", 42);
         assert_eq!(m.len(), 2);
-        assert!(m[1].content.contains("Title: Hochwasser"));
+        assert!(m[1].content.contains("Title: Hochwasser\nDer Pegel stieg."));
         assert!(m[1].content.contains("Der Pegel stieg."));
         assert!(m[1].content.contains("at most 42 words"));
     }

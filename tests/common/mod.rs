@@ -1,0 +1,85 @@
+//! Helpers shared by the integration tests: where the test model cache is,
+//! and the real test model (SmolLM2-135M-Instruct, preset `smollm2-135m`),
+//! fetched once with `kurz models pull` when it is missing.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Preset id of the small model the tests run.
+pub const TEST_PRESET: &str = "smollm2-135m";
+
+/// Model cache used by the tests: `$KURZ_TEST_CACHE` when set, else
+/// `<crate>/target/kurz-test-cache`. Never the user's own cache.
+pub fn test_cache() -> PathBuf {
+    match std::env::var_os("KURZ_TEST_CACHE").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join("kurz-test-cache"),
+    }
+}
+
+/// Path of a preset's file inside the test cache: `<cache>/<id>/<id>.gguf`.
+pub fn cached_preset_path(id: &str) -> PathBuf {
+    test_cache().join(id).join(format!("{id}.gguf"))
+}
+
+/// The SmolLM2-135M test model (`<cache>/smollm2-135m/smollm2-135m.gguf`),
+/// fetched with `kurz models pull smollm2-135m --cache-dir <cache>` on first
+/// use (once per test process). Panics when it cannot be had: the tests
+/// never skip silently.
+pub fn test_model() -> PathBuf {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let path = cached_preset_path(TEST_PRESET);
+            if path.is_file() {
+                return path;
+            }
+            let cache = test_cache();
+            std::fs::create_dir_all(&cache)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", cache.display()));
+            let output = Command::new(env!("CARGO_BIN_EXE_kurz"))
+                .args(["models", "pull", TEST_PRESET, "--cache-dir"])
+                .arg(&cache)
+                .env("KURZ_HOME", cache.join("kurz-home"))
+                .output()
+                .expect("cannot run kurz models pull");
+            assert!(
+                output.status.success() && path.is_file(),
+                "`kurz models pull {TEST_PRESET} --cache-dir {}` failed ({}); the tests need \
+                 this model (set KURZ_TEST_CACHE to a cache that has it).\nstdout:\n{}\nstderr:\n{}",
+                cache.display(),
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+            );
+            path
+        })
+        .clone()
+}
+
+/// The default model (Qwen2.5-Coder-1.5B, preset `qwen2.5-coder-1.5b`) when
+/// it is available without downloading: `$KURZ_TEST_QWEN` when set to an
+/// existing file, else the copy in the test cache. `None` otherwise, after
+/// printing how to fetch it (CI pulls it; tests using it then check nothing).
+pub fn qwen_model() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("KURZ_TEST_QWEN").filter(|v| !v.is_empty()) {
+        let path = PathBuf::from(path);
+        if path.is_file() {
+            return Some(path);
+        }
+        eprintln!("KURZ_TEST_QWEN={} is not a file", path.display());
+    }
+    let path = cached_preset_path("qwen2.5-coder-1.5b");
+    if path.is_file() {
+        return Some(path);
+    }
+    eprintln!(
+        "qwen2.5-coder-1.5b not cached; run `kurz models pull qwen2.5-coder-1.5b --cache-dir {}`",
+        test_cache().display()
+    );
+    None
+}
