@@ -105,9 +105,9 @@ impl Progress {
             (_, Verbosity::Verbose, _) | (_, Verbosity::Normal, false) => self.println(&line),
             (_, Verbosity::Normal, true) => {}
         }
-        if self.verbosity == Verbosity::Verbose {
+        if self.verbosity != Verbosity::Quiet {
             for warning in &entry.warnings {
-                self.println(&format!("kurz:   warning: {warning}"));
+                self.println(&format!("kurz: warning: {}: {warning}", entry.input));
             }
         }
     }
