@@ -24,13 +24,15 @@ use crate::output::{
 };
 use crate::progress::Progress;
 use crate::task::prompt::PROMPT_VERSION;
-use crate::task::{summarize, SummaryOptions, TaskOutput};
+use crate::task::{summarize, translate, SummaryOptions, TaskOutput, TranslateOptions};
 
 /// The job to do on each document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Task {
     /// An English summary.
     Summarize(SummaryOptions),
+    /// A full English translation.
+    Translate(TranslateOptions),
 }
 
 impl Task {
@@ -38,6 +40,7 @@ impl Task {
     pub fn name(&self) -> &'static str {
         match self {
             Task::Summarize(_) => "summarize",
+            Task::Translate(_) => "translate",
         }
     }
 
@@ -54,17 +57,33 @@ impl Task {
                 "format": format.extension(),
                 "prompt_version": PROMPT_VERSION,
             }),
+            Task::Translate(o) => json!({
+                "task": self.name(),
+                "context": o.context,
+                "temperature": o.sampling.temperature,
+                "top_p": o.sampling.top_p,
+                "seed": o.sampling.seed,
+                "format": format.extension(),
+                "prompt_version": PROMPT_VERSION,
+            }),
         }
     }
 
+    /// Runs the task on one document; returns the text and the title to
+    /// give the output file (translations translate the title too).
     fn run(
         &self,
         model: &Model,
         cache: &mut KvCache,
         doc: &Document,
-    ) -> Result<TaskOutput, ModelError> {
+    ) -> Result<(TaskOutput, Option<String>), ModelError> {
         match self {
-            Task::Summarize(options) => summarize(model, cache, doc, options),
+            Task::Summarize(options) => {
+                summarize(model, cache, doc, options).map(|out| (out, doc.title.clone()))
+            }
+            Task::Translate(options) => {
+                translate(model, cache, doc, options).map(|t| (t.output, t.title))
+            }
         }
     }
 }
@@ -323,8 +342,8 @@ impl Worker<'_> {
         entry.title = doc.title.clone();
         entry.language = doc.language.as_ref().map(|l| l.code.to_string());
         entry.warnings.extend(language_warning(&doc));
-        let result = self.config.task.run(self.model, cache, &doc)?;
-        self.write_output(item, &doc, &result.text, out_path)?;
+        let (result, title) = self.config.task.run(self.model, cache, &doc)?;
+        self.write_output(item, &doc, title.as_deref(), &result.text, out_path)?;
         entry.output = Some(relative_output_path(self.manifest_path, out_path));
         entry.summary = Some(result.text.clone());
         entry.prompt_tokens = result.stats.prompt_tokens;
@@ -350,13 +369,14 @@ impl Worker<'_> {
         &self,
         item: &InputItem,
         doc: &Document,
+        title: Option<&str>,
         text: &str,
         out_path: &Path,
     ) -> Result<(), ItemError> {
         let rendered = render(
             self.config.format,
             &RenderedDoc {
-                title: doc.title.as_deref(),
+                title,
                 body: text,
                 source: &item.display,
                 model: &self.model_ref.file,

@@ -27,6 +27,12 @@ pub enum Command {
     /// Exit status: 0 when every input is ok or skipped, 2 when some inputs
     /// failed (see the manifest's error entries), 1 when nothing could run.
     Summarize(SummarizeArgs),
+    /// Translate German briefs and articles into English, in full.
+    ///
+    /// Every paragraph is translated on its own, so the structure is kept
+    /// and nothing is dropped; results go to kurz-translations/ unless
+    /// --output says otherwise. Exit status as for `summarize`.
+    Translate(TranslateArgs),
     /// List, fetch, verify and locate model weights.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -43,6 +49,12 @@ pub struct SummarizeArgs {
     pub max_words: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
 /// Options shared by the commands that run a model over inputs.
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -50,9 +62,10 @@ pub struct RunArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Where results and manifest.jsonl go.
-    #[arg(short, long, value_name = "DIR", default_value = "kurz-out")]
-    pub output: PathBuf,
+    /// Where results and manifest.jsonl go [default: kurz-out for
+    /// summaries, kurz-translations for translations].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 
     #[command(flatten)]
     pub model: ModelArgs,

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{CacheArgs, Cli, Command, ModelArgs, ModelsCommand, RunArgs, SummarizeArgs};
+use cli::{
+    CacheArgs, Cli, Command, ModelArgs, ModelsCommand, RunArgs, SummarizeArgs, TranslateArgs,
+};
 use kurz::batch::{available_cores, run_batch, BatchConfig, BatchReport, Task};
 use kurz::generate::Sampling;
 use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
@@ -18,7 +20,7 @@ use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{
     resolve_model, CacheStatus, ModelCache, PullOptions, Registry, ResolvedModel, VerifyOutcome,
 };
-use kurz::task::SummaryOptions;
+use kurz::task::{SummaryOptions, TranslateOptions};
 
 /// Exit status when some inputs failed but the batch ran.
 const EXIT_SOME_FAILED: u8 = 2;
@@ -53,6 +55,7 @@ fn use_all_cores_for_tensor_ops() {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Summarize(args) => summarize(args),
+        Command::Translate(args) => translate(args),
         Command::Models(cmd) => models(cmd),
     }
 }
@@ -61,7 +64,8 @@ fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     let run = &args.run;
     let sampling = sampling(run)?;
     let max_words = args.max_words as usize;
-    run_task(run, |context| {
+    let output = run.output.clone().unwrap_or_else(|| "kurz-out".into());
+    run_task(run, &output, |context| {
         Task::Summarize(SummaryOptions {
             max_words,
             context,
@@ -70,13 +74,25 @@ fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     })
 }
 
+fn translate(args: TranslateArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let sampling = sampling(run)?;
+    let output = run
+        .output
+        .clone()
+        .unwrap_or_else(|| "kurz-translations".into());
+    run_task(run, &output, |context| {
+        Task::Translate(TranslateOptions { context, sampling })
+    })
+}
+
 /// Discovers inputs, loads the model, runs the batch and maps the outcome
 /// to an exit status.
-fn run_task(run: &RunArgs, task: impl FnOnce(usize) -> Task) -> Result<ExitCode> {
+fn run_task(run: &RunArgs, output: &Path, task: impl FnOnce(usize) -> Task) -> Result<ExitCode> {
     let verbosity = verbosity(run);
     let progress = Progress::new(verbosity);
-    let inputs = find_inputs(run, &progress)?;
-    check_output_dir(&run.output)?;
+    let inputs = find_inputs(run, output, &progress)?;
+    check_output_dir(output)?;
     let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
     let model_ref = model_ref(&resolved, &progress)?;
     let started = std::time::Instant::now();
@@ -95,7 +111,7 @@ fn run_task(run: &RunArgs, task: impl FnOnce(usize) -> Task) -> Result<ExitCode>
         None => model.context_length().min(DEFAULT_CONTEXT_CAP),
     };
     let config = BatchConfig {
-        output_dir: run.output.clone(),
+        output_dir: output.to_path_buf(),
         format: run.format.into(),
         force: run.force,
         jobs: run.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
@@ -143,7 +159,7 @@ fn default_jobs() -> usize {
     available_cores().clamp(1, 2)
 }
 
-fn find_inputs(run: &RunArgs, progress: &Progress) -> Result<Vec<InputItem>> {
+fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<InputItem>> {
     let options = DiscoverOptions {
         include: run.include.clone(),
         exclude: run.exclude.clone(),
@@ -156,7 +172,7 @@ fn find_inputs(run: &RunArgs, progress: &Progress) -> Result<Vec<InputItem>> {
             skipped.reason
         ));
     }
-    let inputs = without_outputs(discovery.inputs, &run.output);
+    let inputs = without_outputs(discovery.inputs, output);
     if inputs.is_empty() {
         bail!(
             "no input files found in {} (kurz reads .txt, .md, .markdown, .html and .htm files)",

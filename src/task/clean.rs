@@ -43,6 +43,33 @@ pub fn clean_summary(raw: &str) -> String {
     strip_wrapping_quotes(&text)
 }
 
+/// Cleans a generated translation of one paragraph: drops a preamble line
+/// ("Here is the translation:"), trailing notes ("Note: …") and wrapping
+/// quotes, and joins its lines into one paragraph.
+pub fn clean_translation(raw: &str) -> String {
+    let mut lines: Vec<&str> = raw
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.len() > 1 && is_preamble(lines[0]) {
+        lines.remove(0);
+    }
+    while lines.len() > 1 && is_trailing_note(lines[lines.len() - 1]) {
+        lines.pop();
+    }
+    let joined = lines.join(" ");
+    let joined = strip_inline_preamble(&joined);
+    strip_wrapping_quotes(&collapse_whitespace(&joined))
+}
+
+fn is_trailing_note(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    ["note:", "(note:", "translator's note", "please note"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+}
+
 /// Enforces a word bound: text over `max_words` words is cut back to its
 /// last complete sentence within the bound (or, when even the first
 /// sentence is longer, to `max_words` words ending in "…"). When
@@ -178,6 +205,16 @@ mod tests {
     #[test]
     fn removes_wrapping_quotes() {
         assert_eq!(clean_summary("\"Rain fell.\""), "Rain fell.");
+    }
+
+    #[test]
+    fn translation_loses_preamble_and_notes_but_keeps_text() {
+        let raw = "Here is the translation:\n\nThe river rose by two metres.\nNote: \"Pegel\" means gauge.";
+        assert_eq!(clean_translation(raw), "The river rose by two metres.");
+        assert_eq!(
+            clean_translation("\"Rain fell.\nIt was cold.\""),
+            "Rain fell. It was cold."
+        );
     }
 
     #[test]

@@ -5,10 +5,12 @@ pub mod chunk;
 pub mod clean;
 pub mod prompt;
 pub mod summarize;
+pub mod translate;
 
 use crate::generate::Generation;
 
 pub use summarize::{summarize, SummaryOptions};
+pub use translate::{translate, TranslateOptions, TranslateOutput};
 
 /// Token counts and timings added up over all model calls for one document.
 #[derive(Debug, Clone, Default, PartialEq)]

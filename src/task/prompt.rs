@@ -83,6 +83,22 @@ pub fn merge_summaries(title: Option<&str>, partials: &[String], max_words: usiz
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
 }
 
+const TRANSLATION_SYSTEM: &str = "You are a professional translator from German into \
+English. You translate news texts completely and faithfully, keeping every name, number and \
+date exactly, and you never add comments.";
+
+/// Messages asking for the English translation of one paragraph.
+///
+/// One paragraph per call keeps the document's structure exact and stops
+/// small models from skipping or merging paragraphs.
+pub fn translation(text: &str) -> Vec<Message> {
+    let user = format!(
+        "Translate this German text into English. Output only the English translation, \
+         as one paragraph, with nothing before or after it.\n\n{text}"
+    );
+    vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
