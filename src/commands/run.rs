@@ -1,0 +1,234 @@
+//! `kurz summarize` and `kurz translate`: discover inputs, load the model
+//! once, run the batch, map the outcome to an exit status.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use super::EXIT_SOME_FAILED;
+use crate::cli::{ModelArgs, RunArgs, SummarizeArgs, TranslateArgs};
+use kurz::batch::{available_cores, run_batch, BatchConfig, BatchReport, Task};
+use kurz::generate::Sampling;
+use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
+use kurz::model::{default_device, Model};
+use kurz::output::{sha256_file, ModelRef};
+use kurz::progress::{Progress, TransferProgress, Verbosity};
+use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
+use kurz::task::{SummaryOptions, TranslateOptions};
+
+/// Largest default prompt budget: beyond it, CPU inference slows sharply.
+const DEFAULT_CONTEXT_CAP: usize = 4096;
+
+pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let sampling = sampling(run)?;
+    let max_words = args.max_words as usize;
+    let output = run.output.clone().unwrap_or_else(|| "kurz-out".into());
+    run_task(run, &output, |context| {
+        Task::Summarize(SummaryOptions {
+            max_words,
+            context,
+            sampling,
+        })
+    })
+}
+
+pub fn translate(args: TranslateArgs) -> Result<ExitCode> {
+    let run = &args.run;
+    let sampling = sampling(run)?;
+    let output = run
+        .output
+        .clone()
+        .unwrap_or_else(|| "kurz-translations".into());
+    run_task(run, &output, |context| {
+        Task::Translate(TranslateOptions { context, sampling })
+    })
+}
+
+/// Discovers inputs, loads the model, runs the batch and maps the outcome
+/// to an exit status.
+fn run_task(run: &RunArgs, output: &Path, task: impl FnOnce(usize) -> Task) -> Result<ExitCode> {
+    let verbosity = verbosity(run);
+    let progress = Progress::new(verbosity);
+    let inputs = find_inputs(run, output, &progress)?;
+    check_output_dir(output)?;
+    let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
+    let model_ref = model_ref(&resolved, &progress)?;
+    let started = std::time::Instant::now();
+    let model = Model::load(&resolved.path, &default_device())
+        .with_context(|| how_to_get_model(&run.model))?;
+    if verbosity == Verbosity::Verbose {
+        progress.note(&format!(
+            "loaded {} ({}) in {:.2} s",
+            resolved.path.display(),
+            model.info().architecture,
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    let context = match run.context {
+        Some(c) => c as usize,
+        None => model.context_length().min(DEFAULT_CONTEXT_CAP),
+    };
+    let config = BatchConfig {
+        output_dir: output.to_path_buf(),
+        format: run.format.into(),
+        force: run.force,
+        jobs: run.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
+        max_bytes: run.max_bytes,
+        echo_stdout: run.stdout,
+        task: task(context.min(model.context_length())),
+    };
+    let report = run_batch(&model, &model_ref, &inputs, &config, &progress)?;
+    print_tally(&report, verbosity);
+    Ok(if report.failed > 0 {
+        ExitCode::from(EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(crate) fn sampling(run: &RunArgs) -> Result<Sampling> {
+    if !(0.0..=10.0).contains(&run.temperature) {
+        bail!("--temperature must be between 0 and 10");
+    }
+    if let Some(p) = run.top_p {
+        if !(p > 0.0 && p <= 1.0) {
+            bail!("--top-p must be in (0, 1]");
+        }
+    }
+    Ok(Sampling {
+        temperature: run.temperature,
+        top_p: run.top_p,
+        seed: run.seed,
+    })
+}
+
+pub(crate) fn verbosity(run: &RunArgs) -> Verbosity {
+    match (run.quiet, run.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// Files processed at once by default. Each file's matrix products already
+/// use every core, so two files at a time is enough to hide the serial parts
+/// of decoding; more only adds memory.
+pub(crate) fn default_jobs() -> usize {
+    available_cores().clamp(1, 2)
+}
+
+fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<InputItem>> {
+    let options = DiscoverOptions {
+        include: run.include.clone(),
+        exclude: run.exclude.clone(),
+    };
+    let discovery = discover(&run.paths, &options)?;
+    for skipped in &discovery.skipped {
+        progress.note(&format!(
+            "skipping {}: {}",
+            skipped.path.display(),
+            skipped.reason
+        ));
+    }
+    let inputs = without_outputs(discovery.inputs, output);
+    if inputs.is_empty() {
+        bail!(
+            "no input files found in {} (kurz reads .txt, .md, .markdown, .html and .htm files)",
+            run.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(inputs)
+}
+
+/// Drops inputs that live inside the output directory (kurz's own results
+/// when the output folder sits inside an input folder).
+fn without_outputs(inputs: Vec<InputItem>, output: &Path) -> Vec<InputItem> {
+    let Ok(out) = output.canonicalize() else {
+        return inputs;
+    };
+    inputs
+        .into_iter()
+        .filter(|item| match &item.source {
+            InputSource::File(p) => !p.canonicalize().is_ok_and(|c| c.starts_with(&out)),
+            InputSource::Stdin => true,
+        })
+        .collect()
+}
+
+fn check_output_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("output directory {} is not writable", dir.display()))?;
+    Ok(())
+}
+
+pub(crate) fn resolve(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
+    let registry = Registry::builtin()?;
+    let cache = ModelCache::from_env(args.cache_dir.as_deref());
+    let options = PullOptions {
+        force: false,
+        offline: args.offline,
+    };
+    let progress = TransferProgress::new(quiet);
+    Ok(resolve_model(
+        args.model.as_deref(),
+        &registry,
+        &cache,
+        &options,
+        &progress,
+    )?)
+}
+
+pub(crate) fn how_to_get_model(args: &ModelArgs) -> String {
+    match &args.model {
+        Some(m) => format!(
+            "cannot use model `{m}`; give a valid .gguf file or a preset id (`kurz models list`)"
+        ),
+        None => "cannot use the default model; try `kurz models verify` and `kurz models pull --force <id>`".to_string(),
+    }
+}
+
+/// The model's name and sha256 for manifests (hashing the file when no
+/// verified digest is known).
+pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result<ModelRef> {
+    let sha256 = match &resolved.sha256 {
+        Some(sha) => sha.clone(),
+        None => {
+            progress.note(&format!("hashing {}", resolved.path.display()));
+            sha256_file(&resolved.path)
+                .with_context(|| format!("cannot read model file {}", resolved.path.display()))?
+        }
+    };
+    let file = resolved
+        .preset
+        .clone()
+        .or_else(|| {
+            resolved
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    Ok(ModelRef { file, sha256 })
+}
+
+fn print_tally(report: &BatchReport, verbosity: Verbosity) {
+    if verbosity == Verbosity::Quiet && report.failed == 0 {
+        return;
+    }
+    eprintln!(
+        "kurz: {} ok, {} skipped, {} failed; manifest: {}",
+        report.ok,
+        report.skipped,
+        report.failed,
+        report.manifest.display()
+    );
+}
+
