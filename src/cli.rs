@@ -36,6 +36,53 @@ pub enum Command {
     /// List, fetch, verify and locate model weights.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Measure quality: translation metrics, summary metrics, WMT runs.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// chrF2 and BLEU (sacrebleu-compatible) of a translation against a
+    /// reference, one segment per line.
+    Translation {
+        /// The system output, one segment per line.
+        #[arg(long, value_name = "FILE")]
+        hyp: PathBuf,
+        /// The reference translation, one segment per line.
+        #[arg(long = "ref", value_name = "FILE")]
+        reference: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Translate a test set's source lines with a model and score the result
+    /// (chrF2, BLEU) beside any hyp.*.en files next to the reference.
+    Wmt {
+        /// Source segments, one per line (e.g. ../shared/data/wmt22-de-en/src.de).
+        #[arg(long, value_name = "FILE")]
+        src: PathBuf,
+        /// Reference translation, one segment per line.
+        #[arg(long = "ref", value_name = "FILE")]
+        reference: PathBuf,
+        /// Use only the first N lines.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Also write the translations here, one per line.
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+        /// Lines translated at once [default: chosen from the number of cores].
+        #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+        jobs: Option<u64>,
+        /// Token budget of one model call.
+        #[arg(long, value_name = "TOKENS", default_value_t = 1024)]
+        context: usize,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

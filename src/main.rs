@@ -41,6 +41,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Summarize(args) => commands::run::summarize(args),
         Command::Translate(args) => commands::run::translate(args),
         Command::Models(cmd) => commands::models::models(cmd),
+        Command::Eval(cmd) => commands::eval::eval(cmd),
     }
 }
 
