@@ -23,6 +23,7 @@ use crate::output::{
     ManifestWriter, ModelRef, RenderedDoc, ResumeIndex, Status, MANIFEST_FILE_NAME,
 };
 use crate::progress::Progress;
+use crate::task::guard::{GuardReport, Verdict};
 use crate::task::prompt::PROMPT_VERSION;
 use crate::task::{summarize, translate, SummaryOptions, TaskOutput, TranslateOptions};
 
@@ -50,6 +51,8 @@ impl Task {
             Task::Summarize(o) => json!({
                 "task": self.name(),
                 "max_words": o.max_words,
+                "guard": o.guard.enabled,
+                "guard_retries": o.guard.retries,
                 "context": o.context,
                 "temperature": o.sampling.temperature,
                 "top_p": o.sampling.top_p,
@@ -103,6 +106,8 @@ pub struct BatchConfig {
     pub max_bytes: u64,
     /// Also print each result to stdout as it finishes.
     pub echo_stdout: bool,
+    /// A guard verdict of `fail` makes the entry an error.
+    pub strict: bool,
     /// The job.
     pub task: Task,
 }
@@ -359,10 +364,33 @@ impl Worker<'_> {
             .extra
             .insert("chunks".into(), json!(result.stats.chunks));
         entry.status = Status::Ok;
+        if let Some(report) = &result.guard {
+            self.record_guard(entry, item, report);
+        }
         if self.config.echo_stdout {
             self.echo(item, &result.text);
         }
         Ok(())
+    }
+
+    /// Puts the guard's verdict into the entry; with `--strict`, an
+    /// unrepaired summary makes it an error.
+    fn record_guard(&self, entry: &mut ManifestEntry, item: &InputItem, report: &GuardReport) {
+        entry.extra.insert("guard".into(), json!(report.guard));
+        entry
+            .extra
+            .insert("attempts".into(), json!(report.attempts));
+        entry
+            .extra
+            .insert("unsupported".into(), json!(report.unsupported));
+        if self.config.strict && report.guard == Verdict::Fail {
+            entry.status = Status::Error;
+            entry.error = Some(format!(
+                "{}: the summary names things the article does not ({}) and the guard could not repair it (--strict)",
+                item.display,
+                report.unsupported.join(", ")
+            ));
+        }
     }
 
     fn write_output(

@@ -94,6 +94,21 @@ pub struct SummarizeArgs {
     /// summary is trimmed to its last complete sentence within the bound).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=1000))]
     pub max_words: u64,
+
+    /// Turn off the faithfulness guard (which checks every name and number
+    /// of a summary against the article and regenerates when some are not
+    /// in it).
+    #[arg(long)]
+    pub no_guard: bool,
+
+    /// Extra generations the guard may make for one article.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=10))]
+    pub guard_retries: u64,
+
+    /// Treat a summary whose unsupported names/numbers the guard could not
+    /// repair as an error (the summary file is still written).
+    #[arg(long, conflicts_with = "no_guard")]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

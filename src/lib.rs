@@ -8,6 +8,7 @@
 //! [`registry`] finding, fetching and verifying model files.
 
 pub mod batch;
+pub mod claims;
 pub mod eval;
 pub mod generate;
 pub mod input;

@@ -44,4 +44,3 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(cmd) => commands::eval::eval(cmd),
     }
 }
-

@@ -685,7 +685,7 @@ fn help_lists_every_option() {
         "KURZ_MODEL",
         "manifest.jsonl",
         "[default: 60]",
-        "[default: kurz-out]",
+        "kurz-out",
     ] {
         assert!(
             summarize.contains(option),

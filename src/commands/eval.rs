@@ -158,7 +158,10 @@ fn print_scores(scores: &[SystemScore], as_json: bool) {
         println!("{}", json!(scores));
         return;
     }
-    println!("{:<40} {:>6} {:>8} {:>8}", "system", "lines", "chrF2", "BLEU");
+    println!(
+        "{:<40} {:>6} {:>8} {:>8}",
+        "system", "lines", "chrF2", "BLEU"
+    );
     for s in scores {
         println!(
             "{:<40} {:>6} {:>8.2} {:>8.2}",

@@ -15,6 +15,7 @@ use kurz::model::{default_device, Model};
 use kurz::output::{sha256_file, ModelRef};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
+use kurz::task::guard::GuardOptions;
 use kurz::task::{SummaryOptions, TranslateOptions};
 
 /// Largest default prompt budget: beyond it, CPU inference slows sharply.
@@ -24,12 +25,18 @@ pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     let run = &args.run;
     let sampling = sampling(run)?;
     let max_words = args.max_words as usize;
+    let guard = GuardOptions {
+        enabled: !args.no_guard,
+        retries: args.guard_retries as usize,
+    };
     let output = run.output.clone().unwrap_or_else(|| "kurz-out".into());
-    run_task(run, &output, |context| {
+    let strict = args.strict;
+    run_task(run, &output, strict, |context| {
         Task::Summarize(SummaryOptions {
             max_words,
             context,
             sampling,
+            guard,
         })
     })
 }
@@ -41,14 +48,19 @@ pub fn translate(args: TranslateArgs) -> Result<ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| "kurz-translations".into());
-    run_task(run, &output, |context| {
+    run_task(run, &output, false, |context| {
         Task::Translate(TranslateOptions { context, sampling })
     })
 }
 
 /// Discovers inputs, loads the model, runs the batch and maps the outcome
 /// to an exit status.
-fn run_task(run: &RunArgs, output: &Path, task: impl FnOnce(usize) -> Task) -> Result<ExitCode> {
+fn run_task(
+    run: &RunArgs,
+    output: &Path,
+    strict: bool,
+    task: impl FnOnce(usize) -> Task,
+) -> Result<ExitCode> {
     let verbosity = verbosity(run);
     let progress = Progress::new(verbosity);
     let inputs = find_inputs(run, output, &progress)?;
@@ -77,6 +89,7 @@ fn run_task(run: &RunArgs, output: &Path, task: impl FnOnce(usize) -> Task) -> R
         jobs: run.jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
         max_bytes: run.max_bytes,
         echo_stdout: run.stdout,
+        strict,
         task: task(context.min(model.context_length())),
     };
     let report = run_batch(&model, &model_ref, &inputs, &config, &progress)?;
@@ -231,4 +244,3 @@ fn print_tally(report: &BatchReport, verbosity: Verbosity) {
         report.manifest.display()
     );
 }
-

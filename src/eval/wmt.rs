@@ -60,5 +60,10 @@ fn translate_line(
     };
     let out = translate(model, cache, &doc, options)?;
     // A test-set segment is one line: keep the translation on one line.
-    Ok(out.output.text.split_whitespace().collect::<Vec<_>>().join(" "))
+    Ok(out
+        .output
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" "))
 }

@@ -3,6 +3,7 @@
 
 pub mod chunk;
 pub mod clean;
+pub mod guard;
 pub mod prompt;
 pub mod summarize;
 pub mod translate;
@@ -30,6 +31,16 @@ pub struct TaskStats {
 }
 
 impl TaskStats {
+    /// Adds the counts and timings of another run of the task.
+    pub fn merge(&mut self, other: &TaskStats) {
+        self.calls += other.calls;
+        self.chunks = self.chunks.max(other.chunks);
+        self.prompt_tokens += other.prompt_tokens;
+        self.generated_tokens += other.generated_tokens;
+        self.prefill_seconds += other.prefill_seconds;
+        self.decode_seconds += other.decode_seconds;
+    }
+
     /// Adds one generation's counts and timings.
     pub fn add(&mut self, g: &Generation) {
         self.calls += 1;
@@ -49,4 +60,6 @@ pub struct TaskOutput {
     pub stats: TaskStats,
     /// Non-fatal problems to record in the manifest.
     pub warnings: Vec<String>,
+    /// What the faithfulness guard did, when it ran.
+    pub guard: Option<guard::GuardReport>,
 }

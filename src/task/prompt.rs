@@ -27,7 +27,15 @@ articles in English. You only state facts that the article states, and you keep 
 roles, numbers and dates exactly as the article gives them.";
 
 /// Messages asking for an English summary of a whole article.
-pub fn summary(title: Option<&str>, article: &str, max_words: usize) -> Vec<Message> {
+///
+/// `names`, when not empty, lists the names the article does contain; it is
+/// offered when a first attempt named people or places the article does not.
+pub fn summary(
+    title: Option<&str>,
+    article: &str,
+    max_words: usize,
+    names: &[String],
+) -> Vec<Message> {
     let title_line = title.map(|t| format!("Title: {t}\n")).unwrap_or_default();
     let user = format!(
         "German article:\n\"\"\"\n{title_line}{article}\n\"\"\"\n\n\
@@ -35,7 +43,8 @@ pub fn summary(title: Option<&str>, article: &str, max_words: usize) -> Vec<Mess
          Start with the main news: who did what, when and where. Give people the roles \
          the article gives them; a spokesperson is not the person they speak for. \
          Use only information from the article; do not guess. \
-         Write plain English prose with no title, no bullet points and no introduction."
+         Write plain English prose with no title, no bullet points and no introduction.{}",
+        names_hint(names)
     );
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
 }
@@ -63,7 +72,12 @@ pub fn chunk_summary(
 
 /// Messages asking to merge the partial summaries of a long article into one
 /// (the "reduce" step).
-pub fn merge_summaries(title: Option<&str>, partials: &[String], max_words: usize) -> Vec<Message> {
+pub fn merge_summaries(
+    title: Option<&str>,
+    partials: &[String],
+    max_words: usize,
+    names: &[String],
+) -> Vec<Message> {
     let title_line = title
         .map(|t| format!("Title of the article: {t}\n\n"))
         .unwrap_or_default();
@@ -78,9 +92,21 @@ pub fn merge_summaries(title: Option<&str>, partials: &[String], max_words: usiz
          {title_line}{notes}\n\n\
          Combine them into one English summary of the whole article in at most {max_words} \
          words. Lead with the most important news. Use only facts, names and numbers from \
-         the summaries above. Write plain prose: no title, no bullet points, no introduction."
+         the summaries above. Write plain prose: no title, no bullet points, no introduction.{}",
+        names_hint(names)
     );
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
+}
+
+/// " Names in the article: A, B, C." — or nothing.
+fn names_hint(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    format!(
+        " The people, places and organisations named in the article are: {}. Name no others.",
+        names.join(", ")
+    )
 }
 
 const TRANSLATION_SYSTEM: &str = "You are a professional translator from German into \
@@ -105,7 +131,7 @@ mod tests {
 
     #[test]
     fn summary_prompt_carries_article_title_and_bound() {
-        let m = summary(Some("Hochwasser"), "Der Pegel stieg.", 42);
+        let m = summary(Some("Hochwasser"), "Der Pegel stieg.", 42, &[]);
         assert_eq!(m.len(), 2);
         assert!(m[1].content.contains("Title: Hochwasser\nDer Pegel stieg."));
         assert!(m[1].content.contains("Der Pegel stieg."));
@@ -113,8 +139,18 @@ mod tests {
     }
 
     #[test]
+    fn names_are_offered_only_when_given() {
+        let plain = summary(None, "Text.", 40, &[]);
+        assert!(!plain[1].content.contains("named in the article are"));
+        let hinted = summary(None, "Text.", 40, &["Rutte".into(), "Trump".into()]);
+        assert!(hinted[1]
+            .content
+            .contains("named in the article are: Rutte, Trump. Name no others."));
+    }
+
+    #[test]
     fn merge_prompt_numbers_the_parts() {
-        let m = merge_summaries(None, &["A.".into(), "B.".into()], 60);
+        let m = merge_summaries(None, &["A.".into(), "B.".into()], 60, &[]);
         assert!(m[1].content.contains("Part 1: A.\n\nPart 2: B."));
         assert!(!m[1].content.contains("Title of the article"));
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::chunk::split_to_budget;
 use super::clean::{clean_summary, enforce_word_limit};
+use super::guard::{guarded, GuardHints, GuardOptions};
 use super::prompt;
 use super::{TaskOutput, TaskStats};
 use crate::generate::{generate, GenerateOptions, Sampling, StopReason};
@@ -21,6 +22,8 @@ pub struct SummaryOptions {
     pub context: usize,
     /// Token choice.
     pub sampling: Sampling,
+    /// Faithfulness guard settings.
+    pub guard: GuardOptions,
 }
 
 /// Fewest words a partial (per-chunk) summary may use.
@@ -35,26 +38,51 @@ pub fn answer_token_budget(words: usize) -> usize {
     words * 2 + 24
 }
 
-/// Summarizes `doc` into English within `options.max_words` words.
+/// Summarizes `doc` into English within `options.max_words` words; with
+/// the guard on, checks the summary's names and numbers against the article
+/// and regenerates when some are not in it.
 pub fn summarize(
     model: &Model,
     cache: &mut KvCache,
     doc: &Document,
     options: &SummaryOptions,
 ) -> Result<TaskOutput, ModelError> {
+    let article = model.tokenizer().strip_control_texts(&doc.text);
+    let mut once = |hints: &GuardHints| summarize_once(model, cache, doc, &article, options, hints);
+    if !options.guard.enabled {
+        return once(&GuardHints::default());
+    }
+    let source = match &doc.title {
+        Some(title) => format!("{title}\n\n{article}"),
+        None => article.clone(),
+    };
+    let (mut output, report) = guarded(&source, model.tokenizer(), &options.guard, once)?;
+    output.guard = Some(report);
+    Ok(output)
+}
+
+fn summarize_once(
+    model: &Model,
+    cache: &mut KvCache,
+    doc: &Document,
+    article: &str,
+    options: &SummaryOptions,
+    hints: &GuardHints,
+) -> Result<TaskOutput, ModelError> {
     let mut run = Summarizer {
         model,
         cache,
         options,
+        hints,
         stats: TaskStats::default(),
         title: doc.title.as_deref(),
     };
-    let article = model.tokenizer().strip_control_texts(&doc.text);
-    let text = run.summarize_text(&article)?;
+    let text = run.summarize_text(article)?;
     Ok(TaskOutput {
         text,
         stats: run.stats,
         warnings: Vec::new(),
+        guard: None,
     })
 }
 
@@ -62,6 +90,7 @@ struct Summarizer<'a> {
     model: &'a Model,
     cache: &'a mut KvCache,
     options: &'a SummaryOptions,
+    hints: &'a GuardHints,
     stats: TaskStats,
     title: Option<&'a str>,
 }
@@ -69,9 +98,16 @@ struct Summarizer<'a> {
 impl Summarizer<'_> {
     fn summarize_text(&mut self, article: &str) -> Result<String, ModelError> {
         let max_words = self.options.max_words;
-        let budget = self.text_budget(&prompt::summary(self.title, "", max_words), max_words)?;
+        let names = &self.hints.source_names;
+        let budget = self.text_budget(
+            &prompt::summary(self.title, "", max_words, names),
+            max_words,
+        )?;
         if self.count(article)? <= budget {
-            return self.ask(&prompt::summary(self.title, article, max_words), max_words);
+            return self.ask(
+                &prompt::summary(self.title, article, max_words, names),
+                max_words,
+            );
         }
         let partials = self.map_chunks(article)?;
         self.reduce(partials)
@@ -102,7 +138,8 @@ impl Summarizer<'_> {
     fn reduce(&mut self, mut partials: Vec<String>) -> Result<String, ModelError> {
         let max_words = self.options.max_words;
         loop {
-            let messages = prompt::merge_summaries(self.title, &partials, max_words);
+            let messages =
+                prompt::merge_summaries(self.title, &partials, max_words, &self.hints.source_names);
             let prompt_tokens = self.model.chat_tokens(&messages)?.len();
             if prompt_tokens + answer_token_budget(max_words) <= self.options.context
                 || partials.len() <= 1
@@ -111,7 +148,7 @@ impl Summarizer<'_> {
             }
             let words = self.partial_words();
             let joined = partials.join("\n\n");
-            let probe = prompt::merge_summaries(self.title, &[String::new()], words);
+            let probe = prompt::merge_summaries(self.title, &[String::new()], words, &[]);
             let budget = self.text_budget(&probe, words)?;
             let groups = self.split(&joined, budget)?;
             if groups.len() >= partials.len() {
@@ -122,7 +159,10 @@ impl Summarizer<'_> {
                 .iter()
                 .map(|g| {
                     let parts: Vec<String> = g.split("\n\n").map(str::to_string).collect();
-                    self.ask(&prompt::merge_summaries(self.title, &parts, words), words)
+                    self.ask(
+                        &prompt::merge_summaries(self.title, &parts, words, &[]),
+                        words,
+                    )
                 })
                 .collect::<Result<_, _>>()?;
         }
@@ -165,7 +205,7 @@ impl Summarizer<'_> {
         let options = GenerateOptions {
             max_new_tokens: answer_token_budget(max_words),
             sampling,
-            suppressed_tokens: Vec::new(),
+            suppressed_tokens: self.hints.suppressed_tokens.clone(),
         };
         let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
         self.stats.add(&generation);

@@ -57,6 +57,7 @@ pub fn translate(
             text: translated.join("\n\n"),
             stats: run.stats,
             warnings: run.warnings,
+            guard: None,
         },
     })
 }
