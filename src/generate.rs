@@ -67,6 +67,11 @@ pub struct GenerateOptions {
     pub sampling: Sampling,
     /// Token ids that may never be generated.
     pub suppressed_tokens: Vec<u32>,
+    /// Token sequences that may never be completed: once the output ends
+    /// with all but the last `k` tokens' prefix of a sequence, its next token
+    /// is suppressed. (Bans a multi-token word without banning its common
+    /// first piece everywhere.)
+    pub banned_sequences: Vec<Vec<u32>>,
 }
 
 /// Why generation stopped.
@@ -129,7 +134,8 @@ pub fn generate(
     let mut tokens = Vec::new();
     let mut stop = StopReason::MaxTokens;
     while tokens.len() < max_new {
-        let logits_now = suppress(&logits, &options.suppressed_tokens)?;
+        let banned = banned_now(&tokens, options);
+        let logits_now = suppress(&logits, &banned)?;
         let next = processor.sample(&logits_now)?;
         if model.stop_tokens().contains(&next) {
             stop = StopReason::EndOfTurn;
@@ -153,6 +159,24 @@ pub fn generate(
     })
 }
 
+/// The tokens that may not come next: the always-suppressed ones, plus the
+/// continuation of every banned sequence whose prefix the output ends with.
+fn banned_now(generated: &[u32], options: &GenerateOptions) -> Vec<u32> {
+    let mut banned = options.suppressed_tokens.clone();
+    for seq in &options.banned_sequences {
+        if seq.len() == 1 {
+            banned.push(seq[0]);
+            continue;
+        }
+        for k in 1..seq.len() {
+            if generated.ends_with(&seq[..k]) {
+                banned.push(seq[k]);
+            }
+        }
+    }
+    banned
+}
+
 /// Sets the logits of `banned` tokens to minus infinity.
 fn suppress(
     logits: &candle_core::Tensor,
@@ -168,4 +192,44 @@ fn suppress(
         }
     }
     Ok(candle_core::Tensor::new(values, logits.device())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(tokens: Vec<u32>, seqs: Vec<Vec<u32>>) -> GenerateOptions {
+        GenerateOptions {
+            max_new_tokens: 10,
+            sampling: Sampling::greedy(),
+            suppressed_tokens: tokens,
+            banned_sequences: seqs,
+        }
+    }
+
+    #[test]
+    fn single_token_sequences_are_always_banned() {
+        let o = options(vec![7], vec![vec![3]]);
+        assert_eq!(banned_now(&[], &o), vec![7, 3]);
+    }
+
+    #[test]
+    fn multi_token_sequences_ban_only_their_continuation() {
+        let o = options(vec![], vec![vec![10, 11, 12]]);
+        assert!(banned_now(&[], &o).is_empty());
+        assert_eq!(banned_now(&[5, 10], &o), vec![11]);
+        assert_eq!(banned_now(&[10, 11], &o), vec![12]);
+        assert!(banned_now(&[10, 5], &o).is_empty());
+    }
+
+    #[test]
+    fn greedy_sampling_is_default() {
+        assert!(Sampling::default().is_greedy());
+        assert!(!Sampling {
+            temperature: 0.7,
+            top_p: Some(0.9),
+            seed: 1
+        }
+        .is_greedy());
+    }
 }

@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(
             sentences(p),
             vec![
-                "Am 12. März sprach Dr. Müller z.B. über Nr. 5.",
+                "Am 12. März sprach Dr. Müller z.B. über Nr. 5 und mehr.",
                 "Danach ging er.",
                 "\"Gut!\"",
                 "Sagte sie."

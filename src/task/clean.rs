@@ -128,6 +128,12 @@ fn strip_markup(line: &str) -> String {
 }
 
 fn is_preamble(line: &str) -> bool {
+    if line
+        .split_once(':')
+        .is_some_and(|(_, tail)| !tail.trim().is_empty())
+    {
+        return false; // "Summary: text" keeps its text (see strip_inline_preamble)
+    }
     let lower = line.to_lowercase();
     let lower = lower.trim_matches(|c: char| c == '*' || c == '"');
     let short_or_colon = lower.ends_with(':') || lower.split_whitespace().count() <= 4;

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::claims::{unsupported, Claim, SourceIndex};
+use crate::claims::{unsupported, Claim, ClaimKind, SourceIndex};
 use crate::model::{ModelError, TextTokenizer};
 
 use super::TaskOutput;
@@ -35,8 +35,9 @@ impl Default for GuardOptions {
 /// What a retry may use to do better.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuardHints {
-    /// Token ids the model must not generate (first tokens of invented names).
-    pub suppressed_tokens: Vec<u32>,
+    /// Token sequences of invented names (with and without a leading space)
+    /// that the model must not write again.
+    pub banned_sequences: Vec<Vec<u32>>,
     /// Names that do occur in the source, to offer in the prompt.
     pub source_names: Vec<String>,
 }
@@ -112,9 +113,8 @@ pub fn guarded(
     Ok((output, report))
 }
 
-/// Adds the first tokens of unsupported names to the suppressed set (unless
-/// that token also begins a name the source does contain) and offers the
-/// source's names.
+/// Bans the token sequences of unsupported names' words (unless a word also
+/// occurs in a name of the source) and offers the source's names.
 fn extend_hints(
     hints: &mut GuardHints,
     bad: &[Claim],
@@ -124,43 +124,32 @@ fn extend_hints(
     if hints.source_names.is_empty() {
         hints.source_names = index.names();
     }
-    for claim in bad
+    let source_words: Vec<String> = hints
+        .source_names
         .iter()
-        .filter(|c| c.kind == crate::claims::ClaimKind::Name)
-    {
+        .flat_map(|n| n.split_whitespace().map(str::to_lowercase))
+        .collect();
+    for claim in bad.iter().filter(|c| c.kind == ClaimKind::Name) {
         for word in claim.text.split_whitespace() {
-            for token in name_start_tokens(word, tokenizer) {
-                if !starts_a_source_name(token, &hints.source_names, tokenizer)
-                    && !hints.suppressed_tokens.contains(&token)
-                {
-                    hints.suppressed_tokens.push(token);
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if word.chars().count() < 2 || source_words.contains(&word.to_lowercase()) {
+                continue;
+            }
+            for seq in word_sequences(word, tokenizer) {
+                if !hints.banned_sequences.contains(&seq) {
+                    hints.banned_sequences.push(seq);
                 }
             }
         }
     }
 }
 
-/// First token of `word` as it appears mid-sentence (" Word") and at the
-/// start of a text ("Word"), when that token is at least three characters:
-/// shorter pieces are too common to ban.
-fn name_start_tokens(word: &str, tokenizer: &TextTokenizer) -> Vec<u32> {
-    let word = word.trim_matches(|c: char| !c.is_alphanumeric());
-    if word.chars().count() < 3 {
-        return Vec::new();
-    }
+/// Token ids of `word` as written mid-sentence (" Word") and at the start
+/// of a text ("Word").
+fn word_sequences(word: &str, tokenizer: &TextTokenizer) -> Vec<Vec<u32>> {
     [format!(" {word}"), word.to_string()]
         .iter()
-        .filter_map(|variant| {
-            let first = *tokenizer.encode_raw(variant).ok()?.first()?;
-            let text = tokenizer.decode(&[first]).ok()?;
-            (text.trim().chars().count() >= 3).then_some(first)
-        })
+        .filter_map(|variant| tokenizer.encode_raw(variant).ok())
+        .filter(|ids| !ids.is_empty())
         .collect()
-}
-
-fn starts_a_source_name(token: u32, names: &[String], tokenizer: &TextTokenizer) -> bool {
-    names.iter().any(|name| {
-        name.split_whitespace()
-            .any(|word| name_start_tokens(word, tokenizer).contains(&token))
-    })
 }

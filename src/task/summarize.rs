@@ -205,7 +205,8 @@ impl Summarizer<'_> {
         let options = GenerateOptions {
             max_new_tokens: answer_token_budget(max_words),
             sampling,
-            suppressed_tokens: self.hints.suppressed_tokens.clone(),
+            suppressed_tokens: Vec::new(),
+            banned_sequences: self.hints.banned_sequences.clone(),
         };
         let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
         self.stats.add(&generation);

@@ -123,7 +123,7 @@ impl Translator<'_> {
         let options = GenerateOptions {
             max_new_tokens: (source_tokens as f64 * OUTPUT_PER_INPUT_TOKEN) as usize + OUTPUT_SLACK,
             sampling,
-            suppressed_tokens: Vec::new(),
+            ..GenerateOptions::default()
         };
         let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
         self.stats.add(&generation);
