@@ -201,7 +201,7 @@ mod tests {
     #[test]
     fn sentences_respect_abbreviations_and_ordinals() {
         let p =
-            "Am 12. März sprach Dr. Müller z.B. über Nr. 5. Danach ging er. \"Gut!\" Sagte sie.";
+            "Am 12. März sprach Dr. Müller z.B. über Nr. 5 und mehr. Danach ging er. \"Gut!\" Sagte sie.";
         assert_eq!(
             sentences(p),
             vec![
