@@ -56,6 +56,22 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// ROUGE-1/2/L F1 (rouge-score compatible, with stemming) of summaries
+    /// against reference summaries, and faithfulness figures: names and
+    /// numbers in the summaries that their source articles do not contain.
+    Summaries {
+        /// An output folder of `kurz summarize` (with its manifest.jsonl).
+        #[arg(long, value_name = "DIR")]
+        summaries: PathBuf,
+        /// Reference summaries mirroring the inputs: for input `a/b.txt` the
+        /// file `<DIR>/a/b.txt` (or .md). Without it only faithfulness is
+        /// reported.
+        #[arg(long, value_name = "DIR")]
+        refs: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Translate a test set's source lines with a model and score the result
     /// (chrF2, BLEU) beside any hyp.*.en files next to the reference.
     Wmt {

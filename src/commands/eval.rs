@@ -8,9 +8,16 @@ use serde_json::json;
 
 use super::run::{default_jobs, model_ref, resolve};
 use crate::cli::{EvalCommand, ModelArgs};
-use kurz::eval::{check_parallel, corpus_bleu, corpus_chrf, read_lines, wmt::translate_lines};
+use std::collections::BTreeMap;
+
+use kurz::claims::{extract_claims, SourceIndex};
+use kurz::eval::{
+    check_parallel, corpus_bleu, corpus_chrf, read_lines, rouge, wmt::translate_lines, RougeScores,
+};
 use kurz::generate::Sampling;
+use kurz::input::{load_document, output_stem_for, InputItem, InputKind, InputSource};
 use kurz::model::{default_device, Model};
+use kurz::output::{ManifestEntry, ResumeIndex, Status, MANIFEST_FILE_NAME};
 use kurz::progress::{Progress, Verbosity};
 use kurz::task::TranslateOptions;
 
@@ -22,6 +29,11 @@ pub fn eval(cmd: EvalCommand) -> Result<ExitCode> {
             reference,
             json,
         } => translation(&hyp, &reference, json),
+        EvalCommand::Summaries {
+            summaries: dir,
+            refs,
+            json,
+        } => summaries(&dir, refs.as_deref(), json),
         EvalCommand::Wmt {
             src,
             reference,
@@ -168,4 +180,152 @@ fn print_scores(scores: &[SystemScore], as_json: bool) {
             s.system, s.lines, s.chrf, s.bleu
         );
     }
+}
+
+/// Per-summary faithfulness and ROUGE figures.
+#[derive(Debug, Clone, serde::Serialize)]
+struct SummaryEval {
+    input: String,
+    claims: usize,
+    unsupported: Vec<String>,
+    guard: Option<String>,
+    rouge: Option<RougeScores>,
+}
+
+fn summaries(dir: &Path, refs: Option<&Path>, as_json: bool) -> Result<ExitCode> {
+    let manifest = dir.join(MANIFEST_FILE_NAME);
+    let index = ResumeIndex::load(&manifest)
+        .with_context(|| format!("cannot read {}", manifest.display()))?;
+    let mut latest: BTreeMap<String, &ManifestEntry> = BTreeMap::new();
+    for entry in index.entries() {
+        if entry.task == "summarize" && entry.status != Status::Error && entry.summary.is_some() {
+            latest.insert(entry.input.clone(), entry);
+        }
+    }
+    if latest.is_empty() {
+        bail!("{} lists no summaries", manifest.display());
+    }
+    let mut rows = Vec::new();
+    for (input, entry) in latest {
+        rows.push(evaluate_summary(&input, entry, refs)?);
+    }
+    print_summary_eval(&rows, as_json);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate_summary(
+    input: &str,
+    entry: &ManifestEntry,
+    refs: Option<&Path>,
+) -> Result<SummaryEval> {
+    let summary = entry.summary.clone().unwrap_or_default();
+    let item = InputItem {
+        source: InputSource::File(PathBuf::from(input)),
+        display: input.to_string(),
+        output_stem: output_stem_for(Path::new(input)),
+        kind: InputKind::from_path(Path::new(input)).unwrap_or(InputKind::Text),
+    };
+    let doc = load_document(&item, u64::MAX)
+        .with_context(|| format!("cannot read the source article {input}"))?;
+    let source = match &doc.title {
+        Some(t) => format!("{t}\n\n{}", doc.text),
+        None => doc.text.clone(),
+    };
+    let index = SourceIndex::new(&source);
+    let claims = extract_claims(&summary);
+    let unsupported = claims
+        .iter()
+        .filter(|c| !index.supports(c))
+        .map(|c| c.text.clone())
+        .collect();
+    let rouge = match refs {
+        Some(dir) => reference_for(dir, &item.output_stem)
+            .map(|r| {
+                std::fs::read_to_string(&r).with_context(|| format!("cannot read {}", r.display()))
+            })
+            .transpose()?
+            .map(|r| rouge(&summary, &r)),
+        None => None,
+    };
+    Ok(SummaryEval {
+        input: input.to_string(),
+        claims: claims.len(),
+        unsupported,
+        guard: entry
+            .extra
+            .get("guard")
+            .and_then(|g| g.as_str())
+            .map(str::to_string),
+        rouge,
+    })
+}
+
+/// The reference summary for an input, by its output stem.
+fn reference_for(dir: &Path, stem: &Path) -> Option<PathBuf> {
+    ["txt", "md", "en.txt", "en.md"]
+        .iter()
+        .map(|ext| {
+            let mut p = dir.join(stem).into_os_string();
+            p.push(format!(".{ext}"));
+            PathBuf::from(p)
+        })
+        .find(|p| p.is_file())
+}
+
+fn print_summary_eval(rows: &[SummaryEval], as_json: bool) {
+    let claims: usize = rows.iter().map(|r| r.claims).sum();
+    let unsupported: usize = rows.iter().map(|r| r.unsupported.len()).sum();
+    let with_unsupported = rows.iter().filter(|r| !r.unsupported.is_empty()).count();
+    let repaired = rows
+        .iter()
+        .filter(|r| r.guard.as_deref() == Some("repaired"))
+        .count();
+    let scored: Vec<&RougeScores> = rows.iter().filter_map(|r| r.rouge.as_ref()).collect();
+    let mean = |f: &dyn Fn(&RougeScores) -> f64| {
+        if scored.is_empty() {
+            None
+        } else {
+            Some(scored.iter().map(|s| f(s)).sum::<f64>() / scored.len() as f64)
+        }
+    };
+    let totals = json!({
+        "summaries": rows.len(),
+        "claims": claims,
+        "unsupported_claims": unsupported,
+        "unsupported_rate": if claims > 0 { unsupported as f64 / claims as f64 } else { 0.0 },
+        "summaries_with_unsupported": with_unsupported,
+        "guard_repaired": repaired,
+        "with_reference": scored.len(),
+        "rouge1_f": mean(&|s| s.rouge1.fmeasure),
+        "rouge2_f": mean(&|s| s.rouge2.fmeasure),
+        "rougeL_f": mean(&|s| s.rouge_l.fmeasure),
+    });
+    if as_json {
+        println!("{}", json!({"totals": totals, "summaries": rows}));
+        return;
+    }
+    for r in rows {
+        let rouge = r
+            .rouge
+            .as_ref()
+            .map(|s| {
+                format!(
+                    "R1 {:.3} R2 {:.3} RL {:.3}",
+                    s.rouge1.fmeasure, s.rouge2.fmeasure, s.rouge_l.fmeasure
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<50} claims {:>3}  unsupported {:>2} {:<30} guard {:<8} {rouge}",
+            r.input,
+            r.claims,
+            r.unsupported.len(),
+            format!("{:?}", r.unsupported),
+            r.guard.as_deref().unwrap_or("-"),
+        );
+    }
+    println!(
+        "\n{}",
+        serde_json::to_string_pretty(&totals).unwrap_or_default()
+    );
 }
