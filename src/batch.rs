@@ -47,29 +47,25 @@ impl Task {
 
     /// Everything about the task that shapes its output.
     fn params(&self, format: Format) -> serde_json::Value {
-        match self {
-            Task::Summarize(o) => json!({
-                "task": self.name(),
-                "max_words": o.max_words,
-                "guard": o.guard.enabled,
-                "guard_retries": o.guard.retries,
-                "context": o.context,
-                "temperature": o.sampling.temperature,
-                "top_p": o.sampling.top_p,
-                "seed": o.sampling.seed,
-                "format": format.extension(),
-                "prompt_version": PROMPT_VERSION,
-            }),
-            Task::Translate(o) => json!({
-                "task": self.name(),
-                "context": o.context,
-                "temperature": o.sampling.temperature,
-                "top_p": o.sampling.top_p,
-                "seed": o.sampling.seed,
-                "format": format.extension(),
-                "prompt_version": PROMPT_VERSION,
-            }),
+        let (context, sampling) = match self {
+            Task::Summarize(o) => (o.context, o.sampling),
+            Task::Translate(o) => (o.context, o.sampling),
+        };
+        let mut params = json!({
+            "task": self.name(),
+            "context": context,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": sampling.seed,
+            "format": format.extension(),
+            "prompt_version": PROMPT_VERSION,
+        });
+        if let (Task::Summarize(o), Some(map)) = (self, params.as_object_mut()) {
+            map.insert("max_words".into(), json!(o.max_words));
+            map.insert("guard".into(), json!(o.guard.enabled));
+            map.insert("guard_retries".into(), json!(o.guard.retries));
         }
+        params
     }
 
     /// Runs the task on one document; returns the text and the title to

@@ -136,17 +136,27 @@ impl Scratch {
     }
 
     /// `kurz summarize --model <test model> --cache-dir <test cache>
-    /// --max-words 30 -o <out>`; more arguments can be added.
+    /// --max-words 30 --no-guard -o <out>`; more arguments can be added.
+    ///
+    /// The faithfulness guard is off here: with the tiny test model it
+    /// regenerates nearly every summary, which doubles the run time. One
+    /// test (`stdin_input_in_txt_format`) runs with the guard on.
     fn summarize(&self, out: &Path) -> Command {
+        self.summarize_with(out, MAX_WORDS, false)
+    }
+
+    fn summarize_with(&self, out: &Path, max_words: usize, guard: bool) -> Command {
         let mut cmd = self.kurz();
         cmd.arg("summarize")
             .arg("--model")
             .arg(common::test_model())
             .arg("--cache-dir")
             .arg(common::test_cache())
-            .args(["--max-words", &MAX_WORDS.to_string()])
-            .arg("-o")
-            .arg(out);
+            .args(["--max-words", &max_words.to_string()]);
+        if !guard {
+            cmd.arg("--no-guard");
+        }
+        cmd.arg("-o").arg(out);
         cmd
     }
 }
@@ -230,6 +240,8 @@ fn check_ok_entry(out: &Path, entry: &Value, input: &Path, title: &str, expected
     assert_eq!(entry["model"]["sha256"], TEST_MODEL_SHA256);
     assert_eq!(entry["params"]["max_words"], MAX_WORDS as u64, "{entry:#}");
     assert_eq!(entry["params"]["task"], "summarize");
+    assert_eq!(entry["params"]["guard"], false, "{entry:#}");
+    assert!(entry.get("guard").is_none(), "no guard verdict: {entry:#}");
     assert_eq!(entry["task"], "summarize");
     assert!(as_u64(entry, "prompt_tokens") > 0, "{entry:#}");
     assert!(as_u64(entry, "generated_tokens") > 0, "{entry:#}");
@@ -380,14 +392,7 @@ fn folder_run_mirrors_the_tree_then_resumes() {
     }
 
     // Another --max-words changes the parameters: not skipped.
-    s.kurz()
-        .arg("summarize")
-        .arg("--model")
-        .arg(common::test_model())
-        .arg("--cache-dir")
-        .arg(common::test_cache())
-        .args(["--max-words", "25", "-o"])
-        .arg(&out)
+    s.summarize_with(&out, 25, false)
         .arg(&d)
         .assert()
         .code(0)
@@ -544,12 +549,13 @@ fn jobs_do_not_change_results_and_json_is_valid() {
 }
 
 /// `-` reads the article from standard input; `--format txt` writes plain
-/// text without Markdown.
+/// text without Markdown. This run keeps the faithfulness guard on (the
+/// default), so its verdict is in the manifest.
 #[test]
 fn stdin_input_in_txt_format() {
     let s = Scratch::new();
     let out = s.path("out");
-    s.summarize(&out)
+    s.summarize_with(&out, MAX_WORDS, true)
         .args(["--format", "txt", "-"])
         .write_stdin(HITZE)
         .assert()
@@ -570,6 +576,17 @@ fn stdin_input_in_txt_format() {
     assert_eq!(entry["output"], "stdin.en.txt");
     assert_eq!(entry["input_sha256"], sha256_hex(HITZE.as_bytes()));
     assert_eq!(entry["summary"], body);
+    assert_eq!(entry["params"]["guard"], true);
+    assert!(
+        ["pass", "repaired", "fail"].contains(&entry["guard"].as_str().unwrap_or_default()),
+        "guard verdict: {entry:#}"
+    );
+    let attempts = as_u64(entry, "attempts");
+    assert!(
+        (1..=3).contains(&attempts),
+        "at most 1 + 2 retries: {entry:#}"
+    );
+    assert_eq!(as_u64(entry, "model_calls"), attempts, "{entry:#}");
     assert_eq!(
         walk_files(&out).len(),
         2,
@@ -658,12 +675,22 @@ fn help_lists_every_option() {
         String::from_utf8_lossy(&assert.get_output().stdout).into_owned()
     };
     let top = text(&["--help"]);
-    for word in ["summarize", "models", "--version", "--help"] {
+    for word in [
+        "summarize",
+        "translate",
+        "models",
+        "eval",
+        "--version",
+        "--help",
+    ] {
         assert!(top.contains(word), "kurz --help lacks {word}:\n{top}");
     }
     let summarize = text(&["summarize", "--help"]);
     for option in [
         "--max-words",
+        "--no-guard",
+        "--guard-retries",
+        "--strict",
         "--output",
         "-o,",
         "--model",
