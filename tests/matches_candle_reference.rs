@@ -106,5 +106,5 @@ fn smollm2_matches_candle_quantized_llama() {
 
 #[test]
 fn qwen2_matches_candle_quantized_qwen2() {
-    compare(&common::qwen_model().expect("qwen2.5-coder-1.5b test model"));
+    compare(&common::qwen_model());
 }

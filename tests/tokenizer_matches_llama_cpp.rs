@@ -243,10 +243,5 @@ fn smollm2_tokens_match_llama_cpp() {
 
 #[test]
 fn qwen25_coder_tokens_match_llama_cpp() {
-    match common::qwen_model() {
-        Some(path) => check_fixture("qwen2.5-coder-1.5b", &path),
-        None => eprintln!(
-            "NOT CHECKED: qwen2.5-coder-1.5b token ids were not compared (model not cached)"
-        ),
-    }
+    check_fixture("qwen2.5-coder-1.5b", &common::qwen_model());
 }

