@@ -744,6 +744,19 @@ impl ModelCache {
     }
 }
 
+/// Model files are shared data: readable by everyone (temporary files are
+/// created owner-only).
+fn make_world_readable(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -991,17 +1004,4 @@ path = "{}"
             .count();
         assert_eq!(leftovers, 0, "temporary files remain");
     }
-}
-
-/// Model files are shared data: readable by everyone (temporary files are
-/// created owner-only).
-fn make_world_readable(file: &File) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
 }
