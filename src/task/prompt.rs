@@ -98,14 +98,22 @@ pub fn merge_summaries(
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
 }
 
+/// Most names listed in a retry prompt (keeps it within the reserved room).
+const MAX_HINTED_NAMES: usize = 30;
+
 /// " Names in the article: A, B, C." — or nothing.
 fn names_hint(names: &[String]) -> String {
     if names.is_empty() {
         return String::new();
     }
+    let listed: Vec<&str> = names
+        .iter()
+        .take(MAX_HINTED_NAMES)
+        .map(String::as_str)
+        .collect();
     format!(
         " The people, places and organisations named in the article are: {}. Name no others.",
-        names.join(", ")
+        listed.join(", ")
     )
 }
 

@@ -28,6 +28,8 @@ pub struct SummaryOptions {
 
 /// Fewest words a partial (per-chunk) summary may use.
 const MIN_PARTIAL_WORDS: usize = 80;
+/// Prompt tokens kept free for the guard's list of the article's names.
+const NAMES_HINT_RESERVE: usize = 160;
 /// Fewest prompt tokens left for article text before kurz gives up.
 const MIN_TEXT_BUDGET: usize = 64;
 
@@ -40,7 +42,8 @@ pub fn answer_token_budget(words: usize) -> usize {
 
 /// Summarizes `doc` into English within `options.max_words` words; with
 /// the guard on, checks the summary's names and numbers against the article
-/// and regenerates when some are not in it.
+/// and regenerates the final step when some are not in it. (A long
+/// article's parts are summarized once; only the merge is redone.)
 pub fn summarize(
     model: &Model,
     cache: &mut KvCache,
@@ -48,42 +51,42 @@ pub fn summarize(
     options: &SummaryOptions,
 ) -> Result<TaskOutput, ModelError> {
     let article = model.tokenizer().strip_control_texts(&doc.text);
-    let mut once = |hints: &GuardHints| summarize_once(model, cache, doc, &article, options, hints);
-    if !options.guard.enabled {
-        return once(&GuardHints::default());
-    }
-    let source = match &doc.title {
-        Some(title) => format!("{title}\n\n{article}"),
-        None => article.clone(),
+    let title = doc.title.as_deref();
+    let no_hints = GuardHints::default();
+    let mut prepare = Summarizer::new(model, cache, options, &no_hints, title);
+    let material = prepare.material(&article)?;
+    let prepare_stats = prepare.stats;
+    let mut finish = |hints: &GuardHints| {
+        let mut run = Summarizer::new(model, cache, options, hints, title);
+        let text = run.finish(&material)?;
+        Ok(TaskOutput {
+            text,
+            stats: run.stats,
+            warnings: Vec::new(),
+            guard: None,
+        })
     };
-    let (mut output, report) = guarded(&source, model.tokenizer(), &options.guard, once)?;
-    output.guard = Some(report);
+    let mut output = if options.guard.enabled {
+        let source = match title {
+            Some(title) => format!("{title}\n\n{article}"),
+            None => article.clone(),
+        };
+        let (mut output, report) = guarded(&source, model.tokenizer(), &options.guard, finish)?;
+        output.guard = Some(report);
+        output
+    } else {
+        finish(&no_hints)?
+    };
+    output.stats.merge(&prepare_stats);
     Ok(output)
 }
 
-fn summarize_once(
-    model: &Model,
-    cache: &mut KvCache,
-    doc: &Document,
-    article: &str,
-    options: &SummaryOptions,
-    hints: &GuardHints,
-) -> Result<TaskOutput, ModelError> {
-    let mut run = Summarizer {
-        model,
-        cache,
-        options,
-        hints,
-        stats: TaskStats::default(),
-        title: doc.title.as_deref(),
-    };
-    let text = run.summarize_text(article)?;
-    Ok(TaskOutput {
-        text,
-        stats: run.stats,
-        warnings: Vec::new(),
-        guard: None,
-    })
+/// What the final model call works from.
+enum Material {
+    /// The whole article fits one prompt.
+    Whole(String),
+    /// Summaries of the parts of a long article.
+    Parts(Vec<String>),
 }
 
 struct Summarizer<'a> {
@@ -95,22 +98,50 @@ struct Summarizer<'a> {
     title: Option<&'a str>,
 }
 
-impl Summarizer<'_> {
-    fn summarize_text(&mut self, article: &str) -> Result<String, ModelError> {
-        let max_words = self.options.max_words;
-        let names = &self.hints.source_names;
-        let budget = self.text_budget(
-            &prompt::summary(self.title, "", max_words, names),
-            max_words,
-        )?;
-        if self.count(article)? <= budget {
-            return self.ask(
-                &prompt::summary(self.title, article, max_words, names),
-                max_words,
-            );
+impl<'a> Summarizer<'a> {
+    fn new(
+        model: &'a Model,
+        cache: &'a mut KvCache,
+        options: &'a SummaryOptions,
+        hints: &'a GuardHints,
+        title: Option<&'a str>,
+    ) -> Self {
+        Self {
+            model,
+            cache,
+            options,
+            hints,
+            stats: TaskStats::default(),
+            title,
         }
-        let partials = self.map_chunks(article)?;
-        self.reduce(partials)
+    }
+}
+
+impl Summarizer<'_> {
+    /// The article itself when it fits one prompt (leaving room for the
+    /// guard's list of names), otherwise the summaries of its parts.
+    fn material(&mut self, article: &str) -> Result<Material, ModelError> {
+        let max_words = self.options.max_words;
+        let probe = prompt::summary(self.title, "", max_words, &[]);
+        let budget = self
+            .text_budget(&probe, max_words)?
+            .saturating_sub(NAMES_HINT_RESERVE);
+        if self.count(article)? <= budget {
+            return Ok(Material::Whole(article.to_string()));
+        }
+        self.map_chunks(article).map(Material::Parts)
+    }
+
+    /// The final call: summarize the whole article, or merge the parts.
+    fn finish(&mut self, material: &Material) -> Result<String, ModelError> {
+        let max_words = self.options.max_words;
+        match material {
+            Material::Whole(article) => self.ask(
+                &prompt::summary(self.title, article, max_words, &self.hints.source_names),
+                max_words,
+            ),
+            Material::Parts(parts) => self.reduce(parts.clone()),
+        }
     }
 
     /// Summarizes each chunk of a long article.
