@@ -87,7 +87,7 @@ pub enum EvalCommand {
         /// Also write the translations here, one per line.
         #[arg(long, value_name = "FILE")]
         save: Option<PathBuf>,
-        /// Lines translated at once [default: chosen from the number of cores].
+        /// Lines translated at once [default: 1].
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
         jobs: Option<u64>,
         /// Token budget of one model call.
@@ -148,7 +148,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub model: ModelArgs,
 
-    /// Files processed at once [default: chosen from the number of cores].
+    /// Files processed at once [default: 1: each file already uses every
+    /// core; more workers contend for the CPU].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: Option<u64>,
 
