@@ -129,7 +129,7 @@ pub(crate) fn verbosity(run: &RunArgs) -> Verbosity {
 /// already use every core, and Candle's CPU kernels serialise concurrent
 /// products on one thread pool: measured on 2 cores with
 /// qwen2.5-coder-1.5b over samples/ + the seed article, `--jobs 2` took
-/// ~1.5x the wall time of `--jobs 1` (see the README's Performance notes).
+/// 1.24x the wall time of `--jobs 1` (see the README, Performance).
 /// On a GPU, a worker per file still pays off only with several GPUs, so
 /// one is the right default everywhere until batching lands.
 pub(crate) fn default_jobs() -> usize {
