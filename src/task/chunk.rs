@@ -113,7 +113,6 @@ pub fn sentences(paragraph: &str) -> Vec<&str> {
             out.push(sentence);
         }
         start = end;
-        let _ = pos;
     }
     let rest = paragraph[start..].trim();
     if !rest.is_empty() {

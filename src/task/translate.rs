@@ -41,7 +41,9 @@ pub fn translate(
         options,
         stats: TaskStats::default(),
         warnings: Vec::new(),
+        budget: 0,
     };
+    run.budget = run.input_budget()?;
     let title = match &doc.title {
         Some(t) => Some(run.translate_piece(t, "title")?),
         None => None,
@@ -77,6 +79,8 @@ struct Translator<'a> {
     options: &'a TranslateOptions,
     stats: TaskStats,
     warnings: Vec<String>,
+    /// Most source tokens one call takes (the same for every paragraph).
+    budget: usize,
 }
 
 impl Translator<'_> {
@@ -87,9 +91,8 @@ impl Translator<'_> {
         paragraph: &str,
         number: usize,
     ) -> Result<String, ModelError> {
-        let budget = self.input_budget()?;
         let tokenizer = self.model.tokenizer();
-        let pieces = split_to_budget(paragraph, budget, &|t: &str| tokenizer.count(t))?;
+        let pieces = split_to_budget(paragraph, self.budget, &|t: &str| tokenizer.count(t))?;
         if pieces.len() > 1 {
             self.stats.chunks += pieces.len();
         }
