@@ -2,6 +2,7 @@
 //! process, shared by every worker.
 
 pub mod gguf;
+pub mod quant;
 pub mod template;
 pub mod tokenizer;
 pub mod transformer;

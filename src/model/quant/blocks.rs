@@ -1,0 +1,338 @@
+//! GGML block formats: their byte layouts, how activations are quantized to
+//! meet them, and plain scalar code for dequantization and dot products.
+//!
+//! The scalar code is the reference the SIMD kernels are tested against and
+//! the fallback on CPUs without AVX2. Layouts follow GGML exactly, so weight
+//! bytes are used as they lie in the GGUF file:
+//!
+//! | type | elements | bytes | layout |
+//! |---|---|---|---|
+//! | Q4_1 | 32 | 20 | f16 d, f16 m, 16 × two 4-bit quants; x = d·q + m |
+//! | Q8_0 | 32 | 34 | f16 d, 32 × i8; x = d·q |
+//! | Q4_K | 256 | 144 | f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 × two 4-bit quants |
+//! | Q6_K | 256 | 210 | 128 bytes low 4 bits, 64 bytes high 2 bits, 16 × i8 scales, f16 d |
+
+use candle_core::quantized::GgmlDType;
+use half::f16;
+
+/// Elements in a K-quant super-block.
+pub const QK_K: usize = 256;
+/// Elements in a Q4_1 / Q8_0 block.
+pub const QK32: usize = 32;
+
+/// A weight format kurz has its own kernels for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantType {
+    /// 4-bit with per-block scale and minimum (blocks of 32).
+    Q4_1,
+    /// 8-bit with per-block scale (blocks of 32).
+    Q8_0,
+    /// 4-bit K-quant (super-blocks of 256).
+    Q4K,
+    /// 6-bit K-quant (super-blocks of 256).
+    Q6K,
+}
+
+/// The quantized form a matrix's input (activation) rows take for the dot
+/// products with a weight format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivationFormat {
+    /// Blocks of 32 with a scale and the scaled sum (GGML's Q8_1).
+    Q8_1,
+    /// Blocks of 32 with a scale (GGML's Q8_0).
+    Q8_0,
+    /// Super-blocks of 256 with a scale and sums of 16 (GGML's Q8_K).
+    Q8K,
+}
+
+impl QuantType {
+    /// The kurz kernel format for a GGML type, if there is one.
+    pub fn from_ggml(dtype: GgmlDType) -> Option<Self> {
+        match dtype {
+            GgmlDType::Q4_1 => Some(Self::Q4_1),
+            GgmlDType::Q8_0 => Some(Self::Q8_0),
+            GgmlDType::Q4K => Some(Self::Q4K),
+            GgmlDType::Q6K => Some(Self::Q6K),
+            _ => None,
+        }
+    }
+
+    /// Elements per block.
+    pub fn block_elems(self) -> usize {
+        match self {
+            Self::Q4_1 | Self::Q8_0 => QK32,
+            Self::Q4K | Self::Q6K => QK_K,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_bytes(self) -> usize {
+        match self {
+            Self::Q4_1 => 20,
+            Self::Q8_0 => 34,
+            Self::Q4K => 144,
+            Self::Q6K => 210,
+        }
+    }
+
+    /// How input rows are quantized for this format's dot products.
+    pub fn activation_format(self) -> ActivationFormat {
+        match self {
+            Self::Q4_1 => ActivationFormat::Q8_1,
+            Self::Q8_0 => ActivationFormat::Q8_0,
+            Self::Q4K | Self::Q6K => ActivationFormat::Q8K,
+        }
+    }
+
+    /// Bytes taken by one row of `cols` elements (`cols` must be a multiple
+    /// of the block size).
+    pub fn row_bytes(self, cols: usize) -> usize {
+        cols / self.block_elems() * self.block_bytes()
+    }
+}
+
+/// An activation super-block of 256 8-bit values (GGML's `block_q8_K`).
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct BlockQ8K {
+    /// Scale.
+    pub d: f32,
+    /// Quantized values.
+    pub qs: [i8; QK_K],
+    /// Sum of each run of 16 quantized values.
+    pub bsums: [i16; QK_K / 16],
+}
+
+/// An activation block of 32 8-bit values (GGML's `block_q8_0` / `block_q8_1`;
+/// `s` is only filled for Q8_1). Scales are rounded through f16 as GGML stores them.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub struct Block8x32 {
+    /// Scale.
+    pub d: f32,
+    /// `d` times the sum of the quantized values (Q8_1 only).
+    pub s: f32,
+    /// Quantized values.
+    pub qs: [i8; QK32],
+}
+
+/// Reads the little-endian f16 at `bytes[at..at + 2]` as f32.
+#[inline]
+pub fn f16_at(bytes: &[u8], at: usize) -> f32 {
+    f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
+}
+
+fn round_f16(x: f32) -> f32 {
+    f16::from_f32(x).to_f32()
+}
+
+/// Quantizes `xs` (a multiple of 256 long) into Q8_K super-blocks.
+pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
+    xs.chunks_exact(QK_K)
+        .map(|xs| {
+            let mut block = BlockQ8K {
+                d: 0.0,
+                qs: [0; QK_K],
+                bsums: [0; QK_K / 16],
+            };
+            // The value with the largest magnitude, sign kept.
+            let max = xs
+                .iter()
+                .fold(0f32, |m, &x| if x.abs() > m.abs() { x } else { m });
+            if max != 0.0 {
+                let iscale = -127.0 / max;
+                for (q, &x) in block.qs.iter_mut().zip(xs) {
+                    *q = (iscale * x).round().clamp(-128.0, 127.0) as i8;
+                }
+                for (sum, qs) in block.bsums.iter_mut().zip(block.qs.chunks_exact(16)) {
+                    *sum = qs.iter().map(|&q| q as i16).sum();
+                }
+                block.d = 1.0 / iscale;
+            }
+            block
+        })
+        .collect()
+}
+
+/// Quantizes `xs` (a multiple of 32 long) into Q8_0 or Q8_1 blocks.
+pub fn quantize_q8_32(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
+    xs.chunks_exact(QK32)
+        .map(|xs| {
+            let amax = xs.iter().fold(0f32, |m, &x| m.max(x.abs()));
+            let d = amax / 127.0;
+            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+            let mut block = Block8x32 {
+                d: round_f16(d),
+                s: 0.0,
+                qs: [0; QK32],
+            };
+            for (q, &x) in block.qs.iter_mut().zip(xs) {
+                *q = (x * id).round() as i8;
+            }
+            if with_sum {
+                // Rounded as Candle does (f16(Σq) · f16(d), product in f16)
+                // rather than GGML's f16(Σq · d): the two differ by an f16 ulp
+                // of the block sum, and matching Candle keeps kurz's greedy
+                // tokens equal to candle-transformers' reference models.
+                let sum: i32 = block.qs.iter().map(|&q| q as i32).sum();
+                block.s = round_f16(round_f16(sum as f32) * round_f16(d));
+            }
+            block
+        })
+        .collect()
+}
+
+/// The 6-bit scales and minimums of a Q4_K super-block, unpacked.
+#[inline]
+pub fn q4k_scales_mins(packed: &[u8]) -> ([u8; 8], [u8; 8]) {
+    let mut scales = [0u8; 8];
+    let mut mins = [0u8; 8];
+    for j in 0..4 {
+        scales[j] = packed[j] & 63;
+        mins[j] = packed[j + 4] & 63;
+    }
+    for j in 4..8 {
+        scales[j] = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
+        mins[j] = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
+    }
+    (scales, mins)
+}
+
+/// Dequantizes one row (`out.len()` elements) from its block bytes.
+pub fn dequantize_row(ty: QuantType, bytes: &[u8], out: &mut [f32]) {
+    let blocks = bytes.chunks_exact(ty.block_bytes());
+    let outs = out.chunks_exact_mut(ty.block_elems());
+    for (b, y) in blocks.zip(outs) {
+        match ty {
+            QuantType::Q4_1 => {
+                let (d, m) = (f16_at(b, 0), f16_at(b, 2));
+                for (j, &q) in b[4..20].iter().enumerate() {
+                    y[j] = d * (q & 0xF) as f32 + m;
+                    y[j + 16] = d * (q >> 4) as f32 + m;
+                }
+            }
+            QuantType::Q8_0 => {
+                let d = f16_at(b, 0);
+                for (y, &q) in y.iter_mut().zip(&b[2..34]) {
+                    *y = d * (q as i8) as f32;
+                }
+            }
+            QuantType::Q4K => {
+                let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
+                let (scales, mins) = q4k_scales_mins(&b[4..16]);
+                for j in 0..4 {
+                    let qs = &b[16 + 32 * j..16 + 32 * (j + 1)];
+                    let (lo, hi) = (2 * j, 2 * j + 1);
+                    for (l, &q) in qs.iter().enumerate() {
+                        y[64 * j + l] = d * scales[lo] as f32 * (q & 0xF) as f32
+                            - dmin * mins[lo] as f32;
+                        y[64 * j + 32 + l] =
+                            d * scales[hi] as f32 * (q >> 4) as f32 - dmin * mins[hi] as f32;
+                    }
+                }
+            }
+            QuantType::Q6K => {
+                let d = f16_at(b, 208);
+                for n in 0..2 {
+                    let ql = &b[64 * n..64 * n + 64];
+                    let qh = &b[128 + 32 * n..128 + 32 * n + 32];
+                    let sc = &b[192 + 8 * n..192 + 8 * n + 8];
+                    let y = &mut y[128 * n..128 * n + 128];
+                    for l in 0..32 {
+                        let is = l / 16;
+                        let q = q6k_quants(ql, qh, l);
+                        for (k, q) in q.into_iter().enumerate() {
+                            y[l + 32 * k] = d * (sc[is + 2 * k] as i8) as f32 * q as f32;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The four signed 6-bit values at `l`, `l + 32`, `l + 64`, `l + 96` of a
+/// Q6_K half super-block.
+#[inline]
+fn q6k_quants(ql: &[u8], qh: &[u8], l: usize) -> [i32; 4] {
+    let h = qh[l] as i32;
+    [
+        ((ql[l] & 0xF) as i32 | ((h & 3) << 4)) - 32,
+        ((ql[l + 32] & 0xF) as i32 | (((h >> 2) & 3) << 4)) - 32,
+        ((ql[l] >> 4) as i32 | (((h >> 4) & 3) << 4)) - 32,
+        ((ql[l + 32] >> 4) as i32 | (((h >> 6) & 3) << 4)) - 32,
+    ]
+}
+
+/// Scalar dot product of a Q4_K row with a Q8_K input row.
+pub fn dot_q4k(w: &[u8], a: &[BlockQ8K]) -> f32 {
+    let mut sum = 0f32;
+    for (b, y) in w.chunks_exact(144).zip(a) {
+        let (scales, mins) = q4k_scales_mins(&b[4..16]);
+        let mut sumi = 0i32;
+        for j in 0..4 {
+            let qs = &b[16 + 32 * j..16 + 32 * (j + 1)];
+            let (lo, hi) = (&y.qs[64 * j..64 * j + 32], &y.qs[64 * j + 32..64 * j + 64]);
+            let (mut s_lo, mut s_hi) = (0i32, 0i32);
+            for l in 0..32 {
+                s_lo += (qs[l] & 0xF) as i32 * lo[l] as i32;
+                s_hi += (qs[l] >> 4) as i32 * hi[l] as i32;
+            }
+            sumi += scales[2 * j] as i32 * s_lo + scales[2 * j + 1] as i32 * s_hi;
+        }
+        let summ: i32 = (0..8)
+            .map(|j| mins[j] as i32 * (y.bsums[2 * j] as i32 + y.bsums[2 * j + 1] as i32))
+            .sum();
+        sum += y.d * f16_at(b, 0) * sumi as f32 - y.d * f16_at(b, 2) * summ as f32;
+    }
+    sum
+}
+
+/// Scalar dot product of a Q6_K row with a Q8_K input row.
+pub fn dot_q6k(w: &[u8], a: &[BlockQ8K]) -> f32 {
+    let mut sum = 0f32;
+    for (b, y) in w.chunks_exact(210).zip(a) {
+        let mut sumi = 0i32;
+        for n in 0..2 {
+            let ql = &b[64 * n..64 * n + 64];
+            let qh = &b[128 + 32 * n..128 + 32 * n + 32];
+            let sc = &b[192 + 8 * n..192 + 8 * n + 8];
+            let ys = &y.qs[128 * n..128 * n + 128];
+            for l in 0..32 {
+                let is = l / 16;
+                for (k, q) in q6k_quants(ql, qh, l).into_iter().enumerate() {
+                    sumi += (sc[is + 2 * k] as i8) as i32 * q * ys[l + 32 * k] as i32;
+                }
+            }
+        }
+        sum += y.d * f16_at(b, 208) * sumi as f32;
+    }
+    sum
+}
+
+/// Scalar dot product of a Q4_1 row with a Q8_1 input row.
+pub fn dot_q4_1(w: &[u8], a: &[Block8x32]) -> f32 {
+    let mut sum = 0f32;
+    for (b, y) in w.chunks_exact(20).zip(a) {
+        let mut sumi = 0i32;
+        for (j, &q) in b[4..20].iter().enumerate() {
+            sumi += (q & 0xF) as i32 * y.qs[j] as i32 + (q >> 4) as i32 * y.qs[j + 16] as i32;
+        }
+        sum += f16_at(b, 0) * y.d * sumi as f32 + f16_at(b, 2) * y.s;
+    }
+    sum
+}
+
+/// Scalar dot product of a Q8_0 row with a Q8_0 input row.
+pub fn dot_q8_0(w: &[u8], a: &[Block8x32]) -> f32 {
+    let mut sum = 0f32;
+    for (b, y) in w.chunks_exact(34).zip(a) {
+        let sumi: i32 = b[2..34]
+            .iter()
+            .zip(&y.qs)
+            .map(|(&q, &p)| (q as i8) as i32 * p as i32)
+            .sum();
+        sum += f16_at(b, 0) * y.d * sumi as f32;
+    }
+    sum
+}

@@ -1,0 +1,359 @@
+//! kurz's own quantized matrix products on the CPU.
+//!
+//! Weights stay exactly as they lie in the GGUF file — usually a memory map
+//! of it, so loading copies nothing and every process on the machine shares
+//! one copy in the page cache. A product `x · Wᵀ` quantizes the input rows
+//! once per activation format ([`QuantizedInput`], shared by projections
+//! reading the same input, such as q/k/v), then splits the weight rows over
+//! a thread pool; each task takes up to four input rows per pass over a
+//! weight row so prompt processing unpacks each weight block once for
+//! several tokens.
+//!
+//! Kernels: AVX2/FMA on x86-64 ([`x86`]), scalar elsewhere
+//! ([`blocks`], also the reference the SIMD code is tested against).
+
+pub mod blocks;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::sync::{Arc, OnceLock};
+
+use candle_core::{bail, Result};
+use rayon::prelude::*;
+
+pub use blocks::{ActivationFormat, QuantType};
+use blocks::{Block8x32, BlockQ8K};
+
+/// Where a weight matrix's bytes live.
+#[derive(Debug, Clone)]
+pub enum WeightBytes {
+    /// A range of a memory-mapped model file.
+    Mapped {
+        /// The whole file.
+        map: Arc<memmap2::Mmap>,
+        /// First byte of the tensor.
+        offset: usize,
+        /// Length of the tensor in bytes.
+        len: usize,
+    },
+    /// Bytes owned in memory (tests, or files that cannot be mapped).
+    Owned(Arc<Vec<u8>>),
+}
+
+impl WeightBytes {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Self::Mapped { map, offset, len } => &map[*offset..*offset + *len],
+            Self::Owned(bytes) => bytes,
+        }
+    }
+}
+
+/// A quantized weight matrix of `rows × cols` in GGML block layout; row `r`
+/// holds the weights producing output `r`.
+#[derive(Debug, Clone)]
+pub struct QWeight {
+    ty: QuantType,
+    rows: usize,
+    cols: usize,
+    bytes: WeightBytes,
+}
+
+impl QWeight {
+    /// Wraps `bytes` as a `rows × cols` matrix, checking the sizes agree.
+    pub fn new(ty: QuantType, rows: usize, cols: usize, bytes: WeightBytes) -> Result<Self> {
+        if cols % ty.block_elems() != 0 {
+            bail!(
+                "{ty:?} rows need a multiple of {} columns, got {cols}",
+                ty.block_elems()
+            );
+        }
+        let expected = rows * ty.row_bytes(cols);
+        let len = bytes.as_slice().len();
+        if len != expected {
+            bail!("{ty:?} matrix {rows}x{cols} needs {expected} bytes, got {len}");
+        }
+        Ok(Self {
+            ty,
+            rows,
+            cols,
+            bytes,
+        })
+    }
+
+    /// The block format.
+    pub fn quant_type(&self) -> QuantType {
+        self.ty
+    }
+
+    /// Number of rows (outputs).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (inputs).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    fn row(&self, r: usize) -> &[u8] {
+        let n = self.ty.row_bytes(self.cols);
+        &self.bytes.as_slice()[r * n..(r + 1) * n]
+    }
+
+    /// Dequantizes row `r` into `out` (`cols` long).
+    pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        blocks::dequantize_row(self.ty, self.row(r), out);
+    }
+}
+
+/// The instruction set the kernels use, detected once when a model loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// Portable scalar code.
+    Scalar,
+    /// x86-64 AVX2 with FMA.
+    Avx2,
+}
+
+impl Isa {
+    /// The best instruction set this CPU supports.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return Self::Avx2;
+            }
+        }
+        Self::Scalar
+    }
+}
+
+/// Input rows of a product (`rows × cols`, row-major f32), quantized on
+/// first use for each activation format and kept for further products with
+/// the same input.
+pub struct QuantizedInput<'a> {
+    xs: &'a [f32],
+    rows: usize,
+    cols: usize,
+    q8k: OnceLock<Vec<BlockQ8K>>,
+    q8_0: OnceLock<Vec<Block8x32>>,
+    q8_1: OnceLock<Vec<Block8x32>>,
+}
+
+impl<'a> QuantizedInput<'a> {
+    /// `xs` holds `rows` rows of `cols` values.
+    pub fn new(xs: &'a [f32], cols: usize) -> Result<Self> {
+        if cols == 0 || xs.len() % cols != 0 {
+            bail!("input of {} values is not made of rows of {cols}", xs.len());
+        }
+        Ok(Self {
+            xs,
+            rows: xs.len() / cols,
+            cols,
+            q8k: OnceLock::new(),
+            q8_0: OnceLock::new(),
+            q8_1: OnceLock::new(),
+        })
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn quantized(&self, format: ActivationFormat) -> Activations<'_> {
+        match format {
+            ActivationFormat::Q8K => {
+                Activations::K(self.q8k.get_or_init(|| blocks::quantize_q8k(self.xs)))
+            }
+            ActivationFormat::Q8_0 => Activations::B32(
+                self.q8_0
+                    .get_or_init(|| blocks::quantize_q8_32(self.xs, false)),
+            ),
+            ActivationFormat::Q8_1 => Activations::B32(
+                self.q8_1
+                    .get_or_init(|| blocks::quantize_q8_32(self.xs, true)),
+            ),
+        }
+    }
+}
+
+/// Quantized input rows, all rows' blocks one after another.
+#[derive(Clone, Copy)]
+enum Activations<'a> {
+    K(&'a [BlockQ8K]),
+    B32(&'a [Block8x32]),
+}
+
+/// Computes quantized matrix products on a thread pool of its own.
+///
+/// One instance serves every worker of a process: concurrent products
+/// simply share the pool's threads.
+#[derive(Debug)]
+pub struct MatMul {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    isa: Isa,
+}
+
+/// Input rows one kernel call takes at once during prompt processing.
+const ROWS_PER_PASS: usize = 4;
+
+impl MatMul {
+    /// A pool of `threads` threads using the best kernels for this CPU.
+    pub fn new(threads: usize) -> Result<Self> {
+        Self::with_isa(threads, Isa::detect())
+    }
+
+    /// A pool of `threads` threads using the given kernels (tests compare
+    /// them).
+    pub fn with_isa(threads: usize, isa: Isa) -> Result<Self> {
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("kurz-matmul-{i}"))
+            .build()
+            .map_err(candle_core::Error::wrap)?;
+        Ok(Self { pool, threads, isa })
+    }
+
+    /// The kernels in use.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// `x · Wᵀ`: a `x.rows() × w.rows()` row-major result.
+    pub fn matmul(&self, w: &QWeight, x: &QuantizedInput<'_>) -> Result<Vec<f32>> {
+        if x.cols != w.cols {
+            bail!(
+                "matmul: input rows have {} values, weights expect {}",
+                x.cols,
+                w.cols
+            );
+        }
+        let (m, n) = (x.rows, w.rows);
+        let acts = x.quantized(w.ty.activation_format());
+        let blocks_per_row = w.cols / w.ty.activation_format_block();
+        // Output transposed ([n, m]) so each task owns a contiguous part.
+        let mut out_t = vec![0f32; n * m];
+        let rows_per_task = (n / (self.threads * 8)).clamp(4, 256);
+        let isa = self.isa;
+        self.pool.install(|| {
+            out_t
+                .par_chunks_mut(rows_per_task * m)
+                .enumerate()
+                .for_each(|(task, out)| {
+                    let first = task * rows_per_task;
+                    let count = out.len() / m;
+                    fill_rows(isa, w, acts, blocks_per_row, first, count, m, out);
+                })
+        });
+        if m == 1 {
+            return Ok(out_t);
+        }
+        let mut out = vec![0f32; m * n];
+        for (r, column) in out_t.chunks_exact(m).enumerate() {
+            for (t, &v) in column.iter().enumerate() {
+                out[t * n + r] = v;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl QuantType {
+    /// Elements per block of this format's activation format.
+    fn activation_format_block(self) -> usize {
+        match self.activation_format() {
+            ActivationFormat::Q8K => blocks::QK_K,
+            ActivationFormat::Q8_0 | ActivationFormat::Q8_1 => blocks::QK32,
+        }
+    }
+}
+
+/// Computes weight rows `first..first + count` against all `m` input rows
+/// into `out` (`count × m`, row-major).
+#[allow(clippy::too_many_arguments)]
+fn fill_rows(
+    isa: Isa,
+    w: &QWeight,
+    acts: Activations<'_>,
+    blocks_per_row: usize,
+    first: usize,
+    count: usize,
+    m: usize,
+    out: &mut [f32],
+) {
+    let mut t = 0;
+    while t + ROWS_PER_PASS <= m {
+        for i in 0..count {
+            let dots = dot_rows::<ROWS_PER_PASS>(isa, w, first + i, acts, blocks_per_row, t);
+            out[i * m + t..i * m + t + ROWS_PER_PASS].copy_from_slice(&dots);
+        }
+        t += ROWS_PER_PASS;
+    }
+    for t in t..m {
+        for i in 0..count {
+            out[i * m + t] = dot_rows::<1>(isa, w, first + i, acts, blocks_per_row, t)[0];
+        }
+    }
+}
+
+/// Dot products of weight row `r` with input rows `t..t + R`.
+#[inline]
+fn dot_rows<const R: usize>(
+    isa: Isa,
+    w: &QWeight,
+    r: usize,
+    acts: Activations<'_>,
+    blocks_per_row: usize,
+    t: usize,
+) -> [f32; R] {
+    let row = w.row(r);
+    let span = |k: usize| (t + k) * blocks_per_row..(t + k + 1) * blocks_per_row;
+    match (acts, w.ty) {
+        (Activations::K(a), QuantType::Q4K) => {
+            let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2
+                // and FMA; `row` and every input row hold `blocks_per_row` blocks.
+                Isa::Avx2 => unsafe { x86::dot_q4k(row, rows) },
+                _ => rows.map(|a| blocks::dot_q4k(row, a)),
+            }
+        }
+        (Activations::K(a), QuantType::Q6K) => {
+            let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Isa::Avx2 => unsafe { x86::dot_q6k(row, rows) },
+                _ => rows.map(|a| blocks::dot_q6k(row, a)),
+            }
+        }
+        (Activations::B32(a), QuantType::Q4_1) => {
+            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Isa::Avx2 => unsafe { x86::dot_q4_1(row, rows) },
+                _ => rows.map(|a| blocks::dot_q4_1(row, a)),
+            }
+        }
+        (Activations::B32(a), QuantType::Q8_0) => {
+            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Isa::Avx2 => unsafe { x86::dot_q8_0(row, rows) },
+                _ => rows.map(|a| blocks::dot_q8_0(row, a)),
+            }
+        }
+        // `activation_format` pairs every weight type with its input format.
+        _ => unreachable!("weight type {:?} paired with the wrong input format", w.ty),
+    }
+}
+
+#[cfg(test)]
+mod tests;

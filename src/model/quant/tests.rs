@@ -1,0 +1,184 @@
+//! The kernels against Candle's own quantization code, and SIMD against scalar.
+
+use super::*;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::{Device, Module, Tensor};
+
+const TYPES: [(GgmlDType, QuantType); 4] = [
+    (GgmlDType::Q4_1, QuantType::Q4_1),
+    (GgmlDType::Q8_0, QuantType::Q8_0),
+    (GgmlDType::Q4K, QuantType::Q4K),
+    (GgmlDType::Q6K, QuantType::Q6K),
+];
+
+/// Deterministic pseudo-random values in [-1, 1) with a few outliers, like
+/// real weights and activations.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
+            if i % 97 == 0 {
+                v * 8.0
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// A `rows × cols` matrix quantized by Candle, as a Candle tensor and as a
+/// kurz weight over the same bytes.
+fn weight(dtype: GgmlDType, ty: QuantType, rows: usize, cols: usize) -> (QTensor, QWeight) {
+    let dense = Tensor::from_vec(values(rows * cols, 7), (rows, cols), &Device::Cpu).unwrap();
+    let q = QTensor::quantize(&dense, dtype).unwrap();
+    let bytes = q.data().unwrap().into_owned();
+    let w = QWeight::new(ty, rows, cols, WeightBytes::Owned(Arc::new(bytes))).unwrap();
+    (q, w)
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+fn max_abs(a: &[f32]) -> f32 {
+    a.iter().map(|x| x.abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn dequantized_rows_equal_candles() {
+    for (dtype, ty) in TYPES {
+        let (q, w) = weight(dtype, ty, 6, 512);
+        let expected = q.dequantize(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        for (r, expected) in expected.iter().enumerate() {
+            let mut row = vec![0f32; 512];
+            w.dequantize_row(r, &mut row);
+            assert_eq!(&row, expected, "{ty:?} row {r}");
+        }
+    }
+}
+
+#[test]
+fn products_match_candles_quantized_matmul() {
+    let (rows, cols) = (37, 768);
+    for (dtype, ty) in TYPES {
+        let (q, w) = weight(dtype, ty, rows, cols);
+        let reference = QMatMul::from_qtensor(q).unwrap();
+        for m in [1, 3, 4, 9] {
+            let xs = values(m * cols, 11 + m as u64);
+            let x = Tensor::from_vec(xs.clone(), (m, cols), &Device::Cpu).unwrap();
+            let expected: Vec<f32> = reference
+                .forward(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            for isa in [Isa::Scalar, Isa::detect()] {
+                let ours = MatMul::with_isa(2, isa)
+                    .unwrap()
+                    .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
+                    .unwrap();
+                let tolerance = 1e-4 * max_abs(&expected).max(1.0);
+                let diff = max_abs_diff(&ours, &expected);
+                assert!(
+                    diff <= tolerance,
+                    "{ty:?} {isa:?} m={m}: max difference {diff} > {tolerance}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn simd_and_scalar_kernels_agree_closely() {
+    let (rows, cols) = (19, 1024);
+    for (dtype, ty) in TYPES {
+        let (_, w) = weight(dtype, ty, rows, cols);
+        let xs = values(6 * cols, 3);
+        let input = QuantizedInput::new(&xs, cols).unwrap();
+        let scalar = MatMul::with_isa(1, Isa::Scalar)
+            .unwrap()
+            .matmul(&w, &input)
+            .unwrap();
+        let simd = MatMul::new(1).unwrap().matmul(&w, &input).unwrap();
+        let diff = max_abs_diff(&scalar, &simd);
+        assert!(
+            diff <= 1e-5 * max_abs(&scalar).max(1.0),
+            "{ty:?}: {diff}"
+        );
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let (rows, cols) = (300, 512);
+    for (dtype, ty) in TYPES {
+        let (_, w) = weight(dtype, ty, rows, cols);
+        let xs = values(7 * cols, 5);
+        let input = QuantizedInput::new(&xs, cols).unwrap();
+        let one = MatMul::new(1).unwrap().matmul(&w, &input).unwrap();
+        let three = MatMul::new(3).unwrap().matmul(&w, &input).unwrap();
+        assert_eq!(one, three, "{ty:?}");
+    }
+}
+
+#[test]
+fn a_single_row_product_equals_that_row_of_a_batch() {
+    // Decoding (one row) and prompt processing (several) must agree exactly,
+    // or a cached prompt would decode differently from a fresh one.
+    let (rows, cols) = (40, 512);
+    for (dtype, ty) in TYPES {
+        let (_, w) = weight(dtype, ty, rows, cols);
+        let xs = values(5 * cols, 9);
+        let mm = MatMul::new(2).unwrap();
+        let batch = mm
+            .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
+            .unwrap();
+        for t in 0..5 {
+            let one = mm
+                .matmul(
+                    &w,
+                    &QuantizedInput::new(&xs[t * cols..(t + 1) * cols], cols).unwrap(),
+                )
+                .unwrap();
+            assert_eq!(one, batch[t * rows..(t + 1) * rows], "{ty:?} row {t}");
+        }
+    }
+}
+
+#[test]
+fn mismatched_sizes_are_errors() {
+    let bytes = WeightBytes::Owned(Arc::new(vec![0u8; 144]));
+    assert!(QWeight::new(QuantType::Q4K, 1, 256, bytes.clone()).is_ok());
+    let err = QWeight::new(QuantType::Q4K, 2, 256, bytes.clone()).unwrap_err();
+    assert!(err.to_string().contains("needs 288 bytes, got 144"), "{err}");
+    let err = QWeight::new(QuantType::Q4K, 1, 100, bytes).unwrap_err();
+    assert!(err.to_string().contains("multiple of 256"), "{err}");
+    assert!(QuantizedInput::new(&[0.0; 10], 4).is_err());
+
+    let (_, w) = weight(GgmlDType::Q8_0, QuantType::Q8_0, 2, 64);
+    let xs = [0f32; 32];
+    let err = MatMul::new(1)
+        .unwrap()
+        .matmul(&w, &QuantizedInput::new(&xs, 32).unwrap())
+        .unwrap_err();
+    assert!(err.to_string().contains("weights expect 64"), "{err}");
+}
+
+#[test]
+fn zero_input_rows_give_zero_outputs() {
+    for (dtype, ty) in TYPES {
+        let (_, w) = weight(dtype, ty, 8, 256);
+        let xs = vec![0f32; 2 * 256];
+        let out = MatMul::new(1)
+            .unwrap()
+            .matmul(&w, &QuantizedInput::new(&xs, 256).unwrap())
+            .unwrap();
+        assert!(out.iter().all(|&v| v == 0.0), "{ty:?}: {out:?}");
+    }
+}

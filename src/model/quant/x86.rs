@@ -1,0 +1,195 @@
+//! AVX2/FMA dot products for the block formats of [`super::blocks`].
+//!
+//! Every kernel takes one weight row (raw GGUF block bytes) and `R` input
+//! rows quantized to the matching activation format, and returns the `R`
+//! dot products. Taking several input rows at once lets prompt processing
+//! unpack each weight block once for several tokens; decoding uses `R = 1`.
+//!
+//! Integer products are exact; only the per-block float accumulation differs
+//! from the scalar reference in rounding, which the tests bound.
+//!
+//! # Safety
+//! All functions require AVX2 and FMA; callers check
+//! `is_x86_feature_detected!` once (see [`super::Isa::detect`]). Slices are
+//! read with unaligned loads within their bounds: `w` must hold a whole
+//! number of blocks and every input row at least as many blocks as `w`.
+
+use std::arch::x86_64::*;
+
+use super::blocks::{q4k_scales_mins, Block8x32, BlockQ8K};
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn hsum_ps(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn load(p: *const u8) -> __m256i {
+    _mm256_loadu_si256(p as *const __m256i)
+}
+
+#[inline]
+fn f16_le(p: &[u8], at: usize) -> f32 {
+    super::blocks::f16_at(p, at)
+}
+
+/// Q4_K weights · Q8_K inputs.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot_q4k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32; R] {
+    let m4 = _mm256_set1_epi8(0xF);
+    let mut acc = [_mm256_setzero_ps(); R];
+    let mut acc_min = [_mm_setzero_ps(); R];
+    for (i, b) in w.chunks_exact(144).enumerate() {
+        let (scales, mins) = q4k_scales_mins(&b[4..16]);
+        let (d, dmin) = (f16_le(b, 0), f16_le(b, 2));
+        let mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(mins.as_ptr() as *const __m128i));
+        let mut quants = [_mm256_setzero_si256(); 8];
+        for j in 0..4 {
+            let bits = load(b.as_ptr().add(16 + 32 * j));
+            quants[2 * j] = _mm256_and_si256(bits, m4);
+            quants[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
+        }
+        let mut scale16 = [_mm256_setzero_si256(); 8];
+        for (v, &s) in scale16.iter_mut().zip(&scales) {
+            *v = _mm256_set1_epi16(s as i16);
+        }
+        for r in 0..R {
+            let y = &rows[r][i];
+            // Minimums: Σ min[s] · (sum of the 32 inputs of sub-block s).
+            let bsums = _mm256_loadu_si256(y.bsums.as_ptr() as *const __m256i);
+            let pair_sums = _mm_hadd_epi16(
+                _mm256_castsi256_si128(bsums),
+                _mm256_extracti128_si256(bsums, 1),
+            );
+            let prod = _mm_madd_epi16(mins16, pair_sums);
+            acc_min[r] = _mm_fmadd_ps(
+                _mm_set1_ps(-y.d * dmin),
+                _mm_cvtepi32_ps(prod),
+                acc_min[r],
+            );
+            let mut sumi = _mm256_setzero_si256();
+            for s in 0..8 {
+                let ys = load(y.qs.as_ptr().add(32 * s) as *const u8);
+                let p = _mm256_madd_epi16(scale16[s], _mm256_maddubs_epi16(quants[s], ys));
+                sumi = _mm256_add_epi32(sumi, p);
+            }
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y.d * d), _mm256_cvtepi32_ps(sumi), acc[r]);
+        }
+    }
+    let mut out = [0f32; R];
+    for r in 0..R {
+        let m = acc_min[r];
+        let m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+        let m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[r] = hsum_ps(acc[r]) + _mm_cvtss_f32(m);
+    }
+    out
+}
+
+/// Q6_K weights · Q8_K inputs.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot_q6k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32; R] {
+    let m4 = _mm256_set1_epi8(0xF);
+    let m2 = _mm256_set1_epi8(3);
+    let m32 = _mm256_set1_epi8(32);
+    let mut acc = [_mm256_setzero_ps(); R];
+    for (i, b) in w.chunks_exact(210).enumerate() {
+        let d = f16_le(b, 208);
+        // 16 unsigned 6-bit vectors of 32 values, in element order.
+        let mut quants = [_mm256_setzero_si256(); 8];
+        let mut scales = [_mm256_setzero_si256(); 8];
+        for n in 0..2 {
+            let ql = b.as_ptr().add(64 * n);
+            let qh = load(b.as_ptr().add(128 + 32 * n));
+            let (lo1, lo2) = (load(ql), load(ql.add(32)));
+            let h0 = _mm256_slli_epi16(_mm256_and_si256(qh, m2), 4);
+            let h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), m2), 4);
+            let h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), m2), 4);
+            let h3 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), m2), 4);
+            quants[4 * n] = _mm256_or_si256(_mm256_and_si256(lo1, m4), h0);
+            quants[4 * n + 1] = _mm256_or_si256(_mm256_and_si256(lo2, m4), h1);
+            quants[4 * n + 2] =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo1, 4), m4), h2);
+            quants[4 * n + 3] =
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo2, 4), m4), h3);
+            for k in 0..4 {
+                let at = 192 + 8 * n + 2 * k;
+                let (first, second) = (b[at] as i8 as i16, b[at + 1] as i8 as i16);
+                scales[4 * n + k] =
+                    _mm256_set_m128i(_mm_set1_epi16(second), _mm_set1_epi16(first));
+            }
+        }
+        for r in 0..R {
+            let y = &rows[r][i];
+            let mut sumi = _mm256_setzero_si256();
+            for g in 0..8 {
+                let ys = load(y.qs.as_ptr().add(32 * g) as *const u8);
+                let p = _mm256_sub_epi16(
+                    _mm256_maddubs_epi16(quants[g], ys),
+                    _mm256_maddubs_epi16(m32, ys),
+                );
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(scales[g], p));
+            }
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(y.d * d), _mm256_cvtepi32_ps(sumi), acc[r]);
+        }
+    }
+    let mut out = [0f32; R];
+    for r in 0..R {
+        out[r] = hsum_ps(acc[r]);
+    }
+    out
+}
+
+/// Q4_1 weights · Q8_1 inputs.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot_q4_1<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f32; R] {
+    let m4 = _mm256_set1_epi8(0xF);
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); R];
+    let mut acc_min = [0f32; R];
+    for (i, b) in w.chunks_exact(20).enumerate() {
+        let (d, m) = (f16_le(b, 0), f16_le(b, 2));
+        let raw = _mm_loadu_si128(b.as_ptr().add(4) as *const __m128i);
+        let quants = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
+        for r in 0..R {
+            let y = &rows[r][i];
+            let ys = load(y.qs.as_ptr() as *const u8);
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(quants, ys), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(p), acc[r]);
+            acc_min[r] += m * y.s;
+        }
+    }
+    let mut out = acc_min;
+    for r in 0..R {
+        out[r] += hsum_ps(acc[r]);
+    }
+    out
+}
+
+/// Q8_0 weights · Q8_0 inputs.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn dot_q8_0<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f32; R] {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); R];
+    for (i, b) in w.chunks_exact(34).enumerate() {
+        let d = f16_le(b, 0);
+        let xs = load(b.as_ptr().add(2));
+        let abs = _mm256_sign_epi8(xs, xs);
+        for r in 0..R {
+            let y = &rows[r][i];
+            let ys = _mm256_sign_epi8(load(y.qs.as_ptr() as *const u8), xs);
+            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(abs, ys), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * y.d), _mm256_cvtepi32_ps(p), acc[r]);
+        }
+    }
+    let mut out = [0f32; R];
+    for r in 0..R {
+        out[r] = hsum_ps(acc[r]);
+    }
+    out
+}
