@@ -39,6 +39,60 @@ pub enum Command {
     /// Measure quality: translation metrics, summary metrics, WMT runs.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Measure speed: model load time, prompt processing and generation
+    /// rates on the summary prompts of given articles (see bench/README.md).
+    ///
+    /// Loads the model once, then for each article builds the prompt
+    /// `kurz summarize` sends for the whole article and generates greedily
+    /// until an end-of-turn token or the cap. With --dump-prompts it only
+    /// writes the prompt token ids (for running the same prompts elsewhere).
+    Bench(BenchArgs),
+}
+
+/// Options of `kurz bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Articles (files or folders, as for `summarize`).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    /// Threads per matrix product (sets CANDLE_NUM_THREADS and
+    /// RAYON_NUM_THREADS) [default: CANDLE_NUM_THREADS, else every logical
+    /// core].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: Option<u64>,
+
+    /// Most tokens generated per article [default: 128].
+    #[arg(long, value_name = "N", conflicts_with = "summary_budget")]
+    pub max_new_tokens: Option<usize>,
+
+    /// Cap generation where `kurz summarize --max-words W` does instead of
+    /// at --max-new-tokens.
+    #[arg(long)]
+    pub summary_budget: bool,
+
+    /// The summary length asked for in the prompt, as `summarize --max-words`.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=1000))]
+    pub max_words: u64,
+
+    /// Token budget of one call, as `summarize --context`; articles whose
+    /// prompt and answer exceed it are marked `"fits": false` (summarize
+    /// would split them) [default: the model's context, capped at 4096].
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(256..=1_048_576))]
+    pub context: Option<u64>,
+
+    /// Print one JSON object on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only write each article's prompt token ids to this file, one JSON
+    /// line per article: {"file", "prompt_tokens", "max_new_tokens",
+    /// "stop_tokens", "fits"}; generate nothing.
+    #[arg(long, value_name = "FILE")]
+    pub dump_prompts: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

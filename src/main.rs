@@ -13,7 +13,11 @@ use kurz::batch::available_cores;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    use_all_cores_for_tensor_ops();
+    let threads = match &cli.command {
+        Command::Bench(args) => args.threads,
+        _ => None,
+    };
+    set_tensor_threads(threads);
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -25,13 +29,20 @@ fn main() -> ExitCode {
 
 /// Candle sizes its matrix-product thread pool from the number of *physical*
 /// cores, which virtual machines often under-report (2 vCPUs → 1 thread).
-/// Unless the user chose (CANDLE_NUM_THREADS / RAYON_NUM_THREADS), use every
-/// logical core the process may run on.
-fn use_all_cores_for_tensor_ops() {
+/// With `requested` (`kurz bench --threads N`) use N threads, for Candle's
+/// products and Rayon's global pool alike; otherwise, unless the user chose
+/// (CANDLE_NUM_THREADS / RAYON_NUM_THREADS), use every logical core the
+/// process may run on. [`kurz::batch::tensor_threads`] reads the result.
+fn set_tensor_threads(requested: Option<u64>) {
+    // Called before any other thread exists, so changing the environment is sound.
+    if let Some(n) = requested {
+        std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        return;
+    }
     if std::env::var_os("CANDLE_NUM_THREADS").is_none()
         && std::env::var_os("RAYON_NUM_THREADS").is_none()
     {
-        // Called before any other thread exists, so changing the environment is sound.
         std::env::set_var("CANDLE_NUM_THREADS", available_cores().to_string());
     }
 }
@@ -42,5 +53,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Translate(args) => commands::run::translate(args),
         Command::Models(cmd) => commands::models::models(cmd),
         Command::Eval(cmd) => commands::eval::eval(cmd),
+        Command::Bench(args) => commands::bench::bench(args),
     }
 }

@@ -78,10 +78,7 @@ fn run_task(
             started.elapsed().as_secs_f64()
         ));
     }
-    let context = match run.context {
-        Some(c) => c as usize,
-        None => model.context_length().min(DEFAULT_CONTEXT_CAP),
-    };
+    let context = call_budget(run.context, &model);
     let config = BatchConfig {
         output_dir: output.to_path_buf(),
         format: run.format.into(),
@@ -90,7 +87,7 @@ fn run_task(
         max_bytes: run.max_bytes,
         echo_stdout: run.stdout,
         strict,
-        task: task(context.min(model.context_length())),
+        task: task(context),
     };
     let report = run_batch(&model, &model_ref, &inputs, &config, &progress)?;
     print_tally(&report, verbosity);
@@ -99,6 +96,16 @@ fn run_task(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Token budget of one model call: `--context` if given, else the model's
+/// context capped at [`DEFAULT_CONTEXT_CAP`]; never more than the model's.
+pub(crate) fn call_budget(context: Option<u64>, model: &Model) -> usize {
+    let budget = match context {
+        Some(c) => c as usize,
+        None => DEFAULT_CONTEXT_CAP,
+    };
+    budget.min(model.context_length())
 }
 
 pub(crate) fn sampling(run: &RunArgs) -> Result<Sampling> {
