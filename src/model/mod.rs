@@ -8,8 +8,9 @@ pub mod tokenizer;
 pub mod transformer;
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file;
 use candle_core::Device;
@@ -92,18 +93,57 @@ const END_OF_TURN_TEXTS: &[&str] = &[
 
 impl Model {
     /// Loads a GGUF model file onto `device`.
+    ///
+    /// On the CPU the file is memory-mapped and the quantized weights are
+    /// used where they lie: loading reads only the metadata and the small
+    /// tensors, and every process running the same model shares one copy in
+    /// the page cache. Matrix products use `CANDLE_NUM_THREADS` threads (or
+    /// one per physical core, Candle's default).
     pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
         let file = open_gguf(path)?;
         let size_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut reader = BufReader::new(file);
+        let threads = candle_core::utils::get_num_threads();
+        if device.is_cpu() {
+            // SAFETY: the map is read-only. Like llama.cpp, kurz assumes a
+            // model file is not truncated while a model runs from it (model
+            // files are replaced by rename, never rewritten in place).
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| ModelError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let map = Arc::new(map);
+            let mut reader = Cursor::new(&map[..]);
+            Self::from_reader(
+                path,
+                &mut reader,
+                device,
+                Some(map.clone()),
+                threads,
+                size_bytes,
+            )
+        } else {
+            let mut reader = BufReader::new(file);
+            Self::from_reader(path, &mut reader, device, None, threads, size_bytes)
+        }
+    }
+
+    fn from_reader<R: Read + Seek>(
+        path: &Path,
+        reader: &mut R,
+        device: &Device,
+        map: Option<Arc<memmap2::Mmap>>,
+        threads: usize,
+        size_bytes: u64,
+    ) -> Result<Self, ModelError> {
         let invalid = |e: candle_core::Error| ModelError::Invalid {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let content = gguf_file::Content::read(&mut reader).map_err(invalid)?;
+        let content = gguf_file::Content::read(reader).map_err(invalid)?;
         let md = gguf::Metadata::new(&content);
         let tokenizer = TextTokenizer::from_gguf(&md, path.parent())?;
-        let transformer = Transformer::from_gguf(&content, &mut reader, device).map_err(invalid)?;
+        let transformer =
+            Transformer::from_gguf(&content, reader, device, map, threads).map_err(invalid)?;
         let chat_template = md.opt_string("tokenizer.chat_template").map_err(invalid)?;
         let llama3_vocab = tokenizer.token_id("<|eot_id|>").is_some();
         let template = ChatTemplate::new(

@@ -16,6 +16,7 @@ use std::io::{Read, Seek};
 use std::sync::Arc;
 
 use super::gguf::Metadata;
+use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, WeightBytes};
 
 /// How rotary position embeddings pair up the dimensions of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,11 +100,28 @@ impl RmsNorm {
     }
 }
 
+/// A weight matrix applied as `x · Wᵀ`: kurz's own kernels over the mapped
+/// file where it has them (CPU, supported block formats), Candle's otherwise.
+#[derive(Debug, Clone)]
+enum Linear {
+    Native(QWeight),
+    Candle(QMatMul),
+}
+
+/// The token embedding table, kept quantized; rows are dequantized on lookup.
+#[derive(Debug, Clone)]
+enum Embedding {
+    Native(QWeight),
+    Candle(Arc<QTensor>),
+}
+
 /// Reads tensors by name from one GGUF file.
 struct TensorSource<'a, R> {
     content: &'a gguf_file::Content,
     reader: &'a mut R,
     device: &'a Device,
+    /// The whole file, memory-mapped, when weights may stay in the map.
+    map: Option<Arc<memmap2::Mmap>>,
     eps: f32,
 }
 
@@ -116,8 +134,42 @@ impl<R: Read + Seek> TensorSource<'_, R> {
         self.content.tensor(self.reader, name, self.device)
     }
 
-    fn matmul(&mut self, name: &str) -> Result<QMatMul> {
-        QMatMul::from_qtensor(self.qtensor(name)?)
+    /// The weight in the file's own bytes, when kurz's kernels can use it.
+    fn mapped(&self, name: &str) -> Result<Option<QWeight>> {
+        let (Some(map), Some(info)) = (&self.map, self.content.tensor_infos.get(name)) else {
+            return Ok(None);
+        };
+        let Some(ty) = QuantType::from_ggml(info.ggml_dtype) else {
+            return Ok(None);
+        };
+        let Ok((rows, cols)) = info.shape.dims2() else {
+            return Ok(None);
+        };
+        let offset = (self.content.tensor_data_offset + info.offset) as usize;
+        let len = rows * ty.row_bytes(cols);
+        if offset + len > map.len() {
+            candle_core::bail!("tensor {name} lies beyond the end of the file");
+        }
+        let bytes = WeightBytes::Mapped {
+            map: map.clone(),
+            offset,
+            len,
+        };
+        QWeight::new(ty, rows, cols, bytes).map(Some)
+    }
+
+    fn matmul(&mut self, name: &str) -> Result<Linear> {
+        match self.mapped(name)? {
+            Some(w) => Ok(Linear::Native(w)),
+            None => Ok(Linear::Candle(QMatMul::from_qtensor(self.qtensor(name)?)?)),
+        }
+    }
+
+    fn embedding(&mut self, name: &str) -> Result<Embedding> {
+        match self.mapped(name)? {
+            Some(w) => Ok(Embedding::Native(w)),
+            None => Ok(Embedding::Candle(Arc::new(self.qtensor(name)?))),
+        }
     }
 
     fn dense(&mut self, name: &str) -> Result<Tensor> {
@@ -150,10 +202,10 @@ impl<R: Read + Seek> TensorSource<'_, R> {
 
 #[derive(Debug, Clone)]
 struct Attention {
-    wq: QMatMul,
-    wk: QMatMul,
-    wv: QMatMul,
-    wo: QMatMul,
+    wq: Linear,
+    wk: Linear,
+    wv: Linear,
+    wo: Linear,
     bq: Option<Tensor>,
     bk: Option<Tensor>,
     bv: Option<Tensor>,
@@ -163,16 +215,9 @@ struct Attention {
 
 #[derive(Debug, Clone)]
 struct Mlp {
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
-}
-
-impl Mlp {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let gate = candle_nn::ops::silu(&self.gate.forward(xs)?)?;
-        self.down.forward(&(gate * self.up.forward(xs)?)?)
-    }
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 #[derive(Debug, Clone)]
@@ -187,13 +232,15 @@ struct Block {
 #[derive(Debug)]
 pub struct Transformer {
     config: Config,
-    embedding: Arc<QTensor>,
+    embedding: Embedding,
     blocks: Vec<Block>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: Linear,
     cos: Tensor,
     sin: Tensor,
     device: Device,
+    /// kurz's own kernels and their thread pool (CPU only).
+    kernels: Option<MatMul>,
 }
 
 /// Per-sequence attention state: keys and values of every position seen so far.
@@ -229,6 +276,12 @@ const KV_CACHE_CHUNK: usize = 1024;
 impl Transformer {
     /// Loads the weights of a supported architecture from a GGUF file.
     ///
+    /// With `map` (the same file, memory-mapped; CPU only) the quantized
+    /// matrices stay in the map and run on kurz's own kernels with
+    /// `threads` threads: nothing is copied, and processes share the page
+    /// cache. Without it, or for block formats kurz has no kernel for, the
+    /// tensors are read into Candle's storage.
+    ///
     /// The token embedding stays quantized (rows are dequantized on lookup),
     /// and models with tied embeddings share that one tensor with the output
     /// projection.
@@ -236,20 +289,31 @@ impl Transformer {
         content: &gguf_file::Content,
         reader: &mut R,
         device: &Device,
+        map: Option<Arc<memmap2::Mmap>>,
+        threads: usize,
     ) -> Result<Self> {
         let md = Metadata::new(content);
         let config = Config::from_metadata(&md)?;
+        let map = map.filter(|_| device.is_cpu());
+        let kernels = match map {
+            Some(_) => Some(MatMul::new(threads)?),
+            None => None,
+        };
         let mut src = TensorSource {
             content,
             reader,
             device,
+            map,
             eps: config.rms_norm_eps as f32,
         };
-        let embedding = Arc::new(src.qtensor("token_embd.weight")?);
+        let embedding = src.embedding("token_embd.weight")?;
         let output = if src.has("output.weight") {
             src.matmul("output.weight")?
         } else {
-            QMatMul::from_arc(embedding.clone())?
+            match &embedding {
+                Embedding::Native(w) => Linear::Native(w.clone()),
+                Embedding::Candle(t) => Linear::Candle(QMatMul::from_arc(t.clone())?),
+            }
         };
         let norm = src.norm("output_norm.weight")?;
         let blocks = (0..config.block_count)
@@ -265,6 +329,7 @@ impl Transformer {
             cos,
             sin,
             device: device.clone(),
+            kernels,
         })
     }
 
@@ -305,8 +370,7 @@ impl Transformer {
                 self.config.context_length
             );
         }
-        let ids = Tensor::new(tokens, &self.device)?;
-        let mut xs = self.embedding.embedding(&ids)?.unsqueeze(0)?;
+        let mut xs = self.embed(tokens)?.unsqueeze(0)?;
         let mask = causal_mask(seq_len, start, &self.device)?;
         for (block, layer_cache) in self.blocks.iter().zip(cache.layers.iter_mut()) {
             xs = self.block_forward(block, &xs, mask.as_ref(), start, layer_cache)?;
@@ -314,10 +378,84 @@ impl Transformer {
         cache.len += seq_len;
         let last = xs.i((.., seq_len - 1..seq_len, ..))?;
         let last = self.norm.forward(&last)?;
-        self.output
-            .forward(&last)?
+        self.apply(&self.output, &last)?
             .flatten_all()?
             .to_dtype(DType::F32)
+    }
+
+    /// `[seq, hidden]` embeddings of `tokens`.
+    fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
+        match &self.embedding {
+            Embedding::Native(w) => {
+                let width = w.cols();
+                let mut rows = vec![0f32; tokens.len() * width];
+                for (&token, row) in tokens.iter().zip(rows.chunks_exact_mut(width)) {
+                    let token = token as usize;
+                    if token >= w.rows() {
+                        candle_core::bail!(
+                            "token id {token} is outside the vocabulary of {}",
+                            w.rows()
+                        );
+                    }
+                    w.dequantize_row(token, row);
+                }
+                Tensor::from_vec(rows, (tokens.len(), width), &self.device)
+            }
+            Embedding::Candle(table) => table.embedding(&Tensor::new(tokens, &self.device)?),
+        }
+    }
+
+    /// Applies one weight matrix to `xs` (`[.., k]` → `[.., n]`).
+    fn apply(&self, linear: &Linear, xs: &Tensor) -> Result<Tensor> {
+        let mut out = self.apply_all(&[linear], xs)?;
+        Ok(out.remove(0))
+    }
+
+    /// Applies several weight matrices to the same input; kurz's kernels
+    /// quantize that input once for all of them.
+    fn apply_all(&self, linears: &[&Linear], xs: &Tensor) -> Result<Vec<Tensor>> {
+        let native: Option<Vec<&QWeight>> = linears
+            .iter()
+            .map(|l| match l {
+                Linear::Native(w) => Some(w),
+                Linear::Candle(_) => None,
+            })
+            .collect();
+        let (Some(kernels), Some(weights)) = (&self.kernels, native) else {
+            return linears
+                .iter()
+                .map(|l| match l {
+                    Linear::Native(_) => {
+                        candle_core::bail!("mapped weights need kurz's CPU kernels")
+                    }
+                    Linear::Candle(m) => m.forward(xs),
+                })
+                .collect();
+        };
+        let dims = xs.dims().to_vec();
+        let Some((&width, batch)) = dims.split_last() else {
+            candle_core::bail!("matmul input has no dimensions");
+        };
+        let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+        let input = QuantizedInput::new(&values, width)?;
+        weights
+            .into_iter()
+            .map(|w| {
+                let out = kernels.matmul(w, &input)?;
+                let mut shape = batch.to_vec();
+                shape.push(w.rows());
+                Tensor::from_vec(out, shape, &self.device)
+            })
+            .collect()
+    }
+
+    fn mlp(&self, mlp: &Mlp, xs: &Tensor) -> Result<Tensor> {
+        let [gate, up]: [Tensor; 2] = self
+            .apply_all(&[&mlp.gate, &mlp.up], xs)?
+            .try_into()
+            .map_err(|_| candle_core::Error::Msg("expected two projections".into()))?;
+        let hidden = (candle_nn::ops::silu(&gate)? * up)?;
+        self.apply(&mlp.down, &hidden)
     }
 
     fn block_forward(
@@ -331,7 +469,7 @@ impl Transformer {
         let normed = block.attn_norm.forward(xs)?;
         let attn = self.attention(&block.attn, &normed, mask, start, cache)?;
         let xs = (attn + xs)?;
-        let mlp = block.mlp.forward(&block.ffn_norm.forward(&xs)?)?;
+        let mlp = self.mlp(&block.mlp, &block.ffn_norm.forward(&xs)?)?;
         mlp + xs
     }
 
@@ -345,9 +483,13 @@ impl Transformer {
     ) -> Result<Tensor> {
         let (b, seq_len, _) = xs.dims3()?;
         let cfg = &self.config;
-        let q = project(&attn.wq, attn.bq.as_ref(), xs)?;
-        let k = project(&attn.wk, attn.bk.as_ref(), xs)?;
-        let v = project(&attn.wv, attn.bv.as_ref(), xs)?;
+        let [q, k, v]: [Tensor; 3] = self
+            .apply_all(&[&attn.wq, &attn.wk, &attn.wv], xs)?
+            .try_into()
+            .map_err(|_| candle_core::Error::Msg("expected three projections".into()))?;
+        let q = add_bias(q, attn.bq.as_ref())?;
+        let k = add_bias(k, attn.bk.as_ref())?;
+        let v = add_bias(v, attn.bv.as_ref())?;
         let q = split_heads(&q, b, seq_len, cfg.head_count, cfg.head_dim)?;
         let k = split_heads(&k, b, seq_len, cfg.head_count_kv, cfg.head_dim)?;
         let v = split_heads(&v, b, seq_len, cfg.head_count_kv, cfg.head_dim)?;
@@ -376,7 +518,7 @@ impl Transformer {
         let out = out
             .transpose(1, 2)?
             .reshape((b, seq_len, cfg.head_count * cfg.head_dim))?;
-        attn.wo.forward(&out)
+        self.apply(&attn.wo, &out)
     }
 
     fn rotate(&self, xs: &Tensor, start: usize) -> Result<Tensor> {
@@ -416,8 +558,7 @@ fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result
     })
 }
 
-fn project(w: &QMatMul, bias: Option<&Tensor>, xs: &Tensor) -> Result<Tensor> {
-    let ys = w.forward(xs)?;
+fn add_bias(ys: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     match bias {
         Some(bias) => ys.broadcast_add(bias),
         None => Ok(ys),

@@ -182,20 +182,31 @@ pub fn quantize_q8_32(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
         .collect()
 }
 
-/// The 6-bit scales and minimums of a Q4_K super-block, unpacked.
+/// The 6-bit scales and minimums of a Q4_K super-block, unpacked: bytes
+/// 0–7 are the eight sub-block scales, bytes 8–15 their minimums.
 #[inline]
-pub fn q4k_scales_mins(packed: &[u8]) -> ([u8; 8], [u8; 8]) {
-    let mut scales = [0u8; 8];
-    let mut mins = [0u8; 8];
-    for j in 0..4 {
-        scales[j] = packed[j] & 63;
-        mins[j] = packed[j + 4] & 63;
+pub fn q4k_scales_mins(packed: &[u8]) -> [u8; 16] {
+    // Scales 0–3 and minimums 0–3 are the low 6 bits of bytes 0–3 and 4–7;
+    // scales/minimums 4–7 take their low 4 bits from bytes 8–11 and their
+    // top 2 bits from the spare top bits of bytes 0–3 / 4–7.
+    let word =
+        |i: usize| u32::from_le_bytes([packed[i], packed[i + 1], packed[i + 2], packed[i + 3]]);
+    let (a, b, c) = (word(0), word(4), word(8));
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let scales_lo = a & LOW6;
+    let scales_hi = (c & LOW4) | (((a >> 6) & LOW2) << 4);
+    let mins_lo = b & LOW6;
+    let mins_hi = ((c >> 4) & LOW4) | (((b >> 6) & LOW2) << 4);
+    let mut out = [0u8; 16];
+    for (i, w) in [scales_lo, scales_hi, mins_lo, mins_hi]
+        .into_iter()
+        .enumerate()
+    {
+        out[4 * i..4 * i + 4].copy_from_slice(&w.to_le_bytes());
     }
-    for j in 4..8 {
-        scales[j] = (packed[j + 4] & 0xF) | ((packed[j - 4] >> 6) << 4);
-        mins[j] = (packed[j + 4] >> 4) | ((packed[j] >> 6) << 4);
-    }
-    (scales, mins)
+    out
 }
 
 /// Dequantizes one row (`out.len()` elements) from its block bytes.
@@ -219,13 +230,14 @@ pub fn dequantize_row(ty: QuantType, bytes: &[u8], out: &mut [f32]) {
             }
             QuantType::Q4K => {
                 let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
-                let (scales, mins) = q4k_scales_mins(&b[4..16]);
+                let unpacked = q4k_scales_mins(&b[4..16]);
+                let (scales, mins) = unpacked.split_at(8);
                 for j in 0..4 {
                     let qs = &b[16 + 32 * j..16 + 32 * (j + 1)];
                     let (lo, hi) = (2 * j, 2 * j + 1);
                     for (l, &q) in qs.iter().enumerate() {
-                        y[64 * j + l] = d * scales[lo] as f32 * (q & 0xF) as f32
-                            - dmin * mins[lo] as f32;
+                        y[64 * j + l] =
+                            d * scales[lo] as f32 * (q & 0xF) as f32 - dmin * mins[lo] as f32;
                         y[64 * j + 32 + l] =
                             d * scales[hi] as f32 * (q >> 4) as f32 - dmin * mins[hi] as f32;
                     }
@@ -268,7 +280,8 @@ fn q6k_quants(ql: &[u8], qh: &[u8], l: usize) -> [i32; 4] {
 pub fn dot_q4k(w: &[u8], a: &[BlockQ8K]) -> f32 {
     let mut sum = 0f32;
     for (b, y) in w.chunks_exact(144).zip(a) {
-        let (scales, mins) = q4k_scales_mins(&b[4..16]);
+        let unpacked = q4k_scales_mins(&b[4..16]);
+        let (scales, mins) = unpacked.split_at(8);
         let mut sumi = 0i32;
         for j in 0..4 {
             let qs = &b[16 + 32 * j..16 + 32 * (j + 1)];

@@ -62,7 +62,7 @@ pub struct QWeight {
 impl QWeight {
     /// Wraps `bytes` as a `rows × cols` matrix, checking the sizes agree.
     pub fn new(ty: QuantType, rows: usize, cols: usize, bytes: WeightBytes) -> Result<Self> {
-        if cols % ty.block_elems() != 0 {
+        if !cols.is_multiple_of(ty.block_elems()) {
             bail!(
                 "{ty:?} rows need a multiple of {} columns, got {cols}",
                 ty.block_elems()
@@ -144,7 +144,7 @@ pub struct QuantizedInput<'a> {
 impl<'a> QuantizedInput<'a> {
     /// `xs` holds `rows` rows of `cols` values.
     pub fn new(xs: &'a [f32], cols: usize) -> Result<Self> {
-        if cols == 0 || xs.len() % cols != 0 {
+        if cols == 0 || !xs.len().is_multiple_of(cols) {
             bail!("input of {} values is not made of rows of {cols}", xs.len());
         }
         Ok(Self {

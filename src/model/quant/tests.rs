@@ -42,7 +42,10 @@ fn weight(dtype: GgmlDType, ty: QuantType, rows: usize, cols: usize) -> (QTensor
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn max_abs(a: &[f32]) -> f32 {
@@ -53,7 +56,11 @@ fn max_abs(a: &[f32]) -> f32 {
 fn dequantized_rows_equal_candles() {
     for (dtype, ty) in TYPES {
         let (q, w) = weight(dtype, ty, 6, 512);
-        let expected = q.dequantize(&Device::Cpu).unwrap().to_vec2::<f32>().unwrap();
+        let expected = q
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         for (r, expected) in expected.iter().enumerate() {
             let mut row = vec![0f32; 512];
             w.dequantize_row(r, &mut row);
@@ -107,10 +114,7 @@ fn simd_and_scalar_kernels_agree_closely() {
             .unwrap();
         let simd = MatMul::new(1).unwrap().matmul(&w, &input).unwrap();
         let diff = max_abs_diff(&scalar, &simd);
-        assert!(
-            diff <= 1e-5 * max_abs(&scalar).max(1.0),
-            "{ty:?}: {diff}"
-        );
+        assert!(diff <= 1e-5 * max_abs(&scalar).max(1.0), "{ty:?}: {diff}");
     }
 }
 
@@ -156,7 +160,10 @@ fn mismatched_sizes_are_errors() {
     let bytes = WeightBytes::Owned(Arc::new(vec![0u8; 144]));
     assert!(QWeight::new(QuantType::Q4K, 1, 256, bytes.clone()).is_ok());
     let err = QWeight::new(QuantType::Q4K, 2, 256, bytes.clone()).unwrap_err();
-    assert!(err.to_string().contains("needs 288 bytes, got 144"), "{err}");
+    assert!(
+        err.to_string().contains("needs 288 bytes, got 144"),
+        "{err}"
+    );
     let err = QWeight::new(QuantType::Q4K, 1, 100, bytes).unwrap_err();
     assert!(err.to_string().contains("multiple of 256"), "{err}");
     assert!(QuantizedInput::new(&[0.0; 10], 4).is_err());

@@ -19,7 +19,7 @@ use std::arch::x86_64::*;
 use super::blocks::{q4k_scales_mins, Block8x32, BlockQ8K};
 
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn hsum_ps(v: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -28,35 +28,80 @@ unsafe fn hsum_ps(v: __m256) -> f32 {
 }
 
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn load(p: *const u8) -> __m256i {
     _mm256_loadu_si256(p as *const __m256i)
 }
 
+/// The f16 at `p[at..at + 2]`, converted with F16C.
 #[inline]
-fn f16_le(p: &[u8], at: usize) -> f32 {
-    super::blocks::f16_at(p, at)
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn f16_le(p: &[u8], at: usize) -> f32 {
+    let bits = u16::from_le_bytes([p[at], p[at + 1]]);
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
 }
 
+/// Shuffle masks repeating 16-bit lane `k` of a 128-bit half everywhere
+/// (`LANE_BROADCAST[k]`), for applying per-sub-block scales.
+const fn lane_broadcast_masks() -> [[u8; 32]; 8] {
+    let mut masks = [[0u8; 32]; 8];
+    let mut k = 0;
+    while k < 8 {
+        let mut i = 0;
+        while i < 16 {
+            masks[k][2 * i] = 2 * k as u8;
+            masks[k][2 * i + 1] = 2 * k as u8 + 1;
+            i += 1;
+        }
+        k += 1;
+    }
+    masks
+}
+
+const LANE_BROADCAST: [[u8; 32]; 8] = lane_broadcast_masks();
+
+/// Masks whose low 128-bit half repeats 16-bit lane `2k` and high half lane
+/// `2k + 1` (Q6_K: two scales per 32 values).
+const fn pair_broadcast_masks() -> [[u8; 32]; 4] {
+    let mut masks = [[0u8; 32]; 4];
+    let mut k = 0;
+    while k < 4 {
+        let mut i = 0;
+        while i < 8 {
+            masks[k][2 * i] = 4 * k as u8;
+            masks[k][2 * i + 1] = 4 * k as u8 + 1;
+            masks[k][16 + 2 * i] = 4 * k as u8 + 2;
+            masks[k][16 + 2 * i + 1] = 4 * k as u8 + 3;
+            i += 1;
+        }
+        k += 1;
+    }
+    masks
+}
+
+const PAIR_BROADCAST: [[u8; 32]; 4] = pair_broadcast_masks();
+
 /// Q4_K weights · Q8_K inputs.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q4k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32; R] {
     let m4 = _mm256_set1_epi8(0xF);
     let mut acc = [_mm256_setzero_ps(); R];
     let mut acc_min = [_mm_setzero_ps(); R];
     for (i, b) in w.chunks_exact(144).enumerate() {
-        let (scales, mins) = q4k_scales_mins(&b[4..16]);
         let (d, dmin) = (f16_le(b, 0), f16_le(b, 2));
-        let mins16 = _mm_cvtepu8_epi16(_mm_loadl_epi64(mins.as_ptr() as *const __m128i));
+        let packed = q4k_scales_mins(&b[4..16]);
+        let scales_mins = _mm256_cvtepu8_epi16(_mm_loadu_si128(packed.as_ptr() as *const __m128i));
+        let mins16 = _mm256_extracti128_si256(scales_mins, 1);
+        let scales = _mm256_permute2x128_si256(scales_mins, scales_mins, 0);
         let mut quants = [_mm256_setzero_si256(); 8];
+        let mut scale16 = [_mm256_setzero_si256(); 8];
         for j in 0..4 {
             let bits = load(b.as_ptr().add(16 + 32 * j));
             quants[2 * j] = _mm256_and_si256(bits, m4);
             quants[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(bits, 4), m4);
         }
-        let mut scale16 = [_mm256_setzero_si256(); 8];
-        for (v, &s) in scale16.iter_mut().zip(&scales) {
-            *v = _mm256_set1_epi16(s as i16);
+        for (k, v) in scale16.iter_mut().enumerate() {
+            *v = _mm256_shuffle_epi8(scales, load(LANE_BROADCAST[k].as_ptr()));
         }
         for r in 0..R {
             let y = &rows[r][i];
@@ -67,11 +112,7 @@ pub unsafe fn dot_q4k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32;
                 _mm256_extracti128_si256(bsums, 1),
             );
             let prod = _mm_madd_epi16(mins16, pair_sums);
-            acc_min[r] = _mm_fmadd_ps(
-                _mm_set1_ps(-y.d * dmin),
-                _mm_cvtepi32_ps(prod),
-                acc_min[r],
-            );
+            acc_min[r] = _mm_fmadd_ps(_mm_set1_ps(-y.d * dmin), _mm_cvtepi32_ps(prod), acc_min[r]);
             let mut sumi = _mm256_setzero_si256();
             for s in 0..8 {
                 let ys = load(y.qs.as_ptr().add(32 * s) as *const u8);
@@ -92,7 +133,7 @@ pub unsafe fn dot_q4k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32;
 }
 
 /// Q6_K weights · Q8_K inputs.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q6k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32; R] {
     let m4 = _mm256_set1_epi8(0xF);
     let m2 = _mm256_set1_epi8(3);
@@ -117,11 +158,11 @@ pub unsafe fn dot_q6k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32;
                 _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo1, 4), m4), h2);
             quants[4 * n + 3] =
                 _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lo2, 4), m4), h3);
+            let sc8 = _mm_loadl_epi64(b.as_ptr().add(192 + 8 * n) as *const __m128i);
+            let sc16 = _mm_cvtepi8_epi16(sc8);
+            let sc16 = _mm256_set_m128i(sc16, sc16);
             for k in 0..4 {
-                let at = 192 + 8 * n + 2 * k;
-                let (first, second) = (b[at] as i8 as i16, b[at + 1] as i8 as i16);
-                scales[4 * n + k] =
-                    _mm256_set_m128i(_mm_set1_epi16(second), _mm_set1_epi16(first));
+                scales[4 * n + k] = _mm256_shuffle_epi8(sc16, load(PAIR_BROADCAST[k].as_ptr()));
             }
         }
         for r in 0..R {
@@ -146,7 +187,7 @@ pub unsafe fn dot_q6k<const R: usize>(w: &[u8], rows: [&[BlockQ8K]; R]) -> [f32;
 }
 
 /// Q4_1 weights · Q8_1 inputs.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q4_1<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f32; R] {
     let m4 = _mm256_set1_epi8(0xF);
     let ones = _mm256_set1_epi16(1);
@@ -172,7 +213,7 @@ pub unsafe fn dot_q4_1<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f3
 }
 
 /// Q8_0 weights · Q8_0 inputs.
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q8_0<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f32; R] {
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); R];
