@@ -16,7 +16,7 @@ use std::io::{Read, Seek};
 use std::sync::Arc;
 
 use super::gguf::Metadata;
-use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, WeightBytes};
+use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, Usage, WeightBytes};
 
 /// How rotary position embeddings pair up the dimensions of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +122,8 @@ struct TensorSource<'a, R> {
     device: &'a Device,
     /// The whole file, memory-mapped, when weights may stay in the map.
     map: Option<Arc<memmap2::Mmap>>,
+    /// kurz's kernels, which get mapped weights ready for use.
+    kernels: Option<&'a MatMul>,
     eps: f32,
 }
 
@@ -158,10 +160,10 @@ impl<R: Read + Seek> TensorSource<'_, R> {
         QWeight::new(ty, rows, cols, bytes).map(Some)
     }
 
-    fn matmul(&mut self, name: &str) -> Result<Linear> {
-        match self.mapped(name)? {
-            Some(w) => Ok(Linear::Native(w)),
-            None => Ok(Linear::Candle(QMatMul::from_qtensor(self.qtensor(name)?)?)),
+    fn matmul(&mut self, name: &str, usage: Usage) -> Result<Linear> {
+        match (self.mapped(name)?, self.kernels) {
+            (Some(w), Some(kernels)) => Ok(Linear::Native(kernels.prepare(w, usage)?)),
+            _ => Ok(Linear::Candle(QMatMul::from_qtensor(self.qtensor(name)?)?)),
         }
     }
 
@@ -304,15 +306,21 @@ impl Transformer {
             reader,
             device,
             map,
+            kernels: kernels.as_ref(),
             eps: config.rms_norm_eps as f32,
         };
         let embedding = src.embedding("token_embd.weight")?;
         let output = if src.has("output.weight") {
-            src.matmul("output.weight")?
+            src.matmul("output.weight", Usage::SingleRow)?
         } else {
-            match &embedding {
-                Embedding::Native(w) => Linear::Native(w.clone()),
-                Embedding::Candle(t) => Linear::Candle(QMatMul::from_arc(t.clone())?),
+            match (&embedding, &kernels) {
+                (Embedding::Native(w), Some(kernels)) => {
+                    Linear::Native(kernels.prepare(w.clone(), Usage::SingleRow)?)
+                }
+                (Embedding::Candle(t), _) => Linear::Candle(QMatMul::from_arc(t.clone())?),
+                (Embedding::Native(_), None) => {
+                    candle_core::bail!("mapped weights need kurz's CPU kernels")
+                }
             }
         };
         let norm = src.norm("output_norm.weight")?;
@@ -535,10 +543,10 @@ impl Transformer {
 fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result<Block> {
     let p = format!("blk.{i}");
     let attn = Attention {
-        wq: src.matmul(&format!("{p}.attn_q.weight"))?,
-        wk: src.matmul(&format!("{p}.attn_k.weight"))?,
-        wv: src.matmul(&format!("{p}.attn_v.weight"))?,
-        wo: src.matmul(&format!("{p}.attn_output.weight"))?,
+        wq: src.matmul(&format!("{p}.attn_q.weight"), Usage::Batched)?,
+        wk: src.matmul(&format!("{p}.attn_k.weight"), Usage::Batched)?,
+        wv: src.matmul(&format!("{p}.attn_v.weight"), Usage::Batched)?,
+        wo: src.matmul(&format!("{p}.attn_output.weight"), Usage::Batched)?,
         bq: src.optional_dense(&format!("{p}.attn_q.bias"))?,
         bk: src.optional_dense(&format!("{p}.attn_k.bias"))?,
         bv: src.optional_dense(&format!("{p}.attn_v.bias"))?,
@@ -546,9 +554,9 @@ fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result
         k_norm: src.optional_norm(&format!("{p}.attn_k_norm.weight"))?,
     };
     let mlp = Mlp {
-        gate: src.matmul(&format!("{p}.ffn_gate.weight"))?,
-        up: src.matmul(&format!("{p}.ffn_up.weight"))?,
-        down: src.matmul(&format!("{p}.ffn_down.weight"))?,
+        gate: src.matmul(&format!("{p}.ffn_gate.weight"), Usage::Batched)?,
+        up: src.matmul(&format!("{p}.ffn_up.weight"), Usage::Batched)?,
+        down: src.matmul(&format!("{p}.ffn_down.weight"), Usage::Batched)?,
     };
     Ok(Block {
         attn_norm: src.norm(&format!("{p}.attn_norm.weight"))?,

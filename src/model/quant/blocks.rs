@@ -266,7 +266,7 @@ pub fn dequantize_row(ty: QuantType, bytes: &[u8], out: &mut [f32]) {
 /// The four signed 6-bit values at `l`, `l + 32`, `l + 64`, `l + 96` of a
 /// Q6_K half super-block.
 #[inline]
-fn q6k_quants(ql: &[u8], qh: &[u8], l: usize) -> [i32; 4] {
+pub(crate) fn q6k_quants(ql: &[u8], qh: &[u8], l: usize) -> [i32; 4] {
     let h = qh[l] as i32;
     [
         ((ql[l] & 0xF) as i32 | ((h & 3) << 4)) - 32,

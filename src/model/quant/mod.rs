@@ -13,6 +13,7 @@
 //! ([`blocks`], also the reference the SIMD code is tested against).
 
 pub mod blocks;
+pub mod tiles;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 
 pub use blocks::{ActivationFormat, QuantType};
 use blocks::{Block8x32, BlockQ8K};
+use tiles::{Tile, TileQ4K, TileQ6K, Tiles, TILE_ROWS};
 
 /// Where a weight matrix's bytes live.
 #[derive(Debug, Clone)]
@@ -47,6 +49,28 @@ impl WeightBytes {
             Self::Owned(bytes) => bytes,
         }
     }
+
+    /// Tells the kernel this process no longer needs the mapped pages (they
+    /// stay in the page cache, but stop counting as this process's memory).
+    fn release(&self) {
+        const PAGE: usize = 4096;
+        if let Self::Mapped { map, offset, len } = self {
+            let start = offset.div_ceil(PAGE) * PAGE;
+            let end = (offset + len) / PAGE * PAGE;
+            if end > start {
+                // SAFETY: the map is read-only and file-backed: dropping its
+                // pages only means a later read faults them in from the file
+                // again. Failure (e.g. another page size) is harmless.
+                let _ = unsafe {
+                    map.unchecked_advise_range(
+                        memmap2::UncheckedAdvice::DontNeed,
+                        start,
+                        end - start,
+                    )
+                };
+            }
+        }
+    }
 }
 
 /// A quantized weight matrix of `rows × cols` in GGML block layout; row `r`
@@ -57,6 +81,8 @@ pub struct QWeight {
     rows: usize,
     cols: usize,
     bytes: WeightBytes,
+    /// The same weights rearranged for the AVX-512 VNNI kernels, when in use.
+    tiles: Option<Arc<Tiled>>,
 }
 
 impl QWeight {
@@ -78,6 +104,7 @@ impl QWeight {
             rows,
             cols,
             bytes,
+            tiles: None,
         })
     }
 
@@ -107,13 +134,32 @@ impl QWeight {
     }
 }
 
+/// A matrix rearranged into tiles of 16 rows.
+#[derive(Debug)]
+enum Tiled {
+    Q4K(Tiles<TileQ4K>),
+    Q6K(Tiles<TileQ6K>),
+}
+
+/// Which products a matrix takes part in, for choosing its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Usage {
+    /// Prompt processing (many input rows) and decoding.
+    Batched,
+    /// One input row at a time only (e.g. the output projection, which kurz
+    /// applies to the last position alone).
+    SingleRow,
+}
+
 /// The instruction set the kernels use, detected once when a model loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
     /// Portable scalar code.
     Scalar,
-    /// x86-64 AVX2 with FMA.
+    /// x86-64 AVX2 with FMA and F16C.
     Avx2,
+    /// AVX2 plus AVX-512 (F, BW) with VNNI: Q4_K runs on tiles.
+    Avx512Vnni,
 }
 
 impl Isa {
@@ -121,8 +167,16 @@ impl Isa {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                return Self::Avx2;
+            let avx2 = is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c");
+            let vnni = is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vnni");
+            match (avx2, vnni) {
+                (true, true) => return Self::Avx512Vnni,
+                (true, false) => return Self::Avx2,
+                _ => {}
             }
         }
         Self::Scalar
@@ -223,6 +277,46 @@ impl MatMul {
         self.isa
     }
 
+    /// Gets `w` ready for these kernels. With AVX-512 VNNI, Q4_K matrices
+    /// (and Q6_K ones used for prompt processing) are rearranged into tiles,
+    /// in parallel, and their file pages released; everything else runs
+    /// from the file's own layout.
+    pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
+        let tile = self.isa == Isa::Avx512Vnni
+            && w.rows.is_multiple_of(TILE_ROWS)
+            && w.tiles.is_none()
+            && match w.ty {
+                QuantType::Q4K => true,
+                // Tiles hold Q6_K values in whole bytes (31% more memory);
+                // single-row products stream the compact blocks instead.
+                QuantType::Q6K => usage == Usage::Batched,
+                QuantType::Q4_1 | QuantType::Q8_0 => false,
+            };
+        if !tile {
+            return Ok(w);
+        }
+        w.tiles = Some(Arc::new(match w.ty {
+            QuantType::Q6K => Tiled::Q6K(self.pack(&w)),
+            _ => Tiled::Q4K(self.pack(&w)),
+        }));
+        w.bytes.release();
+        Ok(w)
+    }
+
+    fn pack<T: Tile>(&self, w: &QWeight) -> Tiles<T> {
+        let blocks_per_row = w.cols / blocks::QK_K;
+        let parts: Vec<Vec<T>> = self.pool.install(|| {
+            (0..w.rows / TILE_ROWS)
+                .into_par_iter()
+                .map(|t| Tiles::<T>::pack_tile(blocks_per_row, |r| w.row(t * TILE_ROWS + r)))
+                .collect()
+        });
+        Tiles {
+            tiles: parts.into_iter().flatten().collect(),
+            blocks_per_row,
+        }
+    }
+
     /// `x · Wᵀ`: a `x.rows() × w.rows()` row-major result.
     pub fn matmul(&self, w: &QWeight, x: &QuantizedInput<'_>) -> Result<Vec<f32>> {
         if x.cols != w.cols {
@@ -239,6 +333,39 @@ impl MatMul {
         let mut out_t = vec![0f32; n * m];
         let rows_per_task = (n / (self.threads * 8)).clamp(4, 256);
         let isa = self.isa;
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, isa) {
+            let rows_per_task = rows_per_task.next_multiple_of(TILE_ROWS);
+            self.pool.install(|| {
+                out_t
+                    .par_chunks_mut(rows_per_task * m)
+                    .enumerate()
+                    .for_each(|(task, out)| {
+                        let first_tile = task * rows_per_task / TILE_ROWS;
+                        match &**tiled {
+                            Tiled::Q4K(tiles) => fill_tiles(
+                                tiles,
+                                acts,
+                                first_tile,
+                                m,
+                                out,
+                                x86::gemm_q4k_tiles,
+                                x86::gemm_q4k_tiles,
+                            ),
+                            Tiled::Q6K(tiles) => fill_tiles(
+                                tiles,
+                                acts,
+                                first_tile,
+                                m,
+                                out,
+                                x86::gemm_q6k_tiles,
+                                x86::gemm_q6k_tiles,
+                            ),
+                        }
+                    })
+            });
+            return Ok(transpose(out_t, m, n));
+        }
         self.pool.install(|| {
             out_t
                 .par_chunks_mut(rows_per_task * m)
@@ -249,16 +376,66 @@ impl MatMul {
                     fill_rows(isa, w, acts, blocks_per_row, first, count, m, out);
                 })
         });
-        if m == 1 {
-            return Ok(out_t);
+        Ok(transpose(out_t, m, n))
+    }
+}
+
+/// `[n, m]` → `[m, n]`.
+fn transpose(out_t: Vec<f32>, m: usize, n: usize) -> Vec<f32> {
+    if m == 1 {
+        return out_t;
+    }
+    let mut out = vec![0f32; m * n];
+    for (r, column) in out_t.chunks_exact(m).enumerate() {
+        for (t, &v) in column.iter().enumerate() {
+            out[t * n + r] = v;
         }
-        let mut out = vec![0f32; m * n];
-        for (r, column) in out_t.chunks_exact(m).enumerate() {
-            for (t, &v) in column.iter().enumerate() {
-                out[t * n + r] = v;
+    }
+    out
+}
+
+/// A tile kernel taking `R` input rows at once.
+#[cfg(target_arch = "x86_64")]
+type TileKernel<T, const R: usize> = unsafe fn(&[T], [&[BlockQ8K]; R]) -> [[f32; TILE_ROWS]; R];
+
+/// Computes row tiles from `first_tile` on (as many as `out` holds, `out`
+/// being `16·tiles × m`, row-major) against all `m` input rows, four input
+/// rows per pass (`pass`) and the rest one by one (`single`).
+#[cfg(target_arch = "x86_64")]
+fn fill_tiles<T>(
+    tiles: &Tiles<T>,
+    acts: &[BlockQ8K],
+    first_tile: usize,
+    m: usize,
+    out: &mut [f32],
+    pass: TileKernel<T, ROWS_PER_PASS>,
+    single: TileKernel<T, 1>,
+) {
+    let bpr = tiles.blocks_per_row;
+    let input = |t: usize| &acts[t * bpr..(t + 1) * bpr];
+    for (i, out) in out.chunks_exact_mut(TILE_ROWS * m).enumerate() {
+        let tile = &tiles.tiles[(first_tile + i) * bpr..(first_tile + i + 1) * bpr];
+        let mut store = |t: usize, values: &[f32; TILE_ROWS]| {
+            for (r, &v) in values.iter().enumerate() {
+                out[r * m + t] = v;
             }
+        };
+        let mut t = 0;
+        while t + ROWS_PER_PASS <= m {
+            let rows: [&[BlockQ8K]; ROWS_PER_PASS] = std::array::from_fn(|k| input(t + k));
+            // SAFETY: tiles exist only when `Isa::Avx512Vnni` was detected;
+            // every input row holds `bpr` blocks, as does every tile row.
+            let values = unsafe { pass(tile, rows) };
+            for (k, v) in values.iter().enumerate() {
+                store(t + k, v);
+            }
+            t += ROWS_PER_PASS;
         }
-        Ok(out)
+        for t in t..m {
+            // SAFETY: as above.
+            let [values] = unsafe { single(tile, [input(t)]) };
+            store(t, &values);
+        }
     }
 }
 
@@ -319,7 +496,7 @@ fn dot_rows<const R: usize>(
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2
                 // and FMA; `row` and every input row hold `blocks_per_row` blocks.
-                Isa::Avx2 => unsafe { x86::dot_q4k(row, rows) },
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q4k(row, rows) },
                 _ => rows.map(|a| blocks::dot_q4k(row, a)),
             }
         }
@@ -328,7 +505,7 @@ fn dot_rows<const R: usize>(
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 => unsafe { x86::dot_q6k(row, rows) },
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q6k(row, rows) },
                 _ => rows.map(|a| blocks::dot_q6k(row, a)),
             }
         }
@@ -337,7 +514,7 @@ fn dot_rows<const R: usize>(
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 => unsafe { x86::dot_q4_1(row, rows) },
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q4_1(row, rows) },
                 _ => rows.map(|a| blocks::dot_q4_1(row, a)),
             }
         }
@@ -346,7 +523,7 @@ fn dot_rows<const R: usize>(
             match isa {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 => unsafe { x86::dot_q8_0(row, rows) },
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q8_0(row, rows) },
                 _ => rows.map(|a| blocks::dot_q8_0(row, a)),
             }
         }

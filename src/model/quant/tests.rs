@@ -86,8 +86,9 @@ fn products_match_candles_quantized_matmul() {
                 .to_vec1()
                 .unwrap();
             for isa in [Isa::Scalar, Isa::detect()] {
-                let ours = MatMul::with_isa(2, isa)
-                    .unwrap()
+                let mm = MatMul::with_isa(2, isa).unwrap();
+                let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
+                let ours = mm
                     .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
                     .unwrap();
                 let tolerance = 1e-4 * max_abs(&expected).max(1.0);
@@ -112,7 +113,10 @@ fn simd_and_scalar_kernels_agree_closely() {
             .unwrap()
             .matmul(&w, &input)
             .unwrap();
-        let simd = MatMul::new(1).unwrap().matmul(&w, &input).unwrap();
+        let mm = MatMul::new(1).unwrap();
+        let simd = mm
+            .matmul(&mm.prepare(w, Usage::Batched).unwrap(), &input)
+            .unwrap();
         let diff = max_abs_diff(&scalar, &simd);
         assert!(diff <= 1e-5 * max_abs(&scalar).max(1.0), "{ty:?}: {diff}");
     }
@@ -125,8 +129,13 @@ fn results_do_not_depend_on_the_thread_count() {
         let (_, w) = weight(dtype, ty, rows, cols);
         let xs = values(7 * cols, 5);
         let input = QuantizedInput::new(&xs, cols).unwrap();
-        let one = MatMul::new(1).unwrap().matmul(&w, &input).unwrap();
-        let three = MatMul::new(3).unwrap().matmul(&w, &input).unwrap();
+        let (mm1, mm3) = (MatMul::new(1).unwrap(), MatMul::new(3).unwrap());
+        let one = mm1
+            .matmul(&mm1.prepare(w.clone(), Usage::Batched).unwrap(), &input)
+            .unwrap();
+        let three = mm3
+            .matmul(&mm3.prepare(w, Usage::Batched).unwrap(), &input)
+            .unwrap();
         assert_eq!(one, three, "{ty:?}");
     }
 }
@@ -140,6 +149,7 @@ fn a_single_row_product_equals_that_row_of_a_batch() {
         let (_, w) = weight(dtype, ty, rows, cols);
         let xs = values(5 * cols, 9);
         let mm = MatMul::new(2).unwrap();
+        let w = mm.prepare(w, Usage::Batched).unwrap();
         let batch = mm
             .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
             .unwrap();
@@ -187,5 +197,85 @@ fn zero_input_rows_give_zero_outputs() {
             .matmul(&w, &QuantizedInput::new(&xs, 256).unwrap())
             .unwrap();
         assert!(out.iter().all(|&v| v == 0.0), "{ty:?}: {out:?}");
+    }
+}
+
+#[test]
+fn q4k_tiles_hold_the_same_weights() {
+    let (rows, cols) = (32, 512);
+    let (_, w) = weight(GgmlDType::Q4K, QuantType::Q4K, rows, cols);
+    for tile in 0..rows / tiles::TILE_ROWS {
+        let packed =
+            tiles::Tiles::<tiles::TileQ4K>::pack_tile(cols / 256, |r| w.row(tile * 16 + r));
+        for r in 0..16 {
+            let mut expected = vec![0f32; cols];
+            w.dequantize_row(tile * 16 + r, &mut expected);
+            let got: Vec<f32> = packed.iter().flat_map(|t| t.dequantize_row(r)).collect();
+            assert_eq!(got, expected, "tile {tile} row {r}");
+        }
+    }
+}
+
+#[test]
+fn q6k_tiles_hold_the_same_weights() {
+    let (rows, cols) = (16, 512);
+    let (_, w) = weight(GgmlDType::Q6K, QuantType::Q6K, rows, cols);
+    let packed = tiles::Tiles::<tiles::TileQ6K>::pack_tile(cols / 256, |r| w.row(r));
+    for r in 0..16 {
+        let mut expected = vec![0f32; cols];
+        w.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "row {r}");
+    }
+}
+
+#[test]
+fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
+    let mm = MatMul::with_isa(1, Isa::Avx512Vnni).unwrap();
+    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
+    let (_, odd) = weight(GgmlDType::Q4K, QuantType::Q4K, 17, 256);
+    let (_, q6k) = weight(GgmlDType::Q6K, QuantType::Q6K, 32, 256);
+    assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_some());
+    assert!(mm.prepare(odd, Usage::Batched).unwrap().tiles.is_none());
+    assert!(mm
+        .prepare(q6k.clone(), Usage::Batched)
+        .unwrap()
+        .tiles
+        .is_some());
+    assert!(mm.prepare(q6k, Usage::SingleRow).unwrap().tiles.is_none());
+    let (_, q8) = weight(GgmlDType::Q8_0, QuantType::Q8_0, 32, 256);
+    assert!(mm.prepare(q8, Usage::Batched).unwrap().tiles.is_none());
+    let mm = MatMul::with_isa(1, Isa::Avx2).unwrap();
+    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
+    assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_none());
+}
+
+#[test]
+fn tiled_products_agree_with_the_scalar_reference() {
+    if Isa::detect() != Isa::Avx512Vnni {
+        eprintln!("skipped: this CPU has no AVX-512 VNNI");
+        return;
+    }
+    let (rows, cols) = (64, 768);
+    for (dtype, ty) in [
+        (GgmlDType::Q4K, QuantType::Q4K),
+        (GgmlDType::Q6K, QuantType::Q6K),
+    ] {
+        let (_, w) = weight(dtype, ty, rows, cols);
+        let scalar = MatMul::with_isa(2, Isa::Scalar).unwrap();
+        let vnni = MatMul::new(2).unwrap();
+        let tiled = vnni.prepare(w.clone(), Usage::Batched).unwrap();
+        assert!(tiled.tiles.is_some());
+        for m in [1, 2, 4, 7] {
+            let xs = values(m * cols, 21 + m as u64);
+            let input = QuantizedInput::new(&xs, cols).unwrap();
+            let expected = scalar.matmul(&w, &input).unwrap();
+            let got = vnni.matmul(&tiled, &input).unwrap();
+            let diff = max_abs_diff(&got, &expected);
+            assert!(
+                diff <= 1e-5 * max_abs(&expected).max(1.0),
+                "{ty:?} m={m}: {diff}"
+            );
+        }
     }
 }

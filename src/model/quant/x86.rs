@@ -17,6 +17,7 @@
 use std::arch::x86_64::*;
 
 use super::blocks::{q4k_scales_mins, Block8x32, BlockQ8K};
+use super::tiles::{TileQ4K, TileQ6K, TILE_ROWS};
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -231,6 +232,105 @@ pub unsafe fn dot_q8_0<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f3
     let mut out = [0f32; R];
     for r in 0..R {
         out[r] = hsum_ps(acc[r]);
+    }
+    out
+}
+
+/// Q4_K tiles (one row tile: all its super-blocks) · Q8_K inputs: the 16
+/// outputs of the tile for each of `R` input rows. Requires AVX-512 F/BW
+/// and VNNI.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn gemm_q4k_tiles<const R: usize>(
+    tiles: &[TileQ4K],
+    rows: [&[BlockQ8K]; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let m4 = _mm512_set1_epi8(0xF);
+    let mut acc = [_mm512_setzero_ps(); R];
+    for (kb, tile) in tiles.iter().enumerate() {
+        let mut scaled = [_mm512_setzero_ps(); R];
+        let mut mins = [_mm512_setzero_ps(); R];
+        for s in 0..8 {
+            let mut isum = [_mm512_setzero_si512(); R];
+            for g4 in 0..4 {
+                let g = 4 * s + g4;
+                let w = _mm512_loadu_si512(tile.qs.as_ptr().add(64 * g) as *const _);
+                let lo = _mm512_and_si512(w, m4);
+                let hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+                for r in 0..R {
+                    let y = rows[r][kb].qs.as_ptr().add(8 * g);
+                    let y_lo = _mm512_set1_epi32((y as *const i32).read_unaligned());
+                    let y_hi = _mm512_set1_epi32((y.add(4) as *const i32).read_unaligned());
+                    isum[r] = _mm512_dpbusd_epi32(isum[r], lo, y_lo);
+                    isum[r] = _mm512_dpbusd_epi32(isum[r], hi, y_hi);
+                }
+            }
+            let scale = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                tile.scales[s].as_ptr() as *const __m128i,
+            )));
+            let min = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
+                tile.mins[s].as_ptr() as *const __m128i,
+            )));
+            for r in 0..R {
+                let y = &rows[r][kb];
+                scaled[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), scale, scaled[r]);
+                let bsum = y.bsums[2 * s] as i32 + y.bsums[2 * s + 1] as i32;
+                mins[r] = _mm512_fmadd_ps(min, _mm512_set1_ps(bsum as f32), mins[r]);
+            }
+        }
+        let d = _mm512_loadu_ps(tile.d.as_ptr());
+        let dmin = _mm512_loadu_ps(tile.dmin.as_ptr());
+        for r in 0..R {
+            let block = _mm512_fmsub_ps(d, scaled[r], _mm512_mul_ps(dmin, mins[r]));
+            acc[r] = _mm512_fmadd_ps(block, _mm512_set1_ps(rows[r][kb].d), acc[r]);
+        }
+    }
+    let mut out = [[0f32; TILE_ROWS]; R];
+    for r in 0..R {
+        _mm512_storeu_ps(out[r].as_mut_ptr(), acc[r]);
+    }
+    out
+}
+
+/// Q6_K tiles (one row tile) · Q8_K inputs: the 16 outputs of the tile for
+/// each of `R` input rows. Requires AVX-512 F/BW and VNNI.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub unsafe fn gemm_q6k_tiles<const R: usize>(
+    tiles: &[TileQ6K],
+    rows: [&[BlockQ8K]; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let mut acc = [_mm512_setzero_ps(); R];
+    for (kb, tile) in tiles.iter().enumerate() {
+        let mut scaled = [_mm512_setzero_ps(); R];
+        for s in 0..16 {
+            let mut isum = [_mm512_setzero_si512(); R];
+            for g4 in 0..4 {
+                let g = 4 * s + g4;
+                let w = _mm512_loadu_si512(tile.qs.as_ptr().add(64 * g) as *const _);
+                for r in 0..R {
+                    let y = rows[r][kb].qs.as_ptr().add(4 * g) as *const i32;
+                    isum[r] =
+                        _mm512_dpbusd_epi32(isum[r], w, _mm512_set1_epi32(y.read_unaligned()));
+                }
+            }
+            let scale = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(
+                tile.scales[s].as_ptr() as *const __m128i,
+            )));
+            for r in 0..R {
+                // Stored values are q + 32: take 32 · Σy back out.
+                let offset = _mm512_set1_epi32(32 * rows[r][kb].bsums[s] as i32);
+                let exact = _mm512_sub_epi32(isum[r], offset);
+                scaled[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, scaled[r]);
+            }
+        }
+        let d = _mm512_loadu_ps(tile.d.as_ptr());
+        for r in 0..R {
+            let block = _mm512_mul_ps(d, scaled[r]);
+            acc[r] = _mm512_fmadd_ps(block, _mm512_set1_ps(rows[r][kb].d), acc[r]);
+        }
+    }
+    let mut out = [[0f32; TILE_ROWS]; R];
+    for r in 0..R {
+        _mm512_storeu_ps(out[r].as_mut_ptr(), acc[r]);
     }
     out
 }
