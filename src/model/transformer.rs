@@ -11,10 +11,11 @@
 //! [`KvCache`], one per worker.
 
 use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
+use candle_core::{DType, Device, IndexOp, Layout, Module, Result, Storage, Tensor, D};
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
+use super::attention::{attend_one, CachedHeads};
 use super::gguf::Metadata;
 use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, Usage, WeightBytes};
 
@@ -512,6 +513,10 @@ impl Transformer {
         let q = self.rotate(&q, start)?;
         let k = self.rotate(&k, start)?;
         let (k, v) = cache.append(&k, &v)?;
+        if let (1, Some(kernels)) = (seq_len, &self.kernels) {
+            let out = self.decode_attention(kernels, &q, &k, &v)?;
+            return self.apply(&attn.wo, &out);
+        }
         let groups = cfg.head_count / cfg.head_count_kv;
         let k = repeat_kv(k.contiguous()?, groups)?;
         let v = repeat_kv(v.contiguous()?, groups)?;
@@ -527,6 +532,29 @@ impl Transformer {
             .transpose(1, 2)?
             .reshape((b, seq_len, cfg.head_count * cfg.head_dim))?;
         self.apply(&attn.wo, &out)
+    }
+
+    /// Attention of a single new position, reading the cache in place.
+    fn decode_attention(
+        &self,
+        kernels: &MatMul,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let q = q.flatten_all()?.to_vec1::<f32>()?;
+        let (k_storage, k_layout) = k.storage_and_layout();
+        let (v_storage, v_layout) = v.storage_and_layout();
+        let (Storage::Cpu(k_data), Storage::Cpu(v_data)) = (&*k_storage, &*v_storage) else {
+            candle_core::bail!("in-place decode attention runs on the CPU");
+        };
+        let keys = cached_heads(k_data.as_slice::<f32>()?, k_layout)?;
+        let values = cached_heads(v_data.as_slice::<f32>()?, v_layout)?;
+        let scale = 1.0 / (cfg.head_dim as f32).sqrt();
+        let out = kernels
+            .install(|| attend_one(&q, cfg.head_dim, keys, values, cfg.head_count_kv, scale));
+        Tensor::from_vec(out, (1, 1, cfg.head_count * cfg.head_dim), &self.device)
     }
 
     fn rotate(&self, xs: &Tensor, start: usize) -> Result<Tensor> {
@@ -563,6 +591,20 @@ fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result
         attn,
         ffn_norm: src.norm(&format!("{p}.ffn_norm.weight"))?,
         mlp,
+    })
+}
+
+/// A `[1, kv_heads, len, dim]` cache view as strided rows.
+fn cached_heads<'a>(data: &'a [f32], layout: &Layout) -> Result<CachedHeads<'a>> {
+    let (dims, stride) = (layout.dims(), layout.stride());
+    if dims.len() != 4 || dims[0] != 1 || stride[3] != 1 {
+        candle_core::bail!("unexpected key/value cache layout {dims:?} / {stride:?}");
+    }
+    Ok(CachedHeads {
+        data: &data[layout.start_offset()..],
+        head_stride: stride[1],
+        pos_stride: stride[2],
+        len: dims[2],
     })
 }
 

@@ -277,6 +277,11 @@ impl MatMul {
         self.isa
     }
 
+    /// Runs `work` on this pool (for other parallel model code).
+    pub fn install<T: Send>(&self, work: impl FnOnce() -> T + Send) -> T {
+        self.pool.install(work)
+    }
+
     /// Gets `w` ready for these kernels. With AVX-512 VNNI, Q4_K matrices
     /// (and Q6_K ones used for prompt processing) are rearranged into tiles,
     /// in parallel, and their file pages released; everything else runs
