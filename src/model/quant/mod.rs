@@ -310,14 +310,15 @@ impl MatMul {
 
     fn pack<T: Tile>(&self, w: &QWeight) -> Tiles<T> {
         let blocks_per_row = w.cols / blocks::QK_K;
-        let parts: Vec<Vec<T>> = self.pool.install(|| {
-            (0..w.rows / TILE_ROWS)
-                .into_par_iter()
-                .map(|t| Tiles::<T>::pack_tile(blocks_per_row, |r| w.row(t * TILE_ROWS + r)))
-                .collect()
+        let mut tiles = vec![T::empty(); w.rows / TILE_ROWS * blocks_per_row];
+        self.pool.install(|| {
+            tiles
+                .par_chunks_mut(blocks_per_row)
+                .enumerate()
+                .for_each(|(t, tile)| Tiles::fill_tile(tile, |r| w.row(t * TILE_ROWS + r)))
         });
         Tiles {
-            tiles: parts.into_iter().flatten().collect(),
+            tiles,
             blocks_per_row,
         }
     }

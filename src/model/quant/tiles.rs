@@ -52,21 +52,20 @@ impl TileQ4K {
             self.scales[s][row] = unpacked[s];
             self.mins[s][row] = unpacked[8 + s];
         }
-        let qs = &block[16..144];
-        for s in 0..8 {
-            // Sub-block s: byte l of the 32-byte run (s / 2), low nibbles
-            // for even s, high for odd.
-            let run = &qs[32 * (s / 2)..32 * (s / 2) + 32];
-            let shift = 4 * (s % 2);
-            for g4 in 0..4 {
-                let g = 4 * s + g4;
-                let dst = &mut self.qs[64 * g + 4 * row..64 * g + 4 * row + 4];
-                for (j, d) in dst.iter_mut().enumerate() {
-                    let lo = (run[8 * g4 + j] >> shift) & 0xF;
-                    let hi = (run[8 * g4 + j + 4] >> shift) & 0xF;
-                    *d = lo | (hi << 4);
-                }
+        // The 4-bit values in element order: run j of 32 bytes holds
+        // elements 64j..64j+32 in its low nibbles and the next 32 in its high.
+        let mut values = [0u8; QK_K];
+        for (j, run) in block[16..144].chunks_exact(32).enumerate() {
+            for (l, &b) in run.iter().enumerate() {
+                values[64 * j + l] = b & 0xF;
+                values[64 * j + 32 + l] = b >> 4;
             }
+        }
+        for (g, eight) in values.chunks_exact(8).enumerate() {
+            let low = u32::from_le_bytes([eight[0], eight[1], eight[2], eight[3]]);
+            let high = u32::from_le_bytes([eight[4], eight[5], eight[6], eight[7]]);
+            let word = low | (high << 4);
+            self.qs[64 * g + 4 * row..64 * g + 4 * row + 4].copy_from_slice(&word.to_le_bytes());
         }
     }
 
@@ -95,15 +94,20 @@ impl<T> std::fmt::Debug for Tiles<T> {
 }
 
 impl<T: Tile> Tiles<T> {
-    /// Rearranges one row tile of a matrix whose `r`-th row of that tile
-    /// is `rows(r)` (GGML blocks).
-    pub fn pack_tile<'a>(blocks_per_row: usize, rows: impl Fn(usize) -> &'a [u8]) -> Vec<T> {
-        let mut tiles = vec![T::empty(); blocks_per_row];
+    /// Fills `tiles` (one row tile: one tile per super-block) from the 16
+    /// rows `rows(0..16)` of a matrix in GGML blocks.
+    pub fn fill_tile<'a>(tiles: &mut [T], rows: impl Fn(usize) -> &'a [u8]) {
         for r in 0..TILE_ROWS {
-            for (kb, block) in rows(r).chunks_exact(T::BLOCK_BYTES).enumerate() {
-                tiles[kb].fill_row(r, block);
+            for (tile, block) in tiles.iter_mut().zip(rows(r).chunks_exact(T::BLOCK_BYTES)) {
+                tile.fill_row(r, block);
             }
         }
+    }
+
+    /// One row tile of a matrix, packed (tests).
+    pub fn pack_tile<'a>(blocks_per_row: usize, rows: impl Fn(usize) -> &'a [u8]) -> Vec<T> {
+        let mut tiles = vec![T::empty(); blocks_per_row];
+        Self::fill_tile(&mut tiles, rows);
         tiles
     }
 }
@@ -138,15 +142,18 @@ impl TileQ6K {
         for (s, scales) in self.scales.iter_mut().enumerate() {
             scales[row] = block[192 + s] as i8;
         }
+        let mut values = [0u8; QK_K];
         for n in 0..2 {
             let ql = &block[64 * n..64 * n + 64];
             let qh = &block[128 + 32 * n..128 + 32 * n + 32];
             for l in 0..32 {
                 for (k, q) in super::blocks::q6k_quants(ql, qh, l).into_iter().enumerate() {
-                    let e = 128 * n + 32 * k + l;
-                    self.qs[64 * (e / 4) + 4 * row + e % 4] = (q + 32) as u8;
+                    values[128 * n + 32 * k + l] = (q + 32) as u8;
                 }
             }
+        }
+        for (g, four) in values.chunks_exact(4).enumerate() {
+            self.qs[64 * g + 4 * row..64 * g + 4 * row + 4].copy_from_slice(four);
         }
     }
 
