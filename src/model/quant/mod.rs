@@ -17,6 +17,7 @@ pub mod tiles;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use candle_core::{bail, Result};
@@ -335,54 +336,91 @@ impl MatMul {
         let (m, n) = (x.rows, w.rows);
         let acts = x.quantized(w.ty.activation_format());
         let blocks_per_row = w.cols / w.ty.activation_format_block();
-        // Output transposed ([n, m]) so each task owns a contiguous part.
-        let mut out_t = vec![0f32; n * m];
-        let rows_per_task = (n / (self.threads * 8)).clamp(4, 256);
         let isa = self.isa;
-        #[cfg(target_arch = "x86_64")]
-        if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, isa) {
-            let rows_per_task = rows_per_task.next_multiple_of(TILE_ROWS);
+        let fill = |rows: Range<usize>, inputs: Range<usize>, out: Region<'_>| {
+            #[cfg(target_arch = "x86_64")]
+            if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, isa) {
+                match &**tiled {
+                    Tiled::Q4K(tiles) => fill_tiles(
+                        tiles,
+                        acts,
+                        rows,
+                        inputs,
+                        out,
+                        x86::gemm_q4k_tiles,
+                        x86::gemm_q4k_tiles,
+                    ),
+                    Tiled::Q6K(tiles) => fill_tiles(
+                        tiles,
+                        acts,
+                        rows,
+                        inputs,
+                        out,
+                        x86::gemm_q6k_tiles,
+                        x86::gemm_q6k_tiles,
+                    ),
+                }
+                return;
+            }
+            fill_rows(isa, w, acts, blocks_per_row, rows, inputs, out);
+        };
+        if m >= 4 * ROWS_PER_PASS * self.threads {
+            // Prompt processing: each task takes a run of input rows against
+            // all weight rows, writing whole output rows.
+            let mut out = vec![0f32; m * n];
+            let inputs_per_task = m.div_ceil(2 * self.threads).next_multiple_of(ROWS_PER_PASS);
             self.pool.install(|| {
-                out_t
-                    .par_chunks_mut(rows_per_task * m)
+                out.par_chunks_mut(inputs_per_task * n)
                     .enumerate()
                     .for_each(|(task, out)| {
-                        let first_tile = task * rows_per_task / TILE_ROWS;
-                        match &**tiled {
-                            Tiled::Q4K(tiles) => fill_tiles(
-                                tiles,
-                                acts,
-                                first_tile,
-                                m,
-                                out,
-                                x86::gemm_q4k_tiles,
-                                x86::gemm_q4k_tiles,
-                            ),
-                            Tiled::Q6K(tiles) => fill_tiles(
-                                tiles,
-                                acts,
-                                first_tile,
-                                m,
-                                out,
-                                x86::gemm_q6k_tiles,
-                                x86::gemm_q6k_tiles,
-                            ),
-                        }
+                        let first = task * inputs_per_task;
+                        let inputs = first..first + out.len() / n;
+                        fill(0..n, inputs, Region::new(out, n, 1));
                     })
             });
-            return Ok(transpose(out_t, m, n));
+            return Ok(out);
         }
+        // Decoding: tasks split the weight rows; output transposed ([n, m])
+        // so each task owns a contiguous part.
+        let mut out_t = vec![0f32; n * m];
+        let rows_per_task = (n / (self.threads * 8))
+            .clamp(4, 256)
+            .next_multiple_of(TILE_ROWS);
         self.pool.install(|| {
             out_t
                 .par_chunks_mut(rows_per_task * m)
                 .enumerate()
                 .for_each(|(task, out)| {
                     let first = task * rows_per_task;
-                    let count = out.len() / m;
-                    fill_rows(isa, w, acts, blocks_per_row, first, count, m, out);
+                    let rows = first..first + out.len() / m;
+                    fill(rows, 0..m, Region::new(out, 1, m));
                 })
         });
         Ok(transpose(out_t, m, n))
+    }
+}
+
+/// Part of a product's output: the value for input row `t` and weight row
+/// `r` (counted from the region's first of each) is at
+/// `t * input_stride + r * row_stride`.
+struct Region<'a> {
+    out: &'a mut [f32],
+    input_stride: usize,
+    row_stride: usize,
+}
+
+impl<'a> Region<'a> {
+    fn new(out: &'a mut [f32], input_stride: usize, row_stride: usize) -> Self {
+        Self {
+            out,
+            input_stride,
+            row_stride,
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, t: usize, r: usize, value: f32) {
+        self.out[t * self.input_stride + r * self.row_stride] = value;
     }
 }
 
@@ -404,30 +442,31 @@ fn transpose(out_t: Vec<f32>, m: usize, n: usize) -> Vec<f32> {
 #[cfg(target_arch = "x86_64")]
 type TileKernel<T, const R: usize> = unsafe fn(&[T], [&[BlockQ8K]; R]) -> [[f32; TILE_ROWS]; R];
 
-/// Computes row tiles from `first_tile` on (as many as `out` holds, `out`
-/// being `16·tiles × m`, row-major) against all `m` input rows, four input
-/// rows per pass (`pass`) and the rest one by one (`single`).
+/// Computes weight rows `rows` (whole tiles) against input rows `inputs`
+/// into `out` (indexed from the first of each), four input rows per pass
+/// (`pass`) and the rest one by one (`single`).
 #[cfg(target_arch = "x86_64")]
 fn fill_tiles<T>(
     tiles: &Tiles<T>,
     acts: &[BlockQ8K],
-    first_tile: usize,
-    m: usize,
-    out: &mut [f32],
+    rows: Range<usize>,
+    inputs: Range<usize>,
+    mut out: Region<'_>,
     pass: TileKernel<T, ROWS_PER_PASS>,
     single: TileKernel<T, 1>,
 ) {
     let bpr = tiles.blocks_per_row;
     let input = |t: usize| &acts[t * bpr..(t + 1) * bpr];
-    for (i, out) in out.chunks_exact_mut(TILE_ROWS * m).enumerate() {
-        let tile = &tiles.tiles[(first_tile + i) * bpr..(first_tile + i + 1) * bpr];
+    for tile_index in rows.start / TILE_ROWS..rows.end.div_ceil(TILE_ROWS) {
+        let tile = &tiles.tiles[tile_index * bpr..(tile_index + 1) * bpr];
+        let first_row = tile_index * TILE_ROWS - rows.start;
         let mut store = |t: usize, values: &[f32; TILE_ROWS]| {
             for (r, &v) in values.iter().enumerate() {
-                out[r * m + t] = v;
+                out.set(t - inputs.start, first_row + r, v);
             }
         };
-        let mut t = 0;
-        while t + ROWS_PER_PASS <= m {
+        let mut t = inputs.start;
+        while t + ROWS_PER_PASS <= inputs.end {
             let rows: [&[BlockQ8K]; ROWS_PER_PASS] = std::array::from_fn(|k| input(t + k));
             // SAFETY: tiles exist only when `Isa::Avx512Vnni` was detected;
             // every input row holds `bpr` blocks, as does every tile row.
@@ -437,7 +476,7 @@ fn fill_tiles<T>(
             }
             t += ROWS_PER_PASS;
         }
-        for t in t..m {
+        for t in t..inputs.end {
             // SAFETY: as above.
             let [values] = unsafe { single(tile, [input(t)]) };
             store(t, &values);
@@ -455,30 +494,31 @@ impl QuantType {
     }
 }
 
-/// Computes weight rows `first..first + count` against all `m` input rows
-/// into `out` (`count × m`, row-major).
-#[allow(clippy::too_many_arguments)]
+/// Computes weight rows `rows` against input rows `inputs` into `out`
+/// (indexed from the first of each).
 fn fill_rows(
     isa: Isa,
     w: &QWeight,
     acts: Activations<'_>,
     blocks_per_row: usize,
-    first: usize,
-    count: usize,
-    m: usize,
-    out: &mut [f32],
+    rows: Range<usize>,
+    inputs: Range<usize>,
+    mut out: Region<'_>,
 ) {
-    let mut t = 0;
-    while t + ROWS_PER_PASS <= m {
-        for i in 0..count {
-            let dots = dot_rows::<ROWS_PER_PASS>(isa, w, first + i, acts, blocks_per_row, t);
-            out[i * m + t..i * m + t + ROWS_PER_PASS].copy_from_slice(&dots);
+    let mut t = inputs.start;
+    while t + ROWS_PER_PASS <= inputs.end {
+        for r in rows.clone() {
+            let dots = dot_rows::<ROWS_PER_PASS>(isa, w, r, acts, blocks_per_row, t);
+            for (k, v) in dots.into_iter().enumerate() {
+                out.set(t + k - inputs.start, r - rows.start, v);
+            }
         }
         t += ROWS_PER_PASS;
     }
-    for t in t..m {
-        for i in 0..count {
-            out[i * m + t] = dot_rows::<1>(isa, w, first + i, acts, blocks_per_row, t)[0];
+    for t in t..inputs.end {
+        for r in rows.clone() {
+            let [v] = dot_rows::<1>(isa, w, r, acts, blocks_per_row, t);
+            out.set(t - inputs.start, r - rows.start, v);
         }
     }
 }

@@ -75,7 +75,7 @@ fn products_match_candles_quantized_matmul() {
     for (dtype, ty) in TYPES {
         let (q, w) = weight(dtype, ty, rows, cols);
         let reference = QMatMul::from_qtensor(q).unwrap();
-        for m in [1, 3, 4, 9] {
+        for m in [1, 3, 4, 9, 35] {
             let xs = values(m * cols, 11 + m as u64);
             let x = Tensor::from_vec(xs.clone(), (m, cols), &Device::Cpu).unwrap();
             let expected: Vec<f32> = reference
@@ -127,7 +127,8 @@ fn results_do_not_depend_on_the_thread_count() {
     let (rows, cols) = (300, 512);
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
-        let xs = values(7 * cols, 5);
+        // 40 rows: one thread splits input rows, three split weight rows.
+        let xs = values(40 * cols, 5);
         let input = QuantizedInput::new(&xs, cols).unwrap();
         let (mm1, mm3) = (MatMul::new(1).unwrap(), MatMul::new(3).unwrap());
         let one = mm1
@@ -144,16 +145,18 @@ fn results_do_not_depend_on_the_thread_count() {
 fn a_single_row_product_equals_that_row_of_a_batch() {
     // Decoding (one row) and prompt processing (several) must agree exactly,
     // or a cached prompt would decode differently from a fresh one.
-    let (rows, cols) = (40, 512);
+    // 37 rows take the prompt path (tasks split the input rows, four rows
+    // per kernel pass plus a remainder); single rows the decoding path.
+    let (rows, cols, m) = (48, 512, 37);
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
-        let xs = values(5 * cols, 9);
+        let xs = values(m * cols, 9);
         let mm = MatMul::new(2).unwrap();
         let w = mm.prepare(w, Usage::Batched).unwrap();
         let batch = mm
             .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
             .unwrap();
-        for t in 0..5 {
+        for t in 0..m {
             let one = mm
                 .matmul(
                     &w,
