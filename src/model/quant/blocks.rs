@@ -126,8 +126,32 @@ fn round_f16(x: f32) -> f32 {
     f16::from_f32(x).to_f32()
 }
 
+/// Runs `$portable(args)` compiled for AVX2 when the CPU has it: the
+/// quantizers' rounding and scans then vectorize, with identical results.
+macro_rules! with_avx2 {
+    ($avx2:ident, $portable:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn $avx2($($arg: $ty),*) -> $ret {
+                $portable($($arg),*)
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                // SAFETY: the features were just detected.
+                return unsafe { $avx2($($arg),*) };
+            }
+        }
+        $portable($($arg),*)
+    }};
+}
+
 /// Quantizes `xs` (a multiple of 256 long) into Q8_K super-blocks.
 pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
+    with_avx2!(quantize_q8k_avx2, quantize_q8k_portable, (xs: &[f32]) -> Vec<BlockQ8K>)
+}
+
+#[inline(always)]
+fn quantize_q8k_portable(xs: &[f32]) -> Vec<BlockQ8K> {
     xs.chunks_exact(QK_K)
         .map(|xs| {
             let mut block = BlockQ8K {
@@ -156,6 +180,11 @@ pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
 
 /// Quantizes `xs` (a multiple of 32 long) into Q8_0 or Q8_1 blocks.
 pub fn quantize_q8_32(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
+    with_avx2!(quantize_q8_32_avx2, quantize_q8_32_portable, (xs: &[f32], with_sum: bool) -> Vec<Block8x32>)
+}
+
+#[inline(always)]
+fn quantize_q8_32_portable(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
     xs.chunks_exact(QK32)
         .map(|xs| {
             let amax = xs.iter().fold(0f32, |m, &x| m.max(x.abs()));

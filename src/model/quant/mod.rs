@@ -217,20 +217,33 @@ impl<'a> QuantizedInput<'a> {
         self.rows
     }
 
+    /// The rows in `format`, quantized on first use (in parallel on the
+    /// current thread pool when there are many rows).
     fn quantized(&self, format: ActivationFormat) -> Activations<'_> {
         match format {
             ActivationFormat::Q8K => {
-                Activations::K(self.q8k.get_or_init(|| blocks::quantize_q8k(self.xs)))
+                Activations::K(self.q8k.get_or_init(|| self.by_rows(blocks::quantize_q8k)))
             }
             ActivationFormat::Q8_0 => Activations::B32(
                 self.q8_0
-                    .get_or_init(|| blocks::quantize_q8_32(self.xs, false)),
+                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8_32(xs, false))),
             ),
             ActivationFormat::Q8_1 => Activations::B32(
                 self.q8_1
-                    .get_or_init(|| blocks::quantize_q8_32(self.xs, true)),
+                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8_32(xs, true))),
             ),
         }
+    }
+
+    fn by_rows<B: Send>(&self, quantize: impl Fn(&[f32]) -> Vec<B> + Sync) -> Vec<B> {
+        const ROWS_PER_TASK: usize = 16;
+        if self.rows <= ROWS_PER_TASK {
+            return quantize(self.xs);
+        }
+        self.xs
+            .par_chunks(ROWS_PER_TASK * self.cols)
+            .flat_map_iter(&quantize)
+            .collect()
     }
 }
 
@@ -334,7 +347,7 @@ impl MatMul {
             );
         }
         let (m, n) = (x.rows, w.rows);
-        let acts = x.quantized(w.ty.activation_format());
+        let acts = self.pool.install(|| x.quantized(w.ty.activation_format()));
         let blocks_per_row = w.cols / w.ty.activation_format_block();
         let isa = self.isa;
         let fill = |rows: Range<usize>, inputs: Range<usize>, out: Region<'_>| {
