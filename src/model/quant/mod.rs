@@ -1,16 +1,25 @@
 //! kurz's own quantized matrix products on the CPU.
 //!
-//! Weights stay exactly as they lie in the GGUF file — usually a memory map
-//! of it, so loading copies nothing and every process on the machine shares
-//! one copy in the page cache. A product `x · Wᵀ` quantizes the input rows
-//! once per activation format ([`QuantizedInput`], shared by projections
-//! reading the same input, such as q/k/v), then splits the weight rows over
-//! a thread pool; each task takes up to four input rows per pass over a
-//! weight row so prompt processing unpacks each weight block once for
-//! several tokens.
+//! Weights start out exactly as they lie in the GGUF file — a memory map of
+//! it, so loading copies nothing and processes share the page cache. A
+//! product `x · Wᵀ` quantizes the input rows once per activation format
+//! ([`QuantizedInput`], shared by the projections that read the same
+//! input, such as q/k/v), then splits the work over a thread pool of its
+//! own: between weight rows when decoding (few input rows), between input
+//! rows when processing a prompt (many).
 //!
-//! Kernels: AVX2/FMA on x86-64 ([`x86`]), scalar elsewhere
-//! ([`blocks`], also the reference the SIMD code is tested against).
+//! Kernels, chosen once per process ([`Isa::detect`]):
+//! - AVX-512 VNNI: Q4_K matrices, and Q6_K ones used for prompts, are
+//!   rearranged at load into tiles of 16 rows ([`tiles`]) whose products
+//!   advance 16 outputs per instruction; the file pages they came from are
+//!   released.
+//! - AVX2/FMA ([`x86`]): dot products on the file's own blocks, up to four
+//!   input rows per pass over a weight row.
+//! - Scalar ([`blocks`]): the portable fallback and the reference the SIMD
+//!   code is tested against.
+//!
+//! Every output is computed by one task in a fixed order, so results do not
+//! depend on the thread count or on how many rows a product has.
 
 pub mod blocks;
 pub mod tiles;

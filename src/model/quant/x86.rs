@@ -1,6 +1,7 @@
-//! AVX2/FMA dot products for the block formats of [`super::blocks`].
+//! SIMD kernels: AVX2/FMA dot products on the block formats of
+//! [`super::blocks`], and AVX-512 VNNI products on [`super::tiles`].
 //!
-//! Every kernel takes one weight row (raw GGUF block bytes) and `R` input
+//! Every dot kernel takes one weight row (raw GGUF block bytes) and `R` input
 //! rows quantized to the matching activation format, and returns the `R`
 //! dot products. Taking several input rows at once lets prompt processing
 //! unpack each weight block once for several tokens; decoding uses `R = 1`.
@@ -9,7 +10,8 @@
 //! from the scalar reference in rounding, which the tests bound.
 //!
 //! # Safety
-//! All functions require AVX2 and FMA; callers check
+//! The dot kernels require AVX2, FMA and F16C, the tile kernels AVX-512
+//! F/BW and VNNI; callers check
 //! `is_x86_feature_detected!` once (see [`super::Isa::detect`]). Slices are
 //! read with unaligned loads within their bounds: `w` must hold a whole
 //! number of blocks and every input row at least as many blocks as `w`.
