@@ -1,10 +1,12 @@
 //! Command-line interface definitions (clap derive).
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use kurz::output::Format;
+use kurz::task::prompt::PromptStyle;
 
 /// Summarize and translate German articles into English, offline, with a
 /// local GGUF model.
@@ -125,6 +127,11 @@ pub struct SummarizeArgs {
     /// repair as an error (the summary file is still written).
     #[arg(long, conflicts_with = "no_guard")]
     pub strict: bool,
+
+    /// Wording of the summary prompt (default, instructions-first, rules,
+    /// lead-facts); for comparing prompts, see src/task/prompt.rs.
+    #[arg(long, hide = true, value_name = "STYLE", value_parser = PromptStyle::from_str)]
+    pub prompt_style: Option<PromptStyle>,
 }
 
 #[derive(Debug, Args)]

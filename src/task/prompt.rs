@@ -17,6 +17,8 @@
 //! parameters recorded in the manifest, so resume redoes work done with
 //! older prompts.
 
+use serde::Serialize;
+
 use crate::model::Message;
 
 /// Version of the prompt texts; recorded in each manifest entry's params.
@@ -26,26 +28,116 @@ const SUMMARY_SYSTEM: &str = "You are a careful news editor. You summarize Germa
 articles in English. You only state facts that the article states, and you keep names, \
 roles, numbers and dates exactly as the article gives them.";
 
-/// Messages asking for an English summary of a whole article.
+/// Wordings of the whole-article summary prompt. [`PromptStyle::Default`]
+/// is what kurz uses; the others are kept so that the comparison recorded
+/// at the top of this file can be rerun (`kurz summarize --prompt-style
+/// STYLE`, a hidden option). The style shapes only the prompt of an article
+/// that fits one model call; the part and merge prompts of long articles are
+/// shared by all styles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromptStyle {
+    /// The article, then the instructions in a short paragraph.
+    #[default]
+    Default,
+    /// The same instructions, but before the article.
+    InstructionsFirst,
+    /// The article, then the instructions as a numbered list of rules.
+    Rules,
+    /// The article, then "one sentence with the main news, then the key
+    /// facts and figures".
+    LeadFacts,
+}
+
+impl PromptStyle {
+    /// Every style, the default first.
+    pub const ALL: [PromptStyle; 4] = [
+        PromptStyle::Default,
+        PromptStyle::InstructionsFirst,
+        PromptStyle::Rules,
+        PromptStyle::LeadFacts,
+    ];
+
+    /// The style's name on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptStyle::Default => "default",
+            PromptStyle::InstructionsFirst => "instructions-first",
+            PromptStyle::Rules => "rules",
+            PromptStyle::LeadFacts => "lead-facts",
+        }
+    }
+}
+
+impl std::str::FromStr for PromptStyle {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|style| style.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|style| style.name()).collect();
+                format!("unknown prompt style `{s}` (known: {})", names.join(", "))
+            })
+    }
+}
+
+/// The instructions of the default and instructions-first styles.
+fn summary_instructions(max_words: usize) -> String {
+    format!(
+        "Write a summary of this article in English, in at most {max_words} words. \
+         Start with the main news: who did what, when and where. Give people the roles \
+         the article gives them; a spokesperson is not the person they speak for. \
+         Use only information from the article; do not guess. \
+         Write plain English prose with no title, no bullet points and no introduction."
+    )
+}
+
+/// Messages asking for an English summary of a whole article, worded as
+/// `style` says.
 ///
 /// `names`, when not empty, lists the names the article does contain; it is
 /// offered when a first attempt named people or places the article does not.
 pub fn summary(
+    style: PromptStyle,
     title: Option<&str>,
     article: &str,
     max_words: usize,
     names: &[String],
 ) -> Vec<Message> {
     let title_line = title.map(|t| format!("Title: {t}\n")).unwrap_or_default();
-    let user = format!(
-        "German article:\n\"\"\"\n{title_line}{article}\n\"\"\"\n\n\
-         Write a summary of this article in English, in at most {max_words} words. \
-         Start with the main news: who did what, when and where. Give people the roles \
-         the article gives them; a spokesperson is not the person they speak for. \
-         Use only information from the article; do not guess. \
-         Write plain English prose with no title, no bullet points and no introduction.{}",
-        names_hint(names)
-    );
+    let quoted = format!("German article:\n\"\"\"\n{title_line}{article}\n\"\"\"");
+    let hint = names_hint(names);
+    let user = match style {
+        PromptStyle::Default => {
+            format!("{quoted}\n\n{}{hint}", summary_instructions(max_words))
+        }
+        PromptStyle::InstructionsFirst => format!(
+            "{}{hint}\n\n{quoted}",
+            summary_instructions(max_words)
+                .replace("this article", "the German news article below")
+        ),
+        PromptStyle::Rules => format!(
+            "{quoted}\n\nSummarize this article in English. Follow these rules:\n\
+             1. Write at most {max_words} words of plain prose: no title, no bullet points, \
+             no introduction.\n\
+             2. The first sentence gives the main news: who did what, when and where.\n\
+             3. Then give the most important details: numbers, dates, reasons, consequences.\n\
+             4. Use only names, numbers and facts that the article states; add nothing \
+             from elsewhere.\n\
+             5. Give people the roles the article gives them; a spokesperson is not the \
+             person they speak for.{hint}"
+        ),
+        PromptStyle::LeadFacts => format!(
+            "{quoted}\n\nWrite an English news brief of this article in at most {max_words} \
+             words: one opening sentence with the main news (who did what, when and where), \
+             then two or three sentences with the key facts and figures. Use only what the \
+             article says, with names and numbers exactly as it gives them; a spokesperson \
+             is not the person they speak for. Plain prose only: no title, no list, no \
+             introduction.{hint}"
+        ),
+    };
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
 }
 
@@ -139,7 +231,13 @@ mod tests {
 
     #[test]
     fn summary_prompt_carries_article_title_and_bound() {
-        let m = summary(Some("Hochwasser"), "Der Pegel stieg.", 42, &[]);
+        let m = summary(
+            PromptStyle::Default,
+            Some("Hochwasser"),
+            "Der Pegel stieg.",
+            42,
+            &[],
+        );
         assert_eq!(m.len(), 2);
         assert!(m[1].content.contains("Title: Hochwasser\nDer Pegel stieg."));
         assert!(m[1].content.contains("Der Pegel stieg."));
@@ -147,10 +245,71 @@ mod tests {
     }
 
     #[test]
+    fn default_style_keeps_the_prompt_of_version_1() {
+        // Outputs made before styles existed must still resume: the default
+        // text may change only together with PROMPT_VERSION.
+        let m = summary(PromptStyle::Default, Some("T"), "A.", 60, &[]);
+        assert_eq!(
+            m[1].content,
+            "German article:\n\"\"\"\nTitle: T\nA.\n\"\"\"\n\nWrite a summary of this article \
+             in English, in at most 60 words. Start with the main news: who did what, when and \
+             where. Give people the roles the article gives them; a spokesperson is not the \
+             person they speak for. Use only information from the article; do not guess. Write \
+             plain English prose with no title, no bullet points and no introduction."
+        );
+    }
+
+    #[test]
+    fn every_style_carries_article_bound_and_names_and_parses_from_its_name() {
+        for style in PromptStyle::ALL {
+            let m = summary(
+                style,
+                Some("Hochwasser"),
+                "Der Pegel stieg.",
+                42,
+                &["Grimma".into()],
+            );
+            assert_eq!(m[0].content, SUMMARY_SYSTEM);
+            let user = &m[1].content;
+            assert!(
+                user.contains("Title: Hochwasser\nDer Pegel stieg."),
+                "{style:?}"
+            );
+            assert!(user.contains("at most 42 words"), "{style:?}");
+            assert!(
+                user.contains("named in the article are: Grimma."),
+                "{style:?}"
+            );
+            assert_eq!(style.name().parse::<PromptStyle>(), Ok(style));
+        }
+        let first = summary(
+            PromptStyle::InstructionsFirst,
+            None,
+            "Der Pegel stieg.",
+            42,
+            &[],
+        );
+        assert!(first[1]
+            .content
+            .starts_with("Write a summary of the German news article below"));
+        assert!(first[1].content.ends_with("Der Pegel stieg.\n\"\"\""));
+        assert!("bogus"
+            .parse::<PromptStyle>()
+            .unwrap_err()
+            .contains("lead-facts"));
+    }
+
+    #[test]
     fn names_are_offered_only_when_given() {
-        let plain = summary(None, "Text.", 40, &[]);
+        let plain = summary(PromptStyle::Default, None, "Text.", 40, &[]);
         assert!(!plain[1].content.contains("named in the article are"));
-        let hinted = summary(None, "Text.", 40, &["Rutte".into(), "Trump".into()]);
+        let hinted = summary(
+            PromptStyle::Default,
+            None,
+            "Text.",
+            40,
+            &["Rutte".into(), "Trump".into()],
+        );
         assert!(hinted[1]
             .content
             .contains("named in the article are: Rutte, Trump. Name no others."));
