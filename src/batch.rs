@@ -64,8 +64,8 @@ impl Task {
             map.insert("max_words".into(), json!(o.max_words));
             map.insert("guard".into(), json!(o.guard.enabled));
             map.insert("guard_retries".into(), json!(o.guard.retries));
-            // Recorded only when not the default, so that outputs made
-            // before prompt styles existed still resume.
+            // Recorded only when not the default: the default's text is
+            // identified by prompt_version alone.
             if o.style != PromptStyle::default() {
                 map.insert("prompt_style".into(), json!(o.style));
             }
@@ -500,12 +500,12 @@ mod tests {
                 style,
             })
         };
-        let default = task(PromptStyle::Default).params(Format::Md);
+        let default = task(PromptStyle::default()).params(Format::Md);
         assert_eq!(default["prompt_version"], PROMPT_VERSION);
         assert!(default.get("prompt_style").is_none(), "{default}");
-        let rules = task(PromptStyle::Rules).params(Format::Md);
-        assert_eq!(rules["prompt_style"], "rules");
-        assert_ne!(rules, default);
+        let other = task(PromptStyle::Paragraph).params(Format::Md);
+        assert_eq!(other["prompt_style"], "paragraph");
+        assert_ne!(other, default);
     }
 
     #[test]

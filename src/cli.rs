@@ -66,8 +66,8 @@ pub enum EvalCommand {
         #[arg(long, value_name = "DIR")]
         summaries: PathBuf,
         /// Reference summaries mirroring the inputs: for input `a/b.txt` the
-        /// file `<DIR>/a/b.txt` (or .md). Without it only faithfulness is
-        /// reported.
+        /// file `<DIR>/a/b.txt` (or .md, .en.txt, .en.md). Without it only
+        /// faithfulness is reported.
         #[arg(long, value_name = "DIR")]
         refs: Option<PathBuf>,
         /// Print JSON instead of a table.
@@ -128,8 +128,9 @@ pub struct SummarizeArgs {
     #[arg(long, conflicts_with = "no_guard")]
     pub strict: bool,
 
-    /// Wording of the summary prompt (default, instructions-first, rules,
-    /// lead-facts); for comparing prompts, see src/task/prompt.rs.
+    /// Wording of the summary prompt (rules [default], paragraph,
+    /// instructions-first, lead-facts); for comparing prompts, see
+    /// src/task/prompt.rs.
     #[arg(long, hide = true, value_name = "STYLE", value_parser = PromptStyle::from_str)]
     pub prompt_style: Option<PromptStyle>,
 }
