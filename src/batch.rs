@@ -24,7 +24,7 @@ use crate::output::{
 };
 use crate::progress::Progress;
 use crate::task::guard::{GuardReport, Verdict};
-use crate::task::prompt::PROMPT_VERSION;
+use crate::task::prompt::{PromptStyle, PROMPT_VERSION};
 use crate::task::{summarize, translate, SummaryOptions, TaskOutput, TranslateOptions};
 
 /// The job to do on each document.
@@ -64,6 +64,11 @@ impl Task {
             map.insert("max_words".into(), json!(o.max_words));
             map.insert("guard".into(), json!(o.guard.enabled));
             map.insert("guard_retries".into(), json!(o.guard.retries));
+            // Recorded only when not the default: the default's text is
+            // identified by prompt_version alone.
+            if o.style != PromptStyle::default() {
+                map.insert("prompt_style".into(), json!(o.style));
+            }
         }
         params
     }
@@ -497,6 +502,25 @@ mod tests {
                 PathBuf::from("out/d.en.md")
             ]
         );
+    }
+
+    #[test]
+    fn params_name_the_prompt_style_only_when_not_the_default() {
+        let task = |style| {
+            Task::Summarize(SummaryOptions {
+                max_words: 60,
+                context: 4096,
+                sampling: crate::generate::Sampling::greedy(),
+                guard: Default::default(),
+                style,
+            })
+        };
+        let default = task(PromptStyle::default()).params(Format::Md);
+        assert_eq!(default["prompt_version"], PROMPT_VERSION);
+        assert!(default.get("prompt_style").is_none(), "{default}");
+        let other = task(PromptStyle::Paragraph).params(Format::Md);
+        assert_eq!(other["prompt_style"], "paragraph");
+        assert_ne!(other, default);
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! Command-line interface definitions (clap derive).
 
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use kurz::output::Format;
+use kurz::task::prompt::PromptStyle;
 
 /// Summarize and translate German articles into English, offline, with a
 /// local GGUF model.
@@ -118,8 +120,8 @@ pub enum EvalCommand {
         #[arg(long, value_name = "DIR")]
         summaries: PathBuf,
         /// Reference summaries mirroring the inputs: for input `a/b.txt` the
-        /// file `<DIR>/a/b.txt` (or .md). Without it only faithfulness is
-        /// reported.
+        /// file `<DIR>/a/b.txt` (or .md, .en.txt, .en.md). Without it only
+        /// faithfulness is reported.
         #[arg(long, value_name = "DIR")]
         refs: Option<PathBuf>,
         /// Print JSON instead of a table.
@@ -179,6 +181,12 @@ pub struct SummarizeArgs {
     /// repair as an error (the summary file is still written).
     #[arg(long, conflicts_with = "no_guard")]
     pub strict: bool,
+
+    /// Wording of the summary prompt (rules [default], paragraph,
+    /// instructions-first, lead-facts); for comparing prompts, see
+    /// src/task/prompt.rs.
+    #[arg(long, hide = true, value_name = "STYLE", value_parser = PromptStyle::from_str)]
+    pub prompt_style: Option<PromptStyle>,
 }
 
 #[derive(Debug, Args)]

@@ -101,8 +101,10 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
         }
         lines
     };
-    let sources = take(read_lines(&run.src)?);
-    let refs = take(read_lines(&run.reference)?);
+    // Compared before --limit: files of different lengths are not a test
+    // set, whatever part of them is used.
+    let sources = read_lines(&run.src)?;
+    let refs = read_lines(&run.reference)?;
     if sources.len() != refs.len() {
         bail!(
             "{} has {} lines but {} has {}",
@@ -112,6 +114,8 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
             refs.len()
         );
     }
+    let sources = take(sources);
+    let refs = take(refs);
     let resolved = resolve(&run.model, false)?;
     let progress = Progress::new(Verbosity::Normal);
     let model_name = model_ref(&resolved, &progress)?.file;
@@ -141,6 +145,13 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
         let other = take(read_lines(&path)?);
         if other.len() == refs.len() {
             scores.push(score(&name, &other, &refs)?);
+        } else {
+            eprintln!(
+                "kurz: skipping {}: {} lines, the reference has {}",
+                path.display(),
+                other.len(),
+                refs.len()
+            );
         }
     }
     print_scores(&scores, run.json);

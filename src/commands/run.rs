@@ -31,12 +31,14 @@ pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     };
     let output = run.output.clone().unwrap_or_else(|| "kurz-out".into());
     let strict = args.strict;
+    let style = args.prompt_style.unwrap_or_default();
     run_task(run, &output, strict, |context| {
         Task::Summarize(SummaryOptions {
             max_words,
             context,
             sampling,
             guard,
+            style,
         })
     })
 }

@@ -4,8 +4,12 @@
 //! - The system message fixes the role (a careful news editor) and the
 //!   output language; small instruct models otherwise drift into answering
 //!   in German or in the article's style.
-//! - The article comes first and the instruction is repeated after it:
-//!   with long inputs, small models follow what they read last.
+//! - The article comes first and the instructions follow it: with long
+//!   inputs, small models follow what they read last.
+//! - The summary instructions are a short numbered list of rules (style
+//!   [`PromptStyle::Rules`]): main news first, then details; only names,
+//!   numbers and facts the article states; people keep the article's roles.
+//!   Of the wordings tried it scored best (below).
 //! - "Only facts, names and numbers from the article" is stated plainly;
 //!   it measurably cuts invented names (a 1.5B model otherwise "remembers"
 //!   people who are not in the text).
@@ -13,39 +17,150 @@
 //!   and a manifest; whatever preamble slips through is stripped by
 //!   [`super::clean`].
 //!
+//! Prompt styles compared (qwen2.5-coder-1.5b, greedy, guard on, over
+//! `samples/` and the seed article, against the hand-written references in
+//! `tests/fixtures/reference-summaries`; `kurz summarize … --prompt-style S`
+//! then `kurz eval summaries --refs …`). Unsupported = names/numbers of the
+//! final summaries not found in the article; guard = first attempt clean /
+//! repaired by a retry / still unsupported:
+//!
+//! | style              | ROUGE-1 | ROUGE-2 | ROUGE-L | unsupported | guard pass/repaired/fail |
+//! |--------------------|---------|---------|---------|-------------|--------------------------|
+//! | paragraph (v1)     | 0.432   | 0.181   | 0.312   | 1/62        | 6/1/1                    |
+//! | instructions-first | 0.433   | 0.172   | 0.293   | 0/77        | 6/2/0                    |
+//! | **rules** (v2)     | 0.448   | 0.190   | 0.343   | 0/64        | 6/2/0                    |
+//! | lead-facts         | 0.408   | 0.145   | 0.278   | 0/61        | 6/2/0                    |
+//!
+//! Eight articles are a small sample and the mechanical check misses wrong
+//! roles (every style called the NATO spokeswoman "Secretary-General" in the
+//! seed article): rerun the comparison when a prompt or the model changes.
+//!
 //! Bump [`PROMPT_VERSION`] whenever a text here changes: it is part of the
 //! parameters recorded in the manifest, so resume redoes work done with
 //! older prompts.
 
+use serde::Serialize;
+
 use crate::model::Message;
 
 /// Version of the prompt texts; recorded in each manifest entry's params.
-pub const PROMPT_VERSION: u32 = 1;
+pub const PROMPT_VERSION: u32 = 2;
 
 const SUMMARY_SYSTEM: &str = "You are a careful news editor. You summarize German news \
 articles in English. You only state facts that the article states, and you keep names, \
 roles, numbers and dates exactly as the article gives them.";
 
-/// Messages asking for an English summary of a whole article.
+/// Wordings of the whole-article summary prompt. [`PromptStyle::Rules`]
+/// is what kurz uses; the others are kept so that the comparison recorded
+/// at the top of this file can be rerun (`kurz summarize --prompt-style
+/// STYLE`, a hidden option). The style shapes only the prompt of an article
+/// that fits one model call; the part and merge prompts of long articles are
+/// shared by all styles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PromptStyle {
+    /// The article, then the instructions as a numbered list of rules.
+    #[default]
+    Rules,
+    /// The article, then the instructions in a short paragraph (the prompt
+    /// of version 1).
+    Paragraph,
+    /// The paragraph's instructions, but before the article.
+    InstructionsFirst,
+    /// The article, then "one sentence with the main news, then the key
+    /// facts and figures".
+    LeadFacts,
+}
+
+impl PromptStyle {
+    /// Every style, the default first.
+    pub const ALL: [PromptStyle; 4] = [
+        PromptStyle::Rules,
+        PromptStyle::Paragraph,
+        PromptStyle::InstructionsFirst,
+        PromptStyle::LeadFacts,
+    ];
+
+    /// The style's name on the command line and in manifests.
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptStyle::Rules => "rules",
+            PromptStyle::Paragraph => "paragraph",
+            PromptStyle::InstructionsFirst => "instructions-first",
+            PromptStyle::LeadFacts => "lead-facts",
+        }
+    }
+}
+
+impl std::str::FromStr for PromptStyle {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|style| style.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|style| style.name()).collect();
+                format!("unknown prompt style `{s}` (known: {})", names.join(", "))
+            })
+    }
+}
+
+/// The instructions of the paragraph and instructions-first styles.
+fn summary_instructions(max_words: usize) -> String {
+    format!(
+        "Write a summary of this article in English, in at most {max_words} words. \
+         Start with the main news: who did what, when and where. Give people the roles \
+         the article gives them; a spokesperson is not the person they speak for. \
+         Use only information from the article; do not guess. \
+         Write plain English prose with no title, no bullet points and no introduction."
+    )
+}
+
+/// Messages asking for an English summary of a whole article, worded as
+/// `style` says.
 ///
 /// `names`, when not empty, lists the names the article does contain; it is
 /// offered when a first attempt named people or places the article does not.
 pub fn summary(
+    style: PromptStyle,
     title: Option<&str>,
     article: &str,
     max_words: usize,
     names: &[String],
 ) -> Vec<Message> {
     let title_line = title.map(|t| format!("Title: {t}\n")).unwrap_or_default();
-    let user = format!(
-        "German article:\n\"\"\"\n{title_line}{article}\n\"\"\"\n\n\
-         Write a summary of this article in English, in at most {max_words} words. \
-         Start with the main news: who did what, when and where. Give people the roles \
-         the article gives them; a spokesperson is not the person they speak for. \
-         Use only information from the article; do not guess. \
-         Write plain English prose with no title, no bullet points and no introduction.{}",
-        names_hint(names)
-    );
+    let quoted = format!("German article:\n\"\"\"\n{title_line}{article}\n\"\"\"");
+    let hint = names_hint(names);
+    let user = match style {
+        PromptStyle::Paragraph => {
+            format!("{quoted}\n\n{}{hint}", summary_instructions(max_words))
+        }
+        PromptStyle::InstructionsFirst => format!(
+            "{}{hint}\n\n{quoted}",
+            summary_instructions(max_words)
+                .replace("this article", "the German news article below")
+        ),
+        PromptStyle::Rules => format!(
+            "{quoted}\n\nSummarize this article in English. Follow these rules:\n\
+             1. Write at most {max_words} words of plain prose: no title, no bullet points, \
+             no introduction.\n\
+             2. The first sentence gives the main news: who did what, when and where.\n\
+             3. Then give the most important details: numbers, dates, reasons, consequences.\n\
+             4. Use only names, numbers and facts that the article states; add nothing \
+             from elsewhere.\n\
+             5. Give people the roles the article gives them; a spokesperson is not the \
+             person they speak for.{hint}"
+        ),
+        PromptStyle::LeadFacts => format!(
+            "{quoted}\n\nWrite an English news brief of this article in at most {max_words} \
+             words: one opening sentence with the main news (who did what, when and where), \
+             then two or three sentences with the key facts and figures. Use only what the \
+             article says, with names and numbers exactly as it gives them; a spokesperson \
+             is not the person they speak for. Plain prose only: no title, no list, no \
+             introduction.{hint}"
+        ),
+    };
     vec![Message::system(SUMMARY_SYSTEM), Message::user(user)]
 }
 
@@ -139,7 +254,13 @@ mod tests {
 
     #[test]
     fn summary_prompt_carries_article_title_and_bound() {
-        let m = summary(Some("Hochwasser"), "Der Pegel stieg.", 42, &[]);
+        let m = summary(
+            PromptStyle::Rules,
+            Some("Hochwasser"),
+            "Der Pegel stieg.",
+            42,
+            &[],
+        );
         assert_eq!(m.len(), 2);
         assert!(m[1].content.contains("Title: Hochwasser\nDer Pegel stieg."));
         assert!(m[1].content.contains("Der Pegel stieg."));
@@ -147,10 +268,70 @@ mod tests {
     }
 
     #[test]
+    fn paragraph_style_is_the_prompt_of_version_1() {
+        // Kept verbatim so that the comparison at the top stays reproducible.
+        let m = summary(PromptStyle::Paragraph, Some("T"), "A.", 60, &[]);
+        assert_eq!(
+            m[1].content,
+            "German article:\n\"\"\"\nTitle: T\nA.\n\"\"\"\n\nWrite a summary of this article \
+             in English, in at most 60 words. Start with the main news: who did what, when and \
+             where. Give people the roles the article gives them; a spokesperson is not the \
+             person they speak for. Use only information from the article; do not guess. Write \
+             plain English prose with no title, no bullet points and no introduction."
+        );
+    }
+
+    #[test]
+    fn every_style_carries_article_bound_and_names_and_parses_from_its_name() {
+        for style in PromptStyle::ALL {
+            let m = summary(
+                style,
+                Some("Hochwasser"),
+                "Der Pegel stieg.",
+                42,
+                &["Grimma".into()],
+            );
+            assert_eq!(m[0].content, SUMMARY_SYSTEM);
+            let user = &m[1].content;
+            assert!(
+                user.contains("Title: Hochwasser\nDer Pegel stieg."),
+                "{style:?}"
+            );
+            assert!(user.contains("at most 42 words"), "{style:?}");
+            assert!(
+                user.contains("named in the article are: Grimma."),
+                "{style:?}"
+            );
+            assert_eq!(style.name().parse::<PromptStyle>(), Ok(style));
+        }
+        let first = summary(
+            PromptStyle::InstructionsFirst,
+            None,
+            "Der Pegel stieg.",
+            42,
+            &[],
+        );
+        assert!(first[1]
+            .content
+            .starts_with("Write a summary of the German news article below"));
+        assert!(first[1].content.ends_with("Der Pegel stieg.\n\"\"\""));
+        assert!("bogus"
+            .parse::<PromptStyle>()
+            .unwrap_err()
+            .contains("lead-facts"));
+    }
+
+    #[test]
     fn names_are_offered_only_when_given() {
-        let plain = summary(None, "Text.", 40, &[]);
+        let plain = summary(PromptStyle::Rules, None, "Text.", 40, &[]);
         assert!(!plain[1].content.contains("named in the article are"));
-        let hinted = summary(None, "Text.", 40, &["Rutte".into(), "Trump".into()]);
+        let hinted = summary(
+            PromptStyle::Rules,
+            None,
+            "Text.",
+            40,
+            &["Rutte".into(), "Trump".into()],
+        );
         assert!(hinted[1]
             .content
             .contains("named in the article are: Rutte, Trump. Name no others."));

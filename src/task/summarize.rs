@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::chunk::split_to_budget;
 use super::clean::{clean_summary, enforce_word_limit};
 use super::guard::{guarded, GuardHints, GuardOptions};
-use super::prompt;
+use super::prompt::{self, PromptStyle};
 use super::{TaskOutput, TaskStats};
 use crate::generate::{generate, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
@@ -24,6 +24,8 @@ pub struct SummaryOptions {
     pub sampling: Sampling,
     /// Faithfulness guard settings.
     pub guard: GuardOptions,
+    /// Wording of the whole-article prompt.
+    pub style: PromptStyle,
 }
 
 /// Fewest words a partial (per-chunk) summary may use.
@@ -122,7 +124,7 @@ impl Summarizer<'_> {
     /// guard's list of names), otherwise the summaries of its parts.
     fn material(&mut self, article: &str) -> Result<Material, ModelError> {
         let max_words = self.options.max_words;
-        let probe = prompt::summary(self.title, "", max_words, &[]);
+        let probe = prompt::summary(self.options.style, self.title, "", max_words, &[]);
         let budget = self
             .text_budget(&probe, max_words)?
             .saturating_sub(NAMES_HINT_RESERVE);
@@ -137,7 +139,13 @@ impl Summarizer<'_> {
         let max_words = self.options.max_words;
         match material {
             Material::Whole(article) => self.ask(
-                &prompt::summary(self.title, article, max_words, &self.hints.source_names),
+                &prompt::summary(
+                    self.options.style,
+                    self.title,
+                    article,
+                    max_words,
+                    &self.hints.source_names,
+                ),
                 max_words,
             ),
             Material::Parts(parts) => self.reduce(parts.clone()),
