@@ -46,7 +46,13 @@ fn expected_prompt(model: &Model, max_words: usize) -> Vec<u32> {
     let doc = extract_document(ARTICLE, InputKind::Text).unwrap();
     assert_eq!(doc.title.as_deref(), Some(TITLE));
     let article = model.tokenizer().strip_control_texts(&doc.text);
-    let messages = prompt::summary(doc.title.as_deref(), &article, max_words, &[]);
+    let messages = prompt::summary(
+        prompt::PromptStyle::default(),
+        doc.title.as_deref(),
+        &article,
+        max_words,
+        &[],
+    );
     model.chat_tokens(&messages).unwrap()
 }
 

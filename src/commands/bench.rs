@@ -149,7 +149,13 @@ fn find_inputs(args: &BenchArgs) -> Result<Vec<InputItem>> {
 fn summary_prompt(model: &Model, item: &InputItem, max_words: usize) -> Result<Vec<u32>> {
     let doc = load_document(item, MAX_BYTES)?;
     let article = model.tokenizer().strip_control_texts(&doc.text);
-    let messages = prompt::summary(doc.title.as_deref(), &article, max_words, &[]);
+    let messages = prompt::summary(
+        prompt::PromptStyle::default(),
+        doc.title.as_deref(),
+        &article,
+        max_words,
+        &[],
+    );
     Ok(model.chat_tokens(&messages)?)
 }
 
