@@ -182,8 +182,13 @@ def main():
     result["kurz_rss_over_file_size"] = rss["median"] / size_mb if rss else None
     result["same_output_tokens"] = same_tokens(details["kurz"][0], details["llama.cpp"][0])
 
-    prefix.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    prefix.with_suffix(".md").write_text(markdown(result, meta, prompt_len, size_mb), encoding="utf-8")
+    # Appended, not `with_suffix`: model names contain dots (qwen2.5-…).
+    prefix.parent.joinpath(prefix.name + ".json").write_text(
+        json.dumps(result, indent=2) + "\n", encoding="utf-8"
+    )
+    prefix.parent.joinpath(prefix.name + ".md").write_text(
+        markdown(result, meta, prompt_len, size_mb), encoding="utf-8"
+    )
     print(markdown(result, meta, prompt_len, size_mb))
 
 
