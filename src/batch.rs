@@ -230,21 +230,6 @@ pub fn available_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// Threads per tensor operation, as Candle reads them: CANDLE_NUM_THREADS,
-/// else RAYON_NUM_THREADS, else every logical core (kurz's `main` sets
-/// CANDLE_NUM_THREADS at start, so the first normally decides).
-pub fn tensor_threads() -> usize {
-    ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
-        .iter()
-        .find_map(|var| {
-            std::env::var(var)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .filter(|&n| n > 0)
-        })
-        .unwrap_or_else(available_cores)
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 /// With `requested` (`kurz bench --threads N`) use N threads, for Candle's
 /// products and Rayon's global pool alike; otherwise, unless the user chose
 /// (CANDLE_NUM_THREADS / RAYON_NUM_THREADS), use every logical core the
-/// process may run on. [`kurz::batch::tensor_threads`] reads the result.
+/// process may run on. [`kurz::model::tensor_threads`] reads the result.
 fn set_tensor_threads(requested: Option<u64>) {
     // Called before any other thread exists, so changing the environment is sound.
     if let Some(n) = requested {

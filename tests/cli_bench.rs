@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use kurz::input::{extract_document, InputKind};
 use kurz::model::{default_device, Model};
-use kurz::task::prompt;
+use kurz::task::prompt::PromptStyle;
+use kurz::task::summarize::whole_article_prompt;
 
 const TITLE: &str = "Neue Brücke in Dresden eröffnet";
 const ARTICLE: &str = "Neue Brücke in Dresden eröffnet
@@ -45,15 +46,7 @@ fn write_article(dir: &Path) -> std::path::PathBuf {
 fn expected_prompt(model: &Model, max_words: usize) -> Vec<u32> {
     let doc = extract_document(ARTICLE, InputKind::Text).unwrap();
     assert_eq!(doc.title.as_deref(), Some(TITLE));
-    let article = model.tokenizer().strip_control_texts(&doc.text);
-    let messages = prompt::summary(
-        prompt::PromptStyle::default(),
-        doc.title.as_deref(),
-        &article,
-        max_words,
-        &[],
-    );
-    model.chat_tokens(&messages).unwrap()
+    whole_article_prompt(model, &doc, PromptStyle::default(), max_words).unwrap()
 }
 
 fn token_ids(v: &Value) -> Vec<u32> {

@@ -68,15 +68,13 @@ fn article_prompt(model: &Model, path: &Path) -> Vec<u32> {
     )
     .unwrap();
     let doc = kurz::input::load_document(&found.inputs[0], 1 << 20).unwrap();
-    let article = model.tokenizer().strip_control_texts(&doc.text);
-    let messages = kurz::task::prompt::summary(
+    kurz::task::summarize::whole_article_prompt(
+        model,
+        &doc,
         kurz::task::prompt::PromptStyle::default(),
-        doc.title.as_deref(),
-        &article,
         60,
-        &[],
-    );
-    model.chat_tokens(&messages).unwrap()
+    )
+    .unwrap()
 }
 
 fn compare(path: &Path) {

@@ -21,12 +21,11 @@ use serde_json::json;
 use super::run::{call_budget, how_to_get_model, resolve};
 use super::EXIT_SOME_FAILED;
 use crate::cli::BenchArgs;
-use kurz::batch::tensor_threads;
 use kurz::generate::{generate, GenerateOptions, Generation, Sampling};
 use kurz::input::{discover, load_document, DiscoverOptions, InputItem};
 use kurz::model::{default_device, Model};
-use kurz::task::prompt;
-use kurz::task::summarize::answer_token_budget;
+use kurz::task::prompt::PromptStyle;
+use kurz::task::summarize::{answer_token_budget, whole_article_prompt};
 
 /// Tokens generated per article when neither --max-new-tokens nor
 /// --summary-budget says otherwise.
@@ -114,7 +113,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
         let report = json!({
             "model": resolved.path,
             "architecture": model.info().architecture,
-            "threads": tensor_threads(),
+            "threads": kurz::model::tensor_threads(),
             "max_new_tokens": max_new_tokens,
             "load_s": load_s,
             "files": results,
@@ -148,15 +147,12 @@ fn find_inputs(args: &BenchArgs) -> Result<Vec<InputItem>> {
 /// whole article (the guard's first attempt, or with --no-guard).
 fn summary_prompt(model: &Model, item: &InputItem, max_words: usize) -> Result<Vec<u32>> {
     let doc = load_document(item, MAX_BYTES)?;
-    let article = model.tokenizer().strip_control_texts(&doc.text);
-    let messages = prompt::summary(
-        prompt::PromptStyle::default(),
-        doc.title.as_deref(),
-        &article,
+    Ok(whole_article_prompt(
+        model,
+        &doc,
+        PromptStyle::default(),
         max_words,
-        &[],
-    );
-    Ok(model.chat_tokens(&messages)?)
+    )?)
 }
 
 /// Writes one JSON line per article; returns whether some failed.
@@ -245,7 +241,7 @@ fn print_table(
         "model {} ({}), {} threads, loaded in {load_s:.2} s",
         path.display(),
         model.info().architecture,
-        tensor_threads()
+        kurz::model::tensor_threads()
     );
     println!(
         "{:<40} {:>7} {:>9} {:>9} {:>5} {:>8} {:>8}  stop",

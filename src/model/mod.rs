@@ -20,6 +20,27 @@ pub use template::{ChatTemplate, Message, Role, TemplateSource};
 pub use tokenizer::TextTokenizer;
 pub use transformer::{Config, KvCache, Transformer};
 
+/// Threads per tensor operation: CANDLE_NUM_THREADS, else
+/// RAYON_NUM_THREADS, else every logical core (kurz's `main` sets
+/// CANDLE_NUM_THREADS at start, so the first normally decides). kurz's own
+/// kernels use this many; Candle's remaining operations read the same
+/// variable.
+pub fn tensor_threads() -> usize {
+    ["CANDLE_NUM_THREADS", "RAYON_NUM_THREADS"]
+        .iter()
+        .find_map(|var| {
+            std::env::var(var)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+        })
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+}
+
 /// Why a model could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -98,12 +119,11 @@ impl Model {
     /// On the CPU the file is memory-mapped and the quantized weights are
     /// used where they lie: loading reads only the metadata and the small
     /// tensors, and every process running the same model shares one copy in
-    /// the page cache. Matrix products use `CANDLE_NUM_THREADS` threads (or
-    /// one per physical core, Candle's default).
+    /// the page cache. Matrix products use [`tensor_threads`] threads.
     pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
         let file = open_gguf(path)?;
         let size_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let threads = candle_core::utils::get_num_threads();
+        let threads = tensor_threads();
         if device.is_cpu() {
             // SAFETY: the map is read-only. Like llama.cpp, kurz assumes a
             // model file is not truncated while a model runs from it (model

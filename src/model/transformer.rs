@@ -264,7 +264,7 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Forgets everything, keeping the allocated buffers' sizes for reuse.
+    /// Forgets everything (the buffers are allocated again on the next use).
     pub fn clear(&mut self) {
         for layer in &mut self.layers {
             layer.reset();

@@ -42,6 +42,19 @@ pub fn answer_token_budget(words: usize) -> usize {
     words * 2 + 24
 }
 
+/// The token ids of the prompt that summarizes `doc` whole in one call (the
+/// first attempt; no names hint), as `summarize` sends it.
+pub fn whole_article_prompt(
+    model: &Model,
+    doc: &Document,
+    style: PromptStyle,
+    max_words: usize,
+) -> Result<Vec<u32>, ModelError> {
+    let article = model.tokenizer().strip_control_texts(&doc.text);
+    let messages = prompt::summary(style, doc.title.as_deref(), &article, max_words, &[]);
+    model.chat_tokens(&messages)
+}
+
 /// Summarizes `doc` into English within `options.max_words` words; with
 /// the guard on, checks the summary's names and numbers against the article
 /// and regenerates the final step when some are not in it. (A long

@@ -45,6 +45,16 @@ pub enum ActivationFormat {
     Q8K,
 }
 
+impl ActivationFormat {
+    /// Elements per block.
+    pub fn block_elems(self) -> usize {
+        match self {
+            Self::Q8K => QK_K,
+            Self::Q8_0 | Self::Q8_1 => QK32,
+        }
+    }
+}
+
 impl QuantType {
     /// The kurz kernel format for a GGML type, if there is one.
     pub fn from_ggml(dtype: GgmlDType) -> Option<Self> {

@@ -357,7 +357,7 @@ impl MatMul {
         }
         let (m, n) = (x.rows, w.rows);
         let acts = self.pool.install(|| x.quantized(w.ty.activation_format()));
-        let blocks_per_row = w.cols / w.ty.activation_format_block();
+        let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
         let isa = self.isa;
         let fill = |rows: Range<usize>, inputs: Range<usize>, out: Region<'_>| {
             #[cfg(target_arch = "x86_64")]
@@ -502,16 +502,6 @@ fn fill_tiles<T>(
             // SAFETY: as above.
             let [values] = unsafe { single(tile, [input(t)]) };
             store(t, &values);
-        }
-    }
-}
-
-impl QuantType {
-    /// Elements per block of this format's activation format.
-    fn activation_format_block(self) -> usize {
-        match self.activation_format() {
-            ActivationFormat::Q8K => blocks::QK_K,
-            ActivationFormat::Q8_0 | ActivationFormat::Q8_1 => blocks::QK32,
         }
     }
 }

@@ -70,6 +70,7 @@ impl TileQ4K {
     }
 
     /// The 256 dequantized values of row `row` (tests).
+    #[cfg(test)]
     pub fn dequantize_row(&self, row: usize) -> [f32; QK_K] {
         let mut out = [0f32; QK_K];
         for (e, y) in out.iter_mut().enumerate() {
@@ -105,6 +106,7 @@ impl<T: Tile> Tiles<T> {
     }
 
     /// One row tile of a matrix, packed (tests).
+    #[cfg(test)]
     pub fn pack_tile<'a>(blocks_per_row: usize, rows: impl Fn(usize) -> &'a [u8]) -> Vec<T> {
         let mut tiles = vec![T::empty(); blocks_per_row];
         Self::fill_tile(&mut tiles, rows);
@@ -158,6 +160,7 @@ impl TileQ6K {
     }
 
     /// The 256 dequantized values of row `row` (tests).
+    #[cfg(test)]
     pub fn dequantize_row(&self, row: usize) -> [f32; QK_K] {
         let mut out = [0f32; QK_K];
         for (e, y) in out.iter_mut().enumerate() {
