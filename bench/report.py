@@ -240,8 +240,15 @@ def markdown(result, meta, prompt_len, size_mb):
             f"{meta['max_words']} --no-guard --force` (wall clock, whole process); llama.cpp: "
             f"the same prompts file by file in one process, same cap ({folder['max_new_tokens']} "
             f"tokens), greedy. The guard is off because llama.cpp has none. Generated tokens "
-            f"kurz {fg['kurz']}, llama.cpp {fg['llama.cpp']}."
+            f"kurz {fg['kurz']}, llama.cpp {fg['llama.cpp']} (kurz stops once an answer is past "
+            f"the word bound it would be trimmed to; llama.cpp runs to end of turn or the cap)."
         )
+        frss = result["engines"]["kurz"].get("folder_peak_rss_mb")
+        if frss:
+            lines.append(
+                f"- kurz peak RSS over the folder with `--jobs {meta['jobs']}`: "
+                f"{frss['median']:.0f} MB, {frss['median'] / size_mb:.2f}× the GGUF file"
+            )
     for note in result["notes"]:
         lines.append(f"- Note: {note}")
     return "\n".join(lines) + "\n"

@@ -18,7 +18,8 @@ Usage: bench/run.sh [options]
   --article FILE        the prompt article [default: ../shared/data/seed/article.de.txt
                         if it exists, else samples/nachrichten/hochwasser-sachsen.txt]
   --max-new-tokens N    generation cap for the prompt article [default: 128]
-  --folder DIR          articles for the articles/hour figure [default: samples/]
+  --folder DIR          articles for the articles/hour figure [default: bench/articles/,
+                        20 German news articles]
   --folder-repeats N    runs of each engine over the folder; 0 skips it
                         [default: --repeats]
   --jobs J              `kurz summarize --jobs` for the folder [default: 1]
@@ -80,7 +81,7 @@ if [ -z "$article" ]; then
     [ -f "$article" ] || article="$root/samples/nachrichten/hochwasser-sachsen.txt"
 fi
 [ -f "$article" ] || die "article $article not found"
-folder=${folder:-$root/samples}
+folder=${folder:-$here/articles}
 [ "$folder_repeats" -eq 0 ] || [ -d "$folder" ] || die "folder $folder not found"
 
 # --- tools -------------------------------------------------------------------

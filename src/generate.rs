@@ -1,6 +1,7 @@
 //! Token generation: prefill the prompt, then decode one token at a time
 //! until an end-of-turn token or the token budget.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use candle_transformers::generation::{LogitsProcessor, Sampling as CandleSampling};
@@ -58,6 +59,28 @@ impl Sampling {
     }
 }
 
+/// A caller's test on the text generated so far: once it says the text is
+/// enough, generation stops (with [`StopReason::Enough`]).
+#[derive(Clone)]
+pub struct EnoughCheck(Arc<dyn Fn(&str) -> bool + Send + Sync>);
+
+impl EnoughCheck {
+    /// Wraps a test on the generated text.
+    pub fn new(check: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+
+    fn is_enough(&self, text: &str) -> bool {
+        (self.0)(text)
+    }
+}
+
+impl std::fmt::Debug for EnoughCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EnoughCheck(..)")
+    }
+}
+
 /// Limits and choices for one generation.
 #[derive(Debug, Clone, Default)]
 pub struct GenerateOptions {
@@ -72,6 +95,9 @@ pub struct GenerateOptions {
     /// is suppressed. (Bans a multi-token word without banning its common
     /// first piece everywhere.)
     pub banned_sequences: Vec<Vec<u32>>,
+    /// Stops early once the text is enough for the caller (e.g. a summary
+    /// already past its word bound, which kurz trims anyway).
+    pub enough: Option<EnoughCheck>,
 }
 
 /// Why generation stopped.
@@ -82,6 +108,8 @@ pub enum StopReason {
     EndOfTurn,
     /// The token budget ran out.
     MaxTokens,
+    /// The caller's [`EnoughCheck`] said the text was enough.
+    Enough,
 }
 
 /// The result of one generation, with timings.
@@ -102,7 +130,7 @@ pub struct Generation {
 }
 
 /// Prompt tokens processed per forward pass, bounding the attention matrix.
-const PREFILL_CHUNK: usize = 512;
+const PREFILL_CHUNK: usize = 128;
 
 /// Generates a continuation of `prompt` with `model`, using (and clearing
 /// first) the worker's `cache`.
@@ -115,7 +143,8 @@ pub fn generate(
     let transformer = model.transformer();
     let room = model.context_length().saturating_sub(prompt.len());
     let max_new = options.max_new_tokens.min(room);
-    cache.clear();
+    // The last generated token is never fed back, hence no `+ 1`.
+    cache.clear_for(prompt.len() + max_new);
 
     let prefill_start = Instant::now();
     let mut logits = None;
@@ -130,6 +159,7 @@ pub fn generate(
     };
 
     let decode_start = Instant::now();
+    let mut decoder = model.decoder();
     let mut processor = options.sampling.processor();
     let mut tokens = Vec::new();
     let mut stop = StopReason::MaxTokens;
@@ -145,8 +175,15 @@ pub fn generate(
         if tokens.len() == max_new {
             break;
         }
-        logits = transformer.forward(&[next], cache)?;
+        if let Some(check) = &options.enough {
+            if check.is_enough(&model.tokenizer().decode(&tokens)?) {
+                stop = StopReason::Enough;
+                break;
+            }
+        }
+        logits = decoder.step(next, cache)?;
     }
+    drop(decoder);
     let decode_seconds = decode_start.elapsed().as_secs_f64();
     let text = model.tokenizer().decode(&tokens)?;
     Ok(Generation {
@@ -204,6 +241,7 @@ mod tests {
             sampling: Sampling::greedy(),
             suppressed_tokens: tokens,
             banned_sequences: seqs,
+            enough: None,
         }
     }
 

@@ -251,6 +251,7 @@ fn print_table(
         let stop = match r.stop {
             kurz::generate::StopReason::EndOfTurn => "eos",
             kurz::generate::StopReason::MaxTokens => "cap",
+            kurz::generate::StopReason::Enough => "enough",
         };
         println!(
             "{:<40} {:>7} {:>9.2} {:>9.1} {:>5} {:>8.2} {:>8.1}  {stop}{}",

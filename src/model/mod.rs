@@ -2,6 +2,7 @@
 //! process, shared by every worker.
 
 pub mod attention;
+pub mod batcher;
 pub mod gguf;
 pub mod quant;
 pub mod template;
@@ -16,9 +17,10 @@ use std::sync::Arc;
 use candle_core::quantized::gguf_file;
 use candle_core::Device;
 
+pub use batcher::{BatchingStats, Decoder, StepBatcher};
 pub use template::{ChatTemplate, Message, Role, TemplateSource};
 pub use tokenizer::TextTokenizer;
-pub use transformer::{Config, KvCache, Transformer};
+pub use transformer::{Config, KvCache, SequenceStep, Transformer};
 
 /// Threads per tensor operation: CANDLE_NUM_THREADS, else
 /// RAYON_NUM_THREADS, else every logical core (kurz's `main` sets
@@ -101,6 +103,7 @@ pub struct Model {
     tokenizer: TextTokenizer,
     template: ChatTemplate,
     stop_tokens: Vec<u32>,
+    batcher: StepBatcher,
 }
 
 /// Texts of tokens that end an assistant turn in common chat formats.
@@ -190,6 +193,7 @@ impl Model {
             tokenizer,
             template,
             stop_tokens,
+            batcher: StepBatcher::default(),
         })
     }
 
@@ -201,6 +205,18 @@ impl Model {
     /// The network.
     pub fn transformer(&self) -> &Transformer {
         &self.transformer
+    }
+
+    /// Joins the workers decoding with this model: while several generate
+    /// at once, their steps share passes over the weights (see
+    /// [`batcher`]). Hold the handle only while decoding.
+    pub fn decoder(&self) -> Decoder<'_> {
+        self.batcher.join(&self.transformer)
+    }
+
+    /// How many decode passes ran, and how many steps they held.
+    pub fn batching_stats(&self) -> BatchingStats {
+        self.batcher.stats()
     }
 
     /// The tokenizer.

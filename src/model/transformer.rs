@@ -11,7 +11,7 @@
 //! [`KvCache`], one per worker.
 
 use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{DType, Device, IndexOp, Layout, Module, Result, Storage, Tensor, D};
+use candle_core::{DType, Device, Layout, Module, Result, Storage, Tensor, D};
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
@@ -246,7 +246,8 @@ pub struct Transformer {
     kernels: Option<MatMul>,
 }
 
-/// Per-sequence attention state: keys and values of every position seen so far.
+/// Per-sequence attention state: keys and values of every position seen so
+/// far (in f16 where kurz's CPU kernels run the model, else in f32).
 #[derive(Debug, Clone)]
 pub struct KvCache {
     layers: Vec<candle_nn::kv_cache::KvCache>,
@@ -271,6 +272,49 @@ impl KvCache {
         }
         self.len = 0;
     }
+
+    /// Forgets everything and sizes the buffers, allocated on the next use,
+    /// for exactly `positions` positions: a sequence whose length is known
+    /// up front (prompt plus answer budget) never grows its buffers, which
+    /// would copy them and hold old and new at once.
+    pub fn clear_for(&mut self, positions: usize) {
+        let positions = positions.max(1);
+        for layer in &mut self.layers {
+            *layer = candle_nn::kv_cache::KvCache::new(2, positions);
+        }
+        self.len = 0;
+    }
+}
+
+impl Default for KvCache {
+    /// A cache for no layers; [`Transformer::new_cache`] makes usable ones.
+    fn default() -> Self {
+        Self {
+            layers: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+/// One sequence's share of a [`Transformer::forward_many`] pass.
+#[derive(Debug)]
+pub struct SequenceStep<'a> {
+    /// The new tokens.
+    pub tokens: &'a [u32],
+    /// The sequence's cache; the tokens' keys and values are appended.
+    pub cache: &'a mut KvCache,
+}
+
+/// Where one sequence's rows lie in a pass.
+struct Span {
+    /// Its first row among all the pass's rows.
+    row: usize,
+    /// Its number of rows (new tokens).
+    len: usize,
+    /// Position of its first new token.
+    start: usize,
+    /// Causal mask over its new rows, `None` for a single row.
+    mask: Option<Tensor>,
 }
 
 /// Positions a new cache reserves room for before it grows.
@@ -367,29 +411,63 @@ impl Transformer {
     /// appends their keys and values to it, and returns the logits
     /// (a `[vocab]` f32 tensor) predicting the token after the last one.
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor> {
-        let seq_len = tokens.len();
-        if seq_len == 0 {
-            candle_core::bail!("forward called with no tokens");
+        let mut logits = self.forward_many(&mut [SequenceStep { tokens, cache }])?;
+        logits
+            .pop()
+            .ok_or_else(|| candle_core::Error::Msg("forward returned no logits".into()))
+    }
+
+    /// Runs several sequences in one pass: each step's tokens at the
+    /// positions following its own cache. The weight products take the rows
+    /// of all sequences together (one pass over the weights for all of
+    /// them); attention stays within each sequence. Returns each sequence's
+    /// next-token logits, in order.
+    ///
+    /// Every value depends only on its own sequence: the same tokens and
+    /// cache give the same bits whether a sequence runs alone or beside
+    /// others.
+    pub fn forward_many(&self, steps: &mut [SequenceStep<'_>]) -> Result<Vec<Tensor>> {
+        let mut spans = Vec::with_capacity(steps.len());
+        let mut all_tokens = Vec::new();
+        for step in steps.iter() {
+            let len = step.tokens.len();
+            if len == 0 {
+                candle_core::bail!("forward called with no tokens");
+            }
+            if step.cache.layers.len() != self.blocks.len() {
+                candle_core::bail!("forward called with a cache made for another model");
+            }
+            let start = step.cache.len;
+            if start + len > self.config.context_length {
+                candle_core::bail!(
+                    "sequence of {} tokens exceeds the model's context of {}",
+                    start + len,
+                    self.config.context_length
+                );
+            }
+            spans.push(Span {
+                row: all_tokens.len(),
+                len,
+                start,
+                mask: causal_mask(len, start, &self.device)?,
+            });
+            all_tokens.extend_from_slice(step.tokens);
         }
-        let start = cache.len;
-        if start + seq_len > self.config.context_length {
-            candle_core::bail!(
-                "sequence of {} tokens exceeds the model's context of {}",
-                start + seq_len,
-                self.config.context_length
-            );
+        if spans.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut xs = self.embed(tokens)?.unsqueeze(0)?;
-        let mask = causal_mask(seq_len, start, &self.device)?;
-        for (block, layer_cache) in self.blocks.iter().zip(cache.layers.iter_mut()) {
-            xs = self.block_forward(block, &xs, mask.as_ref(), start, layer_cache)?;
+        let mut xs = self.embed(&all_tokens)?;
+        for (layer, block) in self.blocks.iter().enumerate() {
+            xs = self.block_forward(block, layer, &xs, steps, &spans)?;
         }
-        cache.len += seq_len;
-        let last = xs.i((.., seq_len - 1..seq_len, ..))?;
+        for (step, span) in steps.iter_mut().zip(&spans) {
+            step.cache.len += span.len;
+        }
+        let last_rows: Vec<u32> = spans.iter().map(|s| (s.row + s.len - 1) as u32).collect();
+        let last = xs.index_select(&Tensor::new(last_rows.as_slice(), &self.device)?, 0)?;
         let last = self.norm.forward(&last)?;
-        self.apply(&self.output, &last)?
-            .flatten_all()?
-            .to_dtype(DType::F32)
+        let logits = self.apply(&self.output, &last)?.to_dtype(DType::F32)?;
+        (0..spans.len()).map(|i| logits.get(i)).collect()
     }
 
     /// `[seq, hidden]` embeddings of `tokens`.
@@ -470,28 +548,29 @@ impl Transformer {
     fn block_forward(
         &self,
         block: &Block,
+        layer: usize,
         xs: &Tensor,
-        mask: Option<&Tensor>,
-        start: usize,
-        cache: &mut candle_nn::kv_cache::KvCache,
+        steps: &mut [SequenceStep<'_>],
+        spans: &[Span],
     ) -> Result<Tensor> {
         let normed = block.attn_norm.forward(xs)?;
-        let attn = self.attention(&block.attn, &normed, mask, start, cache)?;
+        let attn = self.attention(&block.attn, &normed, layer, steps, spans)?;
         let xs = (attn + xs)?;
         let mlp = self.mlp(&block.mlp, &block.ffn_norm.forward(&xs)?)?;
         mlp + xs
     }
 
+    /// Self-attention of the rows `xs` (`[rows, hidden]`, the sequences'
+    /// rows one after another): projections over all rows at once,
+    /// attention sequence by sequence.
     fn attention(
         &self,
         attn: &Attention,
         xs: &Tensor,
-        mask: Option<&Tensor>,
-        start: usize,
-        cache: &mut candle_nn::kv_cache::KvCache,
+        layer: usize,
+        steps: &mut [SequenceStep<'_>],
+        spans: &[Span],
     ) -> Result<Tensor> {
-        let (b, seq_len, _) = xs.dims3()?;
-        let cfg = &self.config;
         let [q, k, v]: [Tensor; 3] = self
             .apply_all(&[&attn.wq, &attn.wk, &attn.wv], xs)?
             .try_into()
@@ -499,9 +578,37 @@ impl Transformer {
         let q = add_bias(q, attn.bq.as_ref())?;
         let k = add_bias(k, attn.bk.as_ref())?;
         let v = add_bias(v, attn.bv.as_ref())?;
-        let q = split_heads(&q, b, seq_len, cfg.head_count, cfg.head_dim)?;
-        let k = split_heads(&k, b, seq_len, cfg.head_count_kv, cfg.head_dim)?;
-        let v = split_heads(&v, b, seq_len, cfg.head_count_kv, cfg.head_dim)?;
+        let mut outs = Vec::with_capacity(spans.len());
+        for (step, span) in steps.iter_mut().zip(spans) {
+            let rows = |t: &Tensor| t.narrow(0, span.row, span.len);
+            let cache = &mut step.cache.layers[layer];
+            outs.push(self.attend(attn, &rows(&q)?, &rows(&k)?, &rows(&v)?, span, cache)?);
+        }
+        let out = match outs.len() {
+            1 => outs.swap_remove(0),
+            _ => Tensor::cat(&outs, 0)?,
+        };
+        self.apply(&attn.wo, &out)
+    }
+
+    /// Attention within one sequence: its `len` new rows of projected
+    /// queries, keys and values (`[len, heads * dim]`) at positions from
+    /// `span.start`; appends the keys and values to `cache` and returns
+    /// `[len, heads * dim]`.
+    fn attend(
+        &self,
+        attn: &Attention,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        span: &Span,
+        cache: &mut candle_nn::kv_cache::KvCache,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let seq_len = span.len;
+        let q = split_heads(q, seq_len, cfg.head_count, cfg.head_dim)?;
+        let k = split_heads(k, seq_len, cfg.head_count_kv, cfg.head_dim)?;
+        let v = split_heads(v, seq_len, cfg.head_count_kv, cfg.head_dim)?;
         let q = match &attn.q_norm {
             Some(norm) => norm.forward(&q)?,
             None => q,
@@ -510,28 +617,32 @@ impl Transformer {
             Some(norm) => norm.forward(&k)?,
             None => k,
         };
-        let q = self.rotate(&q, start)?;
-        let k = self.rotate(&k, start)?;
-        let (k, v) = cache.append(&k, &v)?;
+        let q = self.rotate(&q, span.start)?;
+        let k = self.rotate(&k, span.start)?;
+        let (k, v) = match &self.kernels {
+            // kurz's CPU path keeps the cache in f16, like llama.cpp: half
+            // the memory, and half the bytes each decode step reads.
+            Some(_) => cache.append(&k.to_dtype(DType::F16)?, &v.to_dtype(DType::F16)?)?,
+            None => cache.append(&k, &v)?,
+        };
         if let (1, Some(kernels)) = (seq_len, &self.kernels) {
-            let out = self.decode_attention(kernels, &q, &k, &v)?;
-            return self.apply(&attn.wo, &out);
+            return self.decode_attention(kernels, &q, &k, &v);
         }
+        let (k, v) = (k.to_dtype(DType::F32)?, v.to_dtype(DType::F32)?);
         let groups = cfg.head_count / cfg.head_count_kv;
         let k = repeat_kv(k.contiguous()?, groups)?;
         let v = repeat_kv(v.contiguous()?, groups)?;
         let scale = 1.0 / (cfg.head_dim as f64).sqrt();
         let scores = (q.matmul(&k.t()?)? * scale)?;
-        let scores = match mask {
+        let scores = match &span.mask {
             Some(mask) => scores.broadcast_add(mask)?,
             None => scores,
         };
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = probs.matmul(&v)?;
-        let out = out
+        probs
+            .matmul(&v)?
             .transpose(1, 2)?
-            .reshape((b, seq_len, cfg.head_count * cfg.head_dim))?;
-        self.apply(&attn.wo, &out)
+            .reshape((seq_len, cfg.head_count * cfg.head_dim))
     }
 
     /// Attention of a single new position, reading the cache in place.
@@ -549,12 +660,12 @@ impl Transformer {
         let (Storage::Cpu(k_data), Storage::Cpu(v_data)) = (&*k_storage, &*v_storage) else {
             candle_core::bail!("in-place decode attention runs on the CPU");
         };
-        let keys = cached_heads(k_data.as_slice::<f32>()?, k_layout)?;
-        let values = cached_heads(v_data.as_slice::<f32>()?, v_layout)?;
+        let keys = cached_heads(k_data.as_slice::<half::f16>()?, k_layout)?;
+        let values = cached_heads(v_data.as_slice::<half::f16>()?, v_layout)?;
         let scale = 1.0 / (cfg.head_dim as f32).sqrt();
         let out = kernels
             .install(|| attend_one(&q, cfg.head_dim, keys, values, cfg.head_count_kv, scale));
-        Tensor::from_vec(out, (1, 1, cfg.head_count * cfg.head_dim), &self.device)
+        Tensor::from_vec(out, (1, cfg.head_count * cfg.head_dim), &self.device)
     }
 
     fn rotate(&self, xs: &Tensor, start: usize) -> Result<Tensor> {
@@ -595,7 +706,7 @@ fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result
 }
 
 /// A `[1, kv_heads, len, dim]` cache view as strided rows.
-fn cached_heads<'a>(data: &'a [f32], layout: &Layout) -> Result<CachedHeads<'a>> {
+fn cached_heads<'a>(data: &'a [half::f16], layout: &Layout) -> Result<CachedHeads<'a>> {
     let (dims, stride) = (layout.dims(), layout.stride());
     if dims.len() != 4 || dims[0] != 1 || stride[3] != 1 {
         candle_core::bail!("unexpected key/value cache layout {dims:?} / {stride:?}");
@@ -615,9 +726,9 @@ fn add_bias(ys: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     }
 }
 
-/// `[b, seq, heads * dim]` → `[b, heads, seq, dim]`, contiguous.
-fn split_heads(xs: &Tensor, b: usize, seq: usize, heads: usize, dim: usize) -> Result<Tensor> {
-    xs.reshape((b, seq, heads, dim))?
+/// `[seq, heads * dim]` → `[1, heads, seq, dim]`, contiguous.
+fn split_heads(xs: &Tensor, seq: usize, heads: usize, dim: usize) -> Result<Tensor> {
+    xs.reshape((1, seq, heads, dim))?
         .transpose(1, 2)?
         .contiguous()
 }

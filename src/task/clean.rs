@@ -106,6 +106,19 @@ pub fn enforce_word_limit(text: &str, max_words: usize, incomplete: bool) -> Str
     cut
 }
 
+/// Words generated past the bound before a summary counts as settled: the
+/// sentence that crosses the bound has started (and sentences ending within
+/// the bound have their next word, which sentence splitting looks at).
+const SETTLE_WORDS: usize = 3;
+
+/// Whether the raw model output `raw` is already long enough that more
+/// text cannot change its [`enforce_word_limit`]ed summary: once the
+/// cleaned text runs [`SETTLE_WORDS`] words past `max_words`, the kept
+/// sentences are fixed and the rest is cut anyway.
+pub fn is_past_word_bound(raw: &str, max_words: usize) -> bool {
+    word_count(&clean_summary(raw)) > max_words + SETTLE_WORDS
+}
+
 /// Number of whitespace-separated words.
 pub fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
@@ -182,6 +195,49 @@ fn strip_wrapping_quotes(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stopping where `is_past_word_bound` first says so gives the same
+    /// bounded summary as generating everything.
+    #[test]
+    fn stopping_past_the_word_bound_changes_nothing() {
+        let answers = [
+            "Here is a summary:\n\nFloods hit Saxony on Monday. The Mulde river reached 7.8 metres in Grimma, \
+             where 2,300 people left their homes. Dr. Meier of the state office said the walls held. \
+             The damage is estimated at 40 million euros. Rail lines to Leipzig are closed until Friday. \
+             Schools stay shut. Volunteers filled sandbags through the night. More rain is expected.",
+            "The GDL union called a 48-hour rail strike starting on Feb. 6 at 2 a.m., affecting passenger \
+             and freight trains across Germany, and the operator said that about 80 percent of long-distance \
+             trains would not run while regional services would be cut sharply in every state of the country \
+             as talks on pay and working hours stalled again this week without any new offer on the table.",
+            "- Point one is short.\n- Point two: the council approved 12 million euros for schools, roads and a new \
+             swimming pool in the district.\n- Point three is about the mayor, who said the budget was fair. \
+             Critics disagreed. The vote was 21 to 9. The plan takes effect in January. Taxes stay the same.",
+        ];
+        for max_words in [10, 20, 30, 40, 60] {
+            for raw in answers {
+                let full = enforce_word_limit(&clean_summary(raw), max_words, true);
+                let words: Vec<&str> = raw.split(' ').collect();
+                let stop = (1..=words.len())
+                    .map(|n| words[..n].join(" "))
+                    .find(|prefix| is_past_word_bound(prefix, max_words));
+                if let Some(prefix) = stop {
+                    assert!(prefix.len() < raw.len(), "stopped only at the end");
+                    let early = enforce_word_limit(&clean_summary(&prefix), max_words, true);
+                    assert_eq!(early, full, "max_words {max_words}, stopped at {prefix:?}");
+                } else {
+                    assert!(word_count(&full) <= max_words);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_answer_is_never_past_the_bound() {
+        assert!(!is_past_word_bound("The council approved the budget.", 60));
+        let long = "word ".repeat(64);
+        assert!(is_past_word_bound(&long, 60));
+        assert!(!is_past_word_bound(&"word ".repeat(63), 60));
+    }
 
     #[test]
     fn strips_preamble_lines_and_markup() {

@@ -5,11 +5,11 @@
 use serde::Serialize;
 
 use super::chunk::split_to_budget;
-use super::clean::{clean_summary, enforce_word_limit};
+use super::clean::{clean_summary, enforce_word_limit, is_past_word_bound};
 use super::guard::{guarded, GuardHints, GuardOptions};
 use super::prompt::{self, PromptStyle};
 use super::{TaskOutput, TaskStats};
-use crate::generate::{generate, GenerateOptions, Sampling, StopReason};
+use crate::generate::{generate, EnoughCheck, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
 use crate::model::{KvCache, Message, Model, ModelError};
 
@@ -259,11 +259,15 @@ impl Summarizer<'_> {
             sampling,
             suppressed_tokens: Vec::new(),
             banned_sequences: self.hints.banned_sequences.clone(),
+            // Words past the bound would be trimmed away: stop generating.
+            enough: Some(EnoughCheck::new(move |text| {
+                is_past_word_bound(text, max_words)
+            })),
         };
         let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
         self.stats.add(&generation);
         let cleaned = clean_summary(&generation.text);
-        let incomplete = generation.stop == StopReason::MaxTokens;
+        let incomplete = generation.stop != StopReason::EndOfTurn;
         Ok(enforce_word_limit(&cleaned, max_words, incomplete))
     }
 }

@@ -1,0 +1,195 @@
+//! Multi-sequence decoding: the decode steps of every worker that is
+//! generating at the same time run as one pass over the weights.
+//!
+//! Generating one token reads every weight once for a single row of
+//! activations, so a lone decode step is bound by memory traffic, not by
+//! arithmetic. When several workers decode at once, kurz gathers their
+//! steps and runs them through [`Transformer::forward_many`]: the weights
+//! are read once for all of them.
+//!
+//! The rule is simple and needs no timer: a worker that starts decoding
+//! joins the [`StepBatcher`] (getting a [`Decoder`]); each step waits until
+//! every joined worker has handed in its step, and the last one to arrive
+//! runs the pass for all. Workers still processing their prompt are not
+//! waited for; they join when they start decoding. Leaving (dropping the
+//! `Decoder`) can complete a batch too, and then the leaver runs it.
+//!
+//! Batching never changes a result: every value of a sequence depends only
+//! on that sequence (see [`Transformer::forward_many`]), so outputs are the
+//! same whatever the number of workers and whoever ran beside whom.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Condvar, Mutex, MutexGuard};
+
+use candle_core::Tensor;
+
+use super::transformer::{KvCache, SequenceStep, Transformer};
+use super::ModelError;
+
+/// Gathers concurrent decode steps into shared passes. One per model.
+#[derive(Debug, Default)]
+pub struct StepBatcher {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Workers currently decoding (holding a [`Decoder`]).
+    decoders: usize,
+    /// Steps handed in and not yet run.
+    waiting: Vec<Waiting>,
+    /// Results of run steps, by ticket, until their worker collects them.
+    done: HashMap<u64, Done>,
+    next_ticket: u64,
+    /// Passes run and the steps in them, for statistics.
+    passes: u64,
+    steps: u64,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    ticket: u64,
+    token: u32,
+    cache: KvCache,
+}
+
+#[derive(Debug)]
+struct Done {
+    cache: KvCache,
+    logits: Result<Tensor, String>,
+}
+
+/// How much batching happened so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchingStats {
+    /// Passes over the weights for decode steps.
+    pub passes: u64,
+    /// Decode steps run in them.
+    pub steps: u64,
+}
+
+impl StepBatcher {
+    /// Joins the decoding workers; steps go through the returned handle.
+    pub fn join<'a>(&'a self, transformer: &'a Transformer) -> Decoder<'a> {
+        self.lock().decoders += 1;
+        Decoder {
+            batcher: self,
+            transformer,
+        }
+    }
+
+    /// Decode passes and steps run so far.
+    pub fn stats(&self) -> BatchingStats {
+        let state = self.lock();
+        BatchingStats {
+            passes: state.passes,
+            steps: state.steps,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the waiting steps when every decoding worker has handed one in;
+    /// returns the (re-taken) lock.
+    fn run_if_complete<'a>(
+        &'a self,
+        mut state: MutexGuard<'a, State>,
+        transformer: &Transformer,
+    ) -> MutexGuard<'a, State> {
+        if state.waiting.is_empty() || state.waiting.len() < state.decoders {
+            return state;
+        }
+        let mut batch = std::mem::take(&mut state.waiting);
+        drop(state);
+        let results = run_pass(transformer, &mut batch);
+        let mut state = self.lock();
+        state.passes += 1;
+        state.steps += batch.len() as u64;
+        for (waiting, logits) in batch.into_iter().zip(results) {
+            let done = Done {
+                cache: waiting.cache,
+                logits,
+            };
+            state.done.insert(waiting.ticket, done);
+        }
+        self.changed.notify_all();
+        state
+    }
+}
+
+/// Runs one pass over `batch`, turning an error or a panic into an error
+/// for every step (each worker then reports it for its own input).
+fn run_pass(transformer: &Transformer, batch: &mut [Waiting]) -> Vec<Result<Tensor, String>> {
+    let tokens: Vec<[u32; 1]> = batch.iter().map(|w| [w.token]).collect();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut steps: Vec<SequenceStep<'_>> = batch
+            .iter_mut()
+            .zip(&tokens)
+            .map(|(w, token)| SequenceStep {
+                tokens: token,
+                cache: &mut w.cache,
+            })
+            .collect();
+        transformer.forward_many(&mut steps)
+    }));
+    let failure = match outcome {
+        Ok(Ok(logits)) if logits.len() == batch.len() => {
+            return logits.into_iter().map(Ok).collect()
+        }
+        Ok(Ok(_)) => "decode pass returned the wrong number of results".to_string(),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => "decode pass panicked".to_string(),
+    };
+    batch.iter().map(|_| Err(failure.clone())).collect()
+}
+
+/// A worker's membership among the decoding workers; leaves on drop.
+#[derive(Debug)]
+pub struct Decoder<'a> {
+    batcher: &'a StepBatcher,
+    transformer: &'a Transformer,
+}
+
+impl Decoder<'_> {
+    /// Runs `token` at the next position of `cache`, together with the
+    /// steps of the other decoding workers; returns the next-token logits.
+    pub fn step(&mut self, token: u32, cache: &mut KvCache) -> Result<Tensor, ModelError> {
+        let batcher = self.batcher;
+        let mut state = batcher.lock();
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push(Waiting {
+            ticket,
+            token,
+            cache: std::mem::take(cache),
+        });
+        loop {
+            if let Some(done) = state.done.remove(&ticket) {
+                *cache = done.cache;
+                return done
+                    .logits
+                    .map_err(|e| ModelError::Inference(candle_core::Error::Msg(e)));
+            }
+            state = batcher.run_if_complete(state, self.transformer);
+            if !state.done.contains_key(&ticket) {
+                state = batcher
+                    .changed
+                    .wait(state)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+        }
+    }
+}
+
+impl Drop for Decoder<'_> {
+    fn drop(&mut self) {
+        let mut state = self.batcher.lock();
+        state.decoders -= 1;
+        // The others may now all be waiting for this worker.
+        let _state = self.batcher.run_if_complete(state, self.transformer);
+    }
+}
