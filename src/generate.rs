@@ -140,16 +140,18 @@ pub fn generate(
     prompt: &[u32],
     options: &GenerateOptions,
 ) -> Result<Generation, ModelError> {
-    let transformer = model.transformer();
     let room = model.context_length().saturating_sub(prompt.len());
     let max_new = options.max_new_tokens.min(room);
     // The last generated token is never fed back, hence no `+ 1`.
     cache.clear_for(prompt.len() + max_new);
 
+    // Every model pass goes through the model's step batcher, so the
+    // passes of workers generating at the same time are shared.
+    let mut decoder = model.decoder();
     let prefill_start = Instant::now();
     let mut logits = None;
     for chunk in prompt.chunks(PREFILL_CHUNK) {
-        logits = Some(transformer.forward(chunk, cache)?);
+        logits = Some(decoder.step(chunk, cache)?);
     }
     let prefill_seconds = prefill_start.elapsed().as_secs_f64();
     let Some(mut logits) = logits else {
@@ -159,7 +161,6 @@ pub fn generate(
     };
 
     let decode_start = Instant::now();
-    let mut decoder = model.decoder();
     let mut processor = options.sampling.processor();
     let mut tokens = Vec::new();
     let mut stop = StopReason::MaxTokens;
@@ -181,7 +182,7 @@ pub fn generate(
                 break;
             }
         }
-        logits = decoder.step(next, cache)?;
+        logits = decoder.step(&[next], cache)?;
     }
     drop(decoder);
     let decode_seconds = decode_start.elapsed().as_secs_f64();

@@ -1,22 +1,25 @@
-//! Multi-sequence decoding: the decode steps of every worker that is
+//! Multi-sequence batching: the forward passes of every worker that is
 //! generating at the same time run as one pass over the weights.
 //!
 //! Generating one token reads every weight once for a single row of
 //! activations, so a lone decode step is bound by memory traffic, not by
-//! arithmetic. When several workers decode at once, kurz gathers their
-//! steps and runs them through [`Transformer::forward_many`]: the weights
-//! are read once for all of them.
+//! arithmetic. When several workers generate at once, kurz gathers their
+//! work and runs it through [`Transformer::forward_many`]: the weights are
+//! read once for all of them. A worker still processing its prompt hands in
+//! its next chunk of prompt tokens; the others' single decode steps ride
+//! along in the same pass almost for free, since a pass over a prompt chunk
+//! is bound by arithmetic and one more row adds little to it.
 //!
-//! The rule is simple and needs no timer: a worker that starts decoding
-//! joins the [`StepBatcher`] (getting a [`Decoder`]); each step waits until
-//! every joined worker has handed in its step, and the last one to arrive
-//! runs the pass for all. Workers still processing their prompt are not
-//! waited for; they join when they start decoding. Leaving (dropping the
-//! `Decoder`) can complete a batch too, and then the leaver runs it.
+//! The rule is simple and needs no timer: a worker that starts a
+//! generation joins the [`StepBatcher`] (getting a [`Decoder`]); each step
+//! waits until every joined worker has handed in its work, and the last one
+//! to arrive runs the pass for all. Leaving (dropping the `Decoder`) can
+//! complete a pass too, and then the leaver runs it.
 //!
 //! Batching never changes a result: every value of a sequence depends only
-//! on that sequence (see [`Transformer::forward_many`]), so outputs are the
-//! same whatever the number of workers and whoever ran beside whom.
+//! on that sequence (see [`Transformer::forward_many`]), and each sequence
+//! cuts its prompt into the same chunks whatever runs beside it, so outputs
+//! are the same whatever the number of workers and whoever ran beside whom.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -36,14 +39,14 @@ pub struct StepBatcher {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Workers currently decoding (holding a [`Decoder`]).
+    /// Workers currently generating (holding a [`Decoder`]).
     decoders: usize,
     /// Steps handed in and not yet run.
     waiting: Vec<Waiting>,
     /// Results of run steps, by ticket, until their worker collects them.
     done: HashMap<u64, Done>,
     next_ticket: u64,
-    /// Passes run and the steps in them, for statistics.
+    /// Passes run and the sequence steps in them, for statistics.
     passes: u64,
     steps: u64,
 }
@@ -51,7 +54,7 @@ struct State {
 #[derive(Debug)]
 struct Waiting {
     ticket: u64,
-    token: u32,
+    tokens: Vec<u32>,
     cache: KvCache,
 }
 
@@ -64,14 +67,14 @@ struct Done {
 /// How much batching happened so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BatchingStats {
-    /// Passes over the weights for decode steps.
+    /// Passes over the weights.
     pub passes: u64,
-    /// Decode steps run in them.
+    /// Sequence steps (a prompt chunk or a decode step) run in them.
     pub steps: u64,
 }
 
 impl StepBatcher {
-    /// Joins the decoding workers; steps go through the returned handle.
+    /// Joins the generating workers; steps go through the returned handle.
     pub fn join<'a>(&'a self, transformer: &'a Transformer) -> Decoder<'a> {
         self.lock().decoders += 1;
         Decoder {
@@ -80,7 +83,7 @@ impl StepBatcher {
         }
     }
 
-    /// Decode passes and steps run so far.
+    /// Passes and sequence steps run so far.
     pub fn stats(&self) -> BatchingStats {
         let state = self.lock();
         BatchingStats {
@@ -93,7 +96,7 @@ impl StepBatcher {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs the waiting steps when every decoding worker has handed one in;
+    /// Runs the waiting steps when every generating worker has handed one in;
     /// returns the (re-taken) lock.
     fn run_if_complete<'a>(
         &'a self,
@@ -124,13 +127,11 @@ impl StepBatcher {
 /// Runs one pass over `batch`, turning an error or a panic into an error
 /// for every step (each worker then reports it for its own input).
 fn run_pass(transformer: &Transformer, batch: &mut [Waiting]) -> Vec<Result<Tensor, String>> {
-    let tokens: Vec<[u32; 1]> = batch.iter().map(|w| [w.token]).collect();
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut steps: Vec<SequenceStep<'_>> = batch
             .iter_mut()
-            .zip(&tokens)
-            .map(|(w, token)| SequenceStep {
-                tokens: token,
+            .map(|w| SequenceStep {
+                tokens: &w.tokens,
                 cache: &mut w.cache,
             })
             .collect();
@@ -140,14 +141,14 @@ fn run_pass(transformer: &Transformer, batch: &mut [Waiting]) -> Vec<Result<Tens
         Ok(Ok(logits)) if logits.len() == batch.len() => {
             return logits.into_iter().map(Ok).collect()
         }
-        Ok(Ok(_)) => "decode pass returned the wrong number of results".to_string(),
+        Ok(Ok(_)) => "a batched pass returned the wrong number of results".to_string(),
         Ok(Err(e)) => e.to_string(),
-        Err(_) => "decode pass panicked".to_string(),
+        Err(_) => "a batched pass panicked".to_string(),
     };
     batch.iter().map(|_| Err(failure.clone())).collect()
 }
 
-/// A worker's membership among the decoding workers; leaves on drop.
+/// A worker's membership among the generating workers; leaves on drop.
 #[derive(Debug)]
 pub struct Decoder<'a> {
     batcher: &'a StepBatcher,
@@ -155,16 +156,17 @@ pub struct Decoder<'a> {
 }
 
 impl Decoder<'_> {
-    /// Runs `token` at the next position of `cache`, together with the
-    /// steps of the other decoding workers; returns the next-token logits.
-    pub fn step(&mut self, token: u32, cache: &mut KvCache) -> Result<Tensor, ModelError> {
+    /// Runs `tokens` (a prompt chunk, or one generated token) at the next
+    /// positions of `cache`, together with the steps of the other
+    /// generating workers; returns the logits after the last token.
+    pub fn step(&mut self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor, ModelError> {
         let batcher = self.batcher;
         let mut state = batcher.lock();
         let ticket = state.next_ticket;
         state.next_ticket += 1;
         state.waiting.push(Waiting {
             ticket,
-            token,
+            tokens: tokens.to_vec(),
             cache: std::mem::take(cache),
         });
         loop {

@@ -207,14 +207,14 @@ impl Model {
         &self.transformer
     }
 
-    /// Joins the workers decoding with this model: while several generate
-    /// at once, their steps share passes over the weights (see
-    /// [`batcher`]). Hold the handle only while decoding.
+    /// Joins the workers generating with this model: while several generate
+    /// at once, their forward passes are shared (see [`batcher`]). Hold the
+    /// handle only while generating: the others wait for its next step.
     pub fn decoder(&self) -> Decoder<'_> {
         self.batcher.join(&self.transformer)
     }
 
-    /// How many decode passes ran, and how many steps they held.
+    /// How many forward passes ran, and how many sequence steps they held.
     pub fn batching_stats(&self) -> BatchingStats {
         self.batcher.stats()
     }

@@ -386,13 +386,19 @@ impl MatMul {
             }
             fill_rows(isa, w, acts, blocks_per_row, rows, inputs, out);
         };
-        if m >= 4 * ROWS_PER_PASS * self.threads {
-            // Prompt processing: each task takes a run of input rows against
-            // all weight rows, writing whole output rows.
-            let mut out = vec![0f32; m * n];
-            let inputs_per_task = m.div_ceil(2 * self.threads).next_multiple_of(ROWS_PER_PASS);
+        let mut out = vec![0f32; m * n];
+        // Prompt processing: tasks split the input rows, each taking a run
+        // of them against all weight rows. The split is even only for a
+        // multiple of `quantum` rows; the few rows beyond (say, decode steps
+        // riding along with a prompt chunk) go the decoding way instead of
+        // leaving one thread with a longer run than the others.
+        let quantum = 2 * self.threads * ROWS_PER_PASS;
+        let split = if m >= 2 * quantum { m - m % quantum } else { 0 };
+        if split > 0 {
+            let inputs_per_task = split / (2 * self.threads);
             self.pool.install(|| {
-                out.par_chunks_mut(inputs_per_task * n)
+                out[..split * n]
+                    .par_chunks_mut(inputs_per_task * n)
                     .enumerate()
                     .for_each(|(task, out)| {
                         let first = task * inputs_per_task;
@@ -400,25 +406,28 @@ impl MatMul {
                         fill(0..n, inputs, Region::new(out, n, 1));
                     })
             });
-            return Ok(out);
         }
-        // Decoding: tasks split the weight rows; output transposed ([n, m])
-        // so each task owns a contiguous part.
-        let mut out_t = vec![0f32; n * m];
-        let rows_per_task = (n / (self.threads * 8))
-            .clamp(4, 256)
-            .next_multiple_of(TILE_ROWS);
-        self.pool.install(|| {
-            out_t
-                .par_chunks_mut(rows_per_task * m)
-                .enumerate()
-                .for_each(|(task, out)| {
-                    let first = task * rows_per_task;
-                    let rows = first..first + out.len() / m;
-                    fill(rows, 0..m, Region::new(out, 1, m));
-                })
-        });
-        Ok(transpose(out_t, m, n))
+        // Decoding: tasks split the weight rows; output transposed
+        // ([n, rows]) so each task owns a contiguous part.
+        let rest = m - split;
+        if rest > 0 {
+            let mut out_t = vec![0f32; n * rest];
+            let rows_per_task = (n / (self.threads * 8))
+                .clamp(4, 256)
+                .next_multiple_of(TILE_ROWS);
+            self.pool.install(|| {
+                out_t
+                    .par_chunks_mut(rows_per_task * rest)
+                    .enumerate()
+                    .for_each(|(task, out)| {
+                        let first = task * rows_per_task;
+                        let rows = first..first + out.len() / rest;
+                        fill(rows, split..m, Region::new(out, 1, rest));
+                    })
+            });
+            transpose_into(&out_t, rest, n, &mut out[split * n..]);
+        }
+        Ok(out)
     }
 }
 
@@ -446,18 +455,17 @@ impl<'a> Region<'a> {
     }
 }
 
-/// `[n, m]` → `[m, n]`.
-fn transpose(out_t: Vec<f32>, m: usize, n: usize) -> Vec<f32> {
+/// `[n, m]` → `[m, n]`, into `out`.
+fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
     if m == 1 {
-        return out_t;
+        out.copy_from_slice(out_t);
+        return;
     }
-    let mut out = vec![0f32; m * n];
     for (r, column) in out_t.chunks_exact(m).enumerate() {
         for (t, &v) in column.iter().enumerate() {
             out[t * n + r] = v;
         }
     }
-    out
 }
 
 /// A tile kernel taking `R` input rows at once.
