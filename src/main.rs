@@ -12,6 +12,7 @@ use cli::{Cli, Command};
 use kurz::batch::available_cores;
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let threads = match &cli.command {
         Command::Bench(args) => args.threads,
@@ -23,6 +24,23 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("kurz: error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// glibc gives threads that allocate at the same time malloc arenas of
+/// their own, and each arena keeps the memory freed into it. kurz's workers
+/// and kernel threads allocate large, short-lived activation buffers, so
+/// every extra arena ends up holding tens of MB: with `--jobs 2`, one arena
+/// instead of several cut peak memory by about 70 MB (6% of the model file)
+/// on qwen2.5-coder-1.5b. A `MALLOC_ARENA_MAX` set by the user wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called first thing in `main`, before any other thread
+        // exists; mallopt only tunes the allocator.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
         }
     }
 }
