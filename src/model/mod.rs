@@ -165,9 +165,18 @@ impl Model {
         };
         let content = gguf_file::Content::read(reader).map_err(invalid)?;
         let md = gguf::Metadata::new(&content);
-        let tokenizer = TextTokenizer::from_gguf(&md, path.parent())?;
-        let transformer =
-            Transformer::from_gguf(&content, reader, device, map, threads).map_err(invalid)?;
+        // The tokenizer is built on a thread of its own while the weights
+        // are prepared: both take a good part of the load time.
+        let (tokenizer, transformer) = std::thread::scope(|scope| {
+            let tokenizer = scope.spawn(|| TextTokenizer::from_gguf(&md, path.parent()));
+            let transformer = Transformer::from_gguf(&content, reader, device, map, threads);
+            let tokenizer = tokenizer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (tokenizer, transformer)
+        });
+        let tokenizer = tokenizer?;
+        let transformer = transformer.map_err(invalid)?;
         let chat_template = md.opt_string("tokenizer.chat_template").map_err(invalid)?;
         let llama3_vocab = tokenizer.token_id("<|eot_id|>").is_some();
         let template = ChatTemplate::new(
