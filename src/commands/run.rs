@@ -138,10 +138,11 @@ pub(crate) fn verbosity(run: &RunArgs) -> Verbosity {
 /// already use every core. Several jobs share passes over the weights (see
 /// `model::batcher`), and that pays off only moderately on a small CPU:
 /// measured on 2 cores with qwen2.5-coder-1.5b over bench/articles/ (20
-/// articles, guard off), `--jobs 1` 290 s, `--jobs 2` 283 s, `--jobs 3`
-/// 252 s, `--jobs 4` 263 s, while peak memory grows from 1.20x the model
-/// file (`--jobs 1`) to 1.26x, 1.31x and 1.51x. One job keeps memory
-/// lowest; `--jobs 3` is the faster choice where memory is plentiful.
+/// articles, guard off), `--jobs 1` 319 s, `--jobs 2` 299 s, `--jobs 3`
+/// 285 s, while peak memory grows from 1.16x the model file to 1.20x and
+/// 1.24x (an earlier sweep: 290, 279, 252 s, and `--jobs 4` 263 s at
+/// 1.51x). One job keeps memory lowest; `--jobs 3` is the faster choice
+/// where memory is plentiful.
 pub(crate) fn default_jobs() -> usize {
     1
 }
