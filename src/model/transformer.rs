@@ -265,14 +265,6 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Forgets everything (the buffers are allocated again on the next use).
-    pub fn clear(&mut self) {
-        for layer in &mut self.layers {
-            layer.reset();
-        }
-        self.len = 0;
-    }
-
     /// Forgets everything and sizes the buffers, allocated on the next use,
     /// for exactly `positions` positions: a sequence whose length is known
     /// up front (prompt plus answer budget) never grows its buffers, which
