@@ -448,11 +448,28 @@ impl Transformer {
         if spans.is_empty() {
             return Ok(Vec::new());
         }
-        let mut xs = self.embed(&all_tokens)?;
-        for (layer, block) in self.blocks.iter().enumerate() {
-            xs = self.block_forward(block, layer, &xs, steps, &spans)?;
+        match &self.kernels {
+            // The whole pass runs on a thread of the kernels' pool, so the
+            // hundreds of products and attention calls in it start their
+            // parallel work from inside the pool rather than each handing
+            // it over from outside and waiting to be woken.
+            Some(kernels) => kernels.install(|| self.run_layers(&all_tokens, steps, &spans)),
+            None => self.run_layers(&all_tokens, steps, &spans),
         }
-        for (step, span) in steps.iter_mut().zip(&spans) {
+    }
+
+    /// The body of [`Self::forward_many`], once the steps are checked.
+    fn run_layers(
+        &self,
+        all_tokens: &[u32],
+        steps: &mut [SequenceStep<'_>],
+        spans: &[Span],
+    ) -> Result<Vec<Tensor>> {
+        let mut xs = self.embed(all_tokens)?;
+        for (layer, block) in self.blocks.iter().enumerate() {
+            xs = self.block_forward(block, layer, &xs, steps, spans)?;
+        }
+        for (step, span) in steps.iter_mut().zip(spans) {
             step.cache.len += span.len;
         }
         let last_rows: Vec<u32> = spans.iter().map(|s| (s.row + s.len - 1) as u32).collect();

@@ -369,8 +369,11 @@ impl MatMul {
                         rows,
                         inputs,
                         out,
-                        x86::gemm_q4k_tiles,
-                        x86::gemm_q4k_tiles,
+                        TileKernels {
+                            four: x86::gemm_q4k_tiles,
+                            pair: x86::gemm_q4k_tiles,
+                            single: x86::gemm_q4k_tiles,
+                        },
                     ),
                     Tiled::Q6K(tiles) => fill_tiles(
                         tiles,
@@ -378,8 +381,11 @@ impl MatMul {
                         rows,
                         inputs,
                         out,
-                        x86::gemm_q6k_tiles,
-                        x86::gemm_q6k_tiles,
+                        TileKernels {
+                            four: x86::gemm_q6k_tiles,
+                            pair: x86::gemm_q6k_tiles,
+                            single: x86::gemm_q6k_tiles,
+                        },
                     ),
                 }
                 return;
@@ -472,9 +478,19 @@ fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 type TileKernel<T, const R: usize> = unsafe fn(&[T], [&[BlockQ8K]; R]) -> [[f32; TILE_ROWS]; R];
 
+/// The tile kernels of one weight format, by how many input rows they take.
+#[cfg(target_arch = "x86_64")]
+struct TileKernels<T> {
+    four: TileKernel<T, ROWS_PER_PASS>,
+    pair: TileKernel<T, 2>,
+    single: TileKernel<T, 1>,
+}
+
 /// Computes weight rows `rows` (whole tiles) against input rows `inputs`
-/// into `out` (indexed from the first of each), four input rows per pass
-/// (`pass`) and the rest one by one (`single`).
+/// into `out` (indexed from the first of each), four input rows per kernel
+/// call (also for a remainder of three, one row repeated), then a remaining
+/// pair at once, then a last single row. Several decode steps thus
+/// share one read of the tiles.
 #[cfg(target_arch = "x86_64")]
 fn fill_tiles<T>(
     tiles: &Tiles<T>,
@@ -482,9 +498,9 @@ fn fill_tiles<T>(
     rows: Range<usize>,
     inputs: Range<usize>,
     mut out: Region<'_>,
-    pass: TileKernel<T, ROWS_PER_PASS>,
-    single: TileKernel<T, 1>,
+    kernels: TileKernels<T>,
 ) {
+    let TileKernels { four, pair, single } = kernels;
     let bpr = tiles.blocks_per_row;
     let input = |t: usize| &acts[t * bpr..(t + 1) * bpr];
     for tile_index in rows.start / TILE_ROWS..rows.end.div_ceil(TILE_ROWS) {
@@ -500,13 +516,32 @@ fn fill_tiles<T>(
             let rows: [&[BlockQ8K]; ROWS_PER_PASS] = std::array::from_fn(|k| input(t + k));
             // SAFETY: tiles exist only when `Isa::Avx512Vnni` was detected;
             // every input row holds `bpr` blocks, as does every tile row.
-            let values = unsafe { pass(tile, rows) };
+            let values = unsafe { four(tile, rows) };
             for (k, v) in values.iter().enumerate() {
                 store(t + k, v);
             }
             t += ROWS_PER_PASS;
         }
-        for t in t..inputs.end {
+        if t + 3 == inputs.end {
+            // Three rows: a pass with the last one twice costs less than a
+            // pair plus a single (one read of the tiles instead of two).
+            let rows = [input(t), input(t + 1), input(t + 2), input(t + 2)];
+            // SAFETY: as above.
+            let values = unsafe { four(tile, rows) };
+            for (k, v) in values.iter().take(3).enumerate() {
+                store(t + k, v);
+            }
+            t += 3;
+        }
+        if t + 2 <= inputs.end {
+            // SAFETY: as above.
+            let values = unsafe { pair(tile, [input(t), input(t + 1)]) };
+            for (k, v) in values.iter().enumerate() {
+                store(t + k, v);
+            }
+            t += 2;
+        }
+        if t < inputs.end {
             // SAFETY: as above.
             let [values] = unsafe { single(tile, [input(t)]) };
             store(t, &values);

@@ -169,6 +169,34 @@ fn a_single_row_product_equals_that_row_of_a_batch() {
 }
 
 #[test]
+fn decode_passes_of_any_row_count_equal_single_rows() {
+    // A batched decoding pass (a few rows, one per sequence) runs kernels
+    // taking 4, 3 (padded), 2 or 1 rows at once; each row must come out as
+    // it would alone, whatever rows run beside it.
+    let (rows, cols) = (48, 512);
+    for (dtype, ty) in TYPES {
+        let (_, w) = weight(dtype, ty, rows, cols);
+        let mm = MatMul::new(2).unwrap();
+        let w = mm.prepare(w, Usage::Batched).unwrap();
+        for m in 2..=7 {
+            let xs = values(m * cols, 40 + m as u64);
+            let batch = mm
+                .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
+                .unwrap();
+            for t in 0..m {
+                let one = mm
+                    .matmul(
+                        &w,
+                        &QuantizedInput::new(&xs[t * cols..(t + 1) * cols], cols).unwrap(),
+                    )
+                    .unwrap();
+                assert_eq!(one, batch[t * rows..(t + 1) * rows], "{ty:?} m={m} row {t}");
+            }
+        }
+    }
+}
+
+#[test]
 fn mismatched_sizes_are_errors() {
     let bytes = WeightBytes::Owned(Arc::new(vec![0u8; 144]));
     assert!(QWeight::new(QuantType::Q4K, 1, 256, bytes.clone()).is_ok());
@@ -269,7 +297,7 @@ fn tiled_products_agree_with_the_scalar_reference() {
         let vnni = MatMul::new(2).unwrap();
         let tiled = vnni.prepare(w.clone(), Usage::Batched).unwrap();
         assert!(tiled.tiles.is_some());
-        for m in [1, 2, 4, 7] {
+        for m in [1, 2, 3, 4, 7] {
             let xs = values(m * cols, 21 + m as u64);
             let input = QuantizedInput::new(&xs, cols).unwrap();
             let expected = scalar.matmul(&w, &input).unwrap();

@@ -255,6 +255,7 @@ pub unsafe fn gemm_q4k_tiles<const R: usize>(
             let mut isum = [_mm512_setzero_si512(); R];
             for g4 in 0..4 {
                 let g = 4 * s + g4;
+                prefetch_ahead::<_, R>(tile, g, 32);
                 let w = _mm512_loadu_si512(tile.qs.as_ptr().add(64 * g) as *const _);
                 let lo = _mm512_and_si512(w, m4);
                 let hi = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
@@ -307,6 +308,7 @@ pub unsafe fn gemm_q6k_tiles<const R: usize>(
             let mut isum = [_mm512_setzero_si512(); R];
             for g4 in 0..4 {
                 let g = 4 * s + g4;
+                prefetch_ahead::<_, R>(tile, g, 64);
                 let w = _mm512_loadu_si512(tile.qs.as_ptr().add(64 * g) as *const _);
                 for r in 0..R {
                     let y = rows[r][kb].qs.as_ptr().add(4 * g) as *const i32;
@@ -335,4 +337,29 @@ pub unsafe fn gemm_q6k_tiles<const R: usize>(
         _mm512_storeu_ps(out[r].as_mut_ptr(), acc[r]);
     }
     out
+}
+
+/// How many tiles ahead of the one being read [`prefetch_ahead`] asks for.
+const PREFETCH_TILES: usize = 2;
+
+/// With several input rows, asks for cache lines `line` and `line +
+/// lines_per_pass` of the tile
+/// [`PREFETCH_TILES`] ahead of `tile` (tiles of a matrix lie back to back,
+/// and the next row tile's follow the current one's). A kernel taking
+/// several rows computes long enough per tile for the line to arrive; with
+/// one row the hardware prefetcher alone streams faster (measured: 3.3 ms
+/// without against 4.4 ms with, over 83 MB of Q4_K tiles on 2 threads).
+/// Prefetches never fault, so asking past the matrix's end is harmless.
+#[inline(always)]
+unsafe fn prefetch_ahead<T, const R: usize>(tile: &T, line: usize, lines_per_pass: usize) {
+    if R == 1 {
+        return;
+    }
+    let size = std::mem::size_of::<T>();
+    let ahead = (tile as *const T as *const i8).wrapping_add(PREFETCH_TILES * size);
+    for offset in [64 * line, 64 * (line + lines_per_pass)] {
+        if offset < size {
+            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(offset));
+        }
+    }
 }
