@@ -153,18 +153,22 @@ fn a_single_row_product_equals_that_row_of_a_batch() {
         let xs = values(m * cols, 9);
         let mm = MatMul::new(2).unwrap();
         let w = mm.prepare(w, Usage::Batched).unwrap();
-        let batch = mm
-            .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
+        assert_rows_equal_single_products(&mm, &w, &xs, &format!("{ty:?}"));
+    }
+}
+
+/// The product of `w` with all rows of `xs` at once equals, row by row,
+/// the products of each row alone — bit for bit.
+fn assert_rows_equal_single_products(mm: &MatMul, w: &QWeight, xs: &[f32], what: &str) {
+    let (rows, cols) = (w.rows(), w.cols());
+    let batch = mm
+        .matmul(w, &QuantizedInput::new(xs, cols).unwrap())
+        .unwrap();
+    for (t, x) in xs.chunks_exact(cols).enumerate() {
+        let one = mm
+            .matmul(w, &QuantizedInput::new(x, cols).unwrap())
             .unwrap();
-        for t in 0..m {
-            let one = mm
-                .matmul(
-                    &w,
-                    &QuantizedInput::new(&xs[t * cols..(t + 1) * cols], cols).unwrap(),
-                )
-                .unwrap();
-            assert_eq!(one, batch[t * rows..(t + 1) * rows], "{ty:?} row {t}");
-        }
+        assert_eq!(one, batch[t * rows..(t + 1) * rows], "{what} row {t}");
     }
 }
 
@@ -180,18 +184,7 @@ fn decode_passes_of_any_row_count_equal_single_rows() {
         let w = mm.prepare(w, Usage::Batched).unwrap();
         for m in 2..=7 {
             let xs = values(m * cols, 40 + m as u64);
-            let batch = mm
-                .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
-                .unwrap();
-            for t in 0..m {
-                let one = mm
-                    .matmul(
-                        &w,
-                        &QuantizedInput::new(&xs[t * cols..(t + 1) * cols], cols).unwrap(),
-                    )
-                    .unwrap();
-                assert_eq!(one, batch[t * rows..(t + 1) * rows], "{ty:?} m={m} row {t}");
-            }
+            assert_rows_equal_single_products(&mm, &w, &xs, &format!("{ty:?} m={m}"));
         }
     }
 }
