@@ -239,6 +239,9 @@ pub struct Transformer {
     blocks: Vec<Block>,
     norm: RmsNorm,
     output: Linear,
+    /// Whether the output projection is the embedding table itself (tied
+    /// embeddings): then its pages are read every step anyway.
+    tied_output: bool,
     cos: Tensor,
     sin: Tensor,
     device: Device,
@@ -347,7 +350,8 @@ impl Transformer {
             eps: config.rms_norm_eps as f32,
         };
         let embedding = src.embedding("token_embd.weight")?;
-        let output = if src.has("output.weight") {
+        let tied_output = !src.has("output.weight");
+        let output = if !tied_output {
             src.matmul("output.weight", Usage::SingleRow)?
         } else {
             match (&embedding, &kernels) {
@@ -371,6 +375,7 @@ impl Transformer {
             blocks,
             norm,
             output,
+            tied_output,
             cos,
             sin,
             device: device.clone(),
@@ -494,6 +499,11 @@ impl Transformer {
                         );
                     }
                     w.dequantize_row(token, row);
+                }
+                if !self.tied_output {
+                    // A batch run looks up thousands of distinct tokens;
+                    // their pages need not stay this process's memory.
+                    w.release_rows(tokens.iter().map(|&t| t as usize));
                 }
                 Tensor::from_vec(rows, (tokens.len(), width), &self.device)
             }
@@ -637,20 +647,33 @@ impl Transformer {
         if let (1, Some(kernels)) = (seq_len, &self.kernels) {
             return self.decode_attention(kernels, &q, &k, &v);
         }
-        let (k, v) = (k.to_dtype(DType::F32)?, v.to_dtype(DType::F32)?);
-        let groups = cfg.head_count / cfg.head_count_kv;
-        let k = repeat_kv(k.contiguous()?, groups)?;
-        let v = repeat_kv(v.contiguous()?, groups)?;
+        // `[kv_heads, positions, dim]` in f32.
+        let k = k.to_dtype(DType::F32)?.squeeze(0)?.contiguous()?;
+        let v = v.to_dtype(DType::F32)?.squeeze(0)?.contiguous()?;
+        let positions = k.dim(1)?;
+        // The query heads of a group share one key/value head: their rows
+        // go together against it (`[kv_heads, group * seq, ..]`) instead of
+        // the keys and values being copied once per query head. The scale
+        // goes on the (smaller) queries.
+        let group_rows = cfg.head_count / cfg.head_count_kv * seq_len;
         let scale = 1.0 / (cfg.head_dim as f64).sqrt();
-        let scores = (q.matmul(&k.t()?)? * scale)?;
+        let q = (q * scale)?.reshape((cfg.head_count_kv, group_rows, cfg.head_dim))?;
+        let scores = q
+            .matmul(&k.t()?)?
+            .reshape((cfg.head_count, seq_len, positions))?;
         let scores = match &span.mask {
             Some(mask) => scores.broadcast_add(mask)?,
             None => scores,
         };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((
+            cfg.head_count_kv,
+            group_rows,
+            positions,
+        ))?;
         probs
             .matmul(&v)?
-            .transpose(1, 2)?
+            .reshape((cfg.head_count, seq_len, cfg.head_dim))?
+            .transpose(0, 1)?
             .reshape((seq_len, cfg.head_count * cfg.head_dim))
     }
 
@@ -740,16 +763,6 @@ fn split_heads(xs: &Tensor, seq: usize, heads: usize, dim: usize) -> Result<Tens
     xs.reshape((1, seq, heads, dim))?
         .transpose(1, 2)?
         .contiguous()
-}
-
-/// Repeats each key/value head `n` times so grouped-query attention can use
-/// a plain batched matmul.
-fn repeat_kv(xs: Tensor, n: usize) -> Result<Tensor> {
-    if n == 1 {
-        return Ok(xs);
-    }
-    let (b, heads, seq, dim) = xs.dims4()?;
-    Tensor::cat(&vec![&xs; n], 2)?.reshape((b, heads * n, seq, dim))
 }
 
 /// An additive mask hiding future positions, or `None` for a single token.

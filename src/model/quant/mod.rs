@@ -63,25 +63,44 @@ impl WeightBytes {
     /// Tells the kernel this process no longer needs the mapped pages (they
     /// stay in the page cache, but stop counting as this process's memory).
     fn release(&self) {
-        const PAGE: usize = 4096;
-        if let Self::Mapped { map, offset, len } = self {
-            let start = offset.div_ceil(PAGE) * PAGE;
-            let end = (offset + len) / PAGE * PAGE;
-            if end > start {
-                // SAFETY: the map is read-only and file-backed: dropping its
-                // pages only means a later read faults them in from the file
-                // again. Failure (e.g. another page size) is harmless.
-                let _ = unsafe {
-                    map.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        start,
-                        end - start,
-                    )
-                };
-            }
+        if let Self::Mapped { offset, len, .. } = self {
+            // Only pages wholly inside the tensor: its neighbours may still
+            // be read from the map.
+            let start = offset.div_ceil(PAGE);
+            let end = (offset + len) / PAGE;
+            self.release_pages(start..end);
+        }
+    }
+
+    /// Like [`Self::release`], for the pages holding bytes `range` of the
+    /// tensor (rounded out to whole pages: one that a neighbour still reads
+    /// just faults back in from the page cache).
+    fn release_bytes(&self, range: Range<usize>) {
+        if let Self::Mapped { offset, .. } = self {
+            let start = (offset + range.start) / PAGE;
+            let end = (offset + range.end).div_ceil(PAGE);
+            self.release_pages(start..end);
+        }
+    }
+
+    fn release_pages(&self, pages: Range<usize>) {
+        if let (Self::Mapped { map, .. }, false) = (self, pages.is_empty()) {
+            // SAFETY: the map is read-only and file-backed: dropping its
+            // pages only means a later read faults them in from the file
+            // again. Failure (e.g. another page size) is harmless.
+            let _ = unsafe {
+                map.unchecked_advise_range(
+                    memmap2::UncheckedAdvice::DontNeed,
+                    pages.start * PAGE,
+                    pages.len() * PAGE,
+                )
+            };
         }
     }
 }
+
+/// The page size memory advice works in.
+const PAGE: usize = 4096;
 
 /// A quantized weight matrix of `rows × cols` in GGML block layout; row `r`
 /// holds the weights producing output `r`.
@@ -141,6 +160,17 @@ impl QWeight {
     /// Dequantizes row `r` into `out` (`cols` long).
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         blocks::dequantize_row(self.ty, self.row(r), out);
+    }
+
+    /// Stops counting the mapped pages of rows `rows` as this process's
+    /// memory (a no-op for owned bytes). For tables read a few rows at a
+    /// time, such as token embeddings: without it, every page of every
+    /// token ever looked up would stay resident.
+    pub fn release_rows(&self, rows: impl IntoIterator<Item = usize>) {
+        let n = self.ty.row_bytes(self.cols);
+        for r in rows {
+            self.bytes.release_bytes(r * n..(r + 1) * n);
+        }
     }
 }
 

@@ -303,3 +303,39 @@ fn tiled_products_agree_with_the_scalar_reference() {
         }
     }
 }
+
+#[test]
+fn released_rows_still_read_the_same_values() {
+    // Releasing an embedding row's pages only drops them from this
+    // process's memory: the next lookup reads the file again.
+    let (_, w) = weight(GgmlDType::Q4K, QuantType::Q4K, 64, 512);
+    let bytes = w.bytes.as_slice().to_vec();
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, &[vec![0u8; 100], bytes.clone()].concat()).unwrap();
+    // SAFETY: the file is private to this test and not modified while mapped.
+    let map = Arc::new(unsafe { memmap2::Mmap::map(file.as_file()).unwrap() });
+    let len = bytes.len();
+    let mapped = QWeight::new(
+        QuantType::Q4K,
+        64,
+        512,
+        WeightBytes::Mapped {
+            map,
+            offset: 100,
+            len,
+        },
+    )
+    .unwrap();
+    let row = |r| {
+        let mut out = vec![0f32; 512];
+        mapped.dequantize_row(r, &mut out);
+        out
+    };
+    let before: Vec<Vec<f32>> = (0..64).map(row).collect();
+    mapped.release_rows([0, 7, 63, 7]);
+    let after: Vec<Vec<f32>> = (0..64).map(row).collect();
+    assert_eq!(before, after);
+    let mut expected = vec![0f32; 512];
+    w.dequantize_row(63, &mut expected);
+    assert_eq!(after[63], expected);
+}
