@@ -49,23 +49,60 @@ pub fn attend_one(
     out.par_chunks_mut(dim).enumerate().for_each(|(h, out)| {
         let kv = h / group;
         let q = &q[h * dim..(h + 1) * dim];
-        let mut weights: Vec<f32> = (0..keys.len)
-            .map(|p| dot_f16(f16c, q, keys.row(kv, p, dim)) * scale)
-            .collect();
+        let mut weights = vec![0f32; keys.len];
+        scores(f16c, q, keys, kv, scale, &mut weights);
         let max = weights.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0f32;
         for w in &mut weights {
             *w = (*w - max).exp();
             sum += *w;
         }
-        for (p, &w) in weights.iter().enumerate() {
-            add_scaled_f16(f16c, out, w, values.row(kv, p, dim));
-        }
+        weighted_sum(f16c, &weights, values, kv, out);
         for o in out.iter_mut() {
             *o /= sum;
         }
     });
     out
+}
+
+/// `weights[p] = q · key p of head `kv` · scale` for every cached position.
+fn scores(f16c: bool, q: &[f32], keys: CachedHeads<'_>, kv: usize, scale: f32, weights: &mut [f32]) {
+    let dim = q.len();
+    #[cfg(target_arch = "x86_64")]
+    if f16c && dim.is_multiple_of(8) {
+        let done = weights.len() / 4 * 4;
+        let mut chunks = weights.chunks_exact_mut(4);
+        for (c, four) in (&mut chunks).enumerate() {
+            let rows = std::array::from_fn(|i| keys.row(kv, 4 * c + i, dim));
+            // SAFETY: `f16c` comes from `has_f16c`; every row is `dim` long,
+            // a multiple of 8.
+            let dots = unsafe { x86::dot_f16_rows(q, rows) };
+            for (w, d) in four.iter_mut().zip(dots) {
+                *w = d * scale;
+            }
+        }
+        for (i, w) in chunks.into_remainder().iter_mut().enumerate() {
+            *w = dot_f16(f16c, q, keys.row(kv, done + i, dim)) * scale;
+        }
+        return;
+    }
+    for (p, w) in weights.iter_mut().enumerate() {
+        *w = dot_f16(f16c, q, keys.row(kv, p, dim)) * scale;
+    }
+}
+
+/// `out = Σ_p weights[p] · value p of head `kv``, `out` starting at zero.
+fn weighted_sum(f16c: bool, weights: &[f32], values: CachedHeads<'_>, kv: usize, out: &mut [f32]) {
+    let dim = out.len();
+    #[cfg(target_arch = "x86_64")]
+    if f16c && dim.is_multiple_of(8) {
+        // SAFETY: as in `scores`; `out` and every row are `dim` long.
+        unsafe { x86::weighted_sum_f16(weights, |p| values.row(kv, p, dim), out) };
+        return;
+    }
+    for (p, &w) in weights.iter().enumerate() {
+        add_scaled_f16(f16c, out, w, values.row(kv, p, dim));
+    }
 }
 
 fn has_f16c() -> bool {
@@ -133,6 +170,74 @@ mod x86 {
         let mut lanes = [0f32; 8];
         _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
         lanes.iter().sum()
+    }
+
+    /// [`dot_f16`] of `q` with four rows at once (the same sums, in the
+    /// same order, for each).
+    ///
+    /// # Safety
+    /// As for [`dot_f16`], for every row.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn dot_f16_rows(q: &[f32], rows: [&[f16]; 4]) -> [f32; 4] {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for (i, q) in q.chunks_exact(8).enumerate() {
+            let q = _mm256_loadu_ps(q.as_ptr());
+            for (acc, row) in acc.iter_mut().zip(&rows) {
+                let k = _mm256_cvtph_ps(_mm_loadu_si128(row.as_ptr().add(8 * i).cast()));
+                *acc = _mm256_fmadd_ps(q, k, *acc);
+            }
+        }
+        acc.map(|acc| {
+            let mut lanes = [0f32; 8];
+            _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
+            lanes.iter().sum()
+        })
+    }
+
+    /// `out = Σ_p weights[p] · row(p)`: what [`add_scaled_f16`] over every
+    /// position from zero gives (the same operations per value), with up
+    /// to 64 values of `out` held in registers across the positions.
+    ///
+    /// # Safety
+    /// As for [`dot_f16`]; `out` and every row have the same length.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub unsafe fn weighted_sum_f16<'a>(
+        weights: &[f32],
+        row: impl Fn(usize) -> &'a [f16],
+        out: &mut [f32],
+    ) {
+        let mut start = 0;
+        while start < out.len() {
+            if out.len() - start >= 64 {
+                accumulate::<8>(weights, &row, start, &mut out[start..start + 64]);
+                start += 64;
+            } else {
+                accumulate::<1>(weights, &row, start, &mut out[start..start + 8]);
+                start += 8;
+            }
+        }
+    }
+
+    /// `N` × 8 values of [`weighted_sum_f16`], from value `start` of each row.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn accumulate<'a, const N: usize>(
+        weights: &[f32],
+        row: &impl Fn(usize) -> &'a [f16],
+        start: usize,
+        out: &mut [f32],
+    ) {
+        let mut acc = [_mm256_setzero_ps(); N];
+        for (p, &w) in weights.iter().enumerate() {
+            let w = _mm256_set1_ps(w);
+            let v = row(p).as_ptr().add(start);
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let v = _mm256_cvtph_ps(_mm_loadu_si128(v.add(8 * i).cast()));
+                *acc = _mm256_fmadd_ps(w, v, *acc);
+            }
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            _mm256_storeu_ps(out.as_mut_ptr().add(8 * i), *acc);
+        }
     }
 
     /// # Safety
@@ -206,6 +311,35 @@ mod tests {
             for (g, e) in got[h * dim..(h + 1) * dim].iter().zip(&expected) {
                 assert!((g - e).abs() < 1e-5, "head {h}: {g} vs {e}");
             }
+        }
+    }
+
+    #[test]
+    fn blocked_products_equal_position_by_position_ones() {
+        // Four keys per call and values summed in registers must give the
+        // very bits of one dot product and one scaled add per position.
+        let f16c = has_f16c();
+        for (dim, len) in [(128, 11), (24, 5), (72, 4)] {
+            let value = |i: usize| (((i * 53) % 97) as f32 / 48.0) - 1.0;
+            let data: Vec<f16> = (0..len * dim).map(|i| f16::from_f32(value(i))).collect();
+            let cached = CachedHeads {
+                data: &data,
+                head_stride: 0,
+                pos_stride: dim,
+                len,
+            };
+            let q: Vec<f32> = (0..dim).map(|i| value(i + 5)).collect();
+            let mut weights = vec![0f32; len];
+            scores(f16c, &q, cached, 0, 0.7, &mut weights);
+            let mut out = vec![0f32; dim];
+            weighted_sum(f16c, &weights, cached, 0, &mut out);
+            let mut expected = vec![0f32; dim];
+            for (p, &w) in weights.iter().enumerate() {
+                let row = cached.row(0, p, dim);
+                assert_eq!(w, dot_f16(f16c, &q, row) * 0.7, "dim {dim} position {p}");
+                add_scaled_f16(f16c, &mut expected, w, row);
+            }
+            assert_eq!(out, expected, "dim {dim}");
         }
     }
 
