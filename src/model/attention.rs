@@ -66,7 +66,14 @@ pub fn attend_one(
 }
 
 /// `weights[p] = q · key p of head `kv` · scale` for every cached position.
-fn scores(f16c: bool, q: &[f32], keys: CachedHeads<'_>, kv: usize, scale: f32, weights: &mut [f32]) {
+fn scores(
+    f16c: bool,
+    q: &[f32],
+    keys: CachedHeads<'_>,
+    kv: usize,
+    scale: f32,
+    weights: &mut [f32],
+) {
     let dim = q.len();
     #[cfg(target_arch = "x86_64")]
     if f16c && dim.is_multiple_of(8) {
