@@ -155,37 +155,73 @@ macro_rules! with_avx2 {
     }};
 }
 
+/// The largest magnitude in `xs`, in eight lanes so it vectorizes.
+#[inline(always)]
+fn max_abs(xs: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, x) in lanes.iter_mut().zip(chunk) {
+            *lane = lane.max(x.abs());
+        }
+    }
+    let tail = chunks.remainder().iter().fold(0f32, |m, x| m.max(x.abs()));
+    lanes.iter().fold(tail, |m, &l| m.max(l))
+}
+
+/// `x.round()` (halves away from zero), written so it vectorizes: `round`
+/// itself compiles to a library call per value. `x - x.trunc()` is exact.
+#[inline(always)]
+fn round_half_away(x: f32) -> f32 {
+    let t = x.trunc();
+    if (x - t).abs() >= 0.5 {
+        t + 1f32.copysign(x)
+    } else {
+        t
+    }
+}
+
 /// Quantizes `xs` (a multiple of 256 long) into Q8_K super-blocks.
 pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
     with_avx2!(quantize_q8k_avx2, quantize_q8k_portable, (xs: &[f32]) -> Vec<BlockQ8K>)
 }
 
+// The block quantizers below are plain loops over `#[inline(always)]`
+// helpers: a closure would be compiled on its own, without the AVX2 of the
+// `with_avx2!` wrapper, and its rounding would become a library call per
+// value.
 #[inline(always)]
 fn quantize_q8k_portable(xs: &[f32]) -> Vec<BlockQ8K> {
-    xs.chunks_exact(QK_K)
-        .map(|xs| {
-            let mut block = BlockQ8K {
-                d: 0.0,
-                qs: [0; QK_K],
-                bsums: [0; QK_K / 16],
-            };
-            // The value with the largest magnitude, sign kept.
-            let max = xs
-                .iter()
-                .fold(0f32, |m, &x| if x.abs() > m.abs() { x } else { m });
-            if max != 0.0 {
-                let iscale = -127.0 / max;
-                for (q, &x) in block.qs.iter_mut().zip(xs) {
-                    *q = (iscale * x).round().clamp(-128.0, 127.0) as i8;
-                }
-                for (sum, qs) in block.bsums.iter_mut().zip(block.qs.chunks_exact(16)) {
-                    *sum = qs.iter().map(|&q| q as i16).sum();
-                }
-                block.d = 1.0 / iscale;
-            }
-            block
-        })
-        .collect()
+    let mut blocks = Vec::with_capacity(xs.len() / QK_K);
+    for xs in xs.chunks_exact(QK_K) {
+        blocks.push(quantize_q8k_block(xs));
+    }
+    blocks
+}
+
+#[inline(always)]
+fn quantize_q8k_block(xs: &[f32]) -> BlockQ8K {
+    let mut block = BlockQ8K {
+        d: 0.0,
+        qs: [0; QK_K],
+        bsums: [0; QK_K / 16],
+    };
+    // The first value of the largest magnitude, sign kept.
+    let amax = max_abs(xs);
+    let Some(max) = xs.iter().copied().find(|x| x.abs() == amax) else {
+        return block;
+    };
+    if max != 0.0 {
+        let iscale = -127.0 / max;
+        for (q, &x) in block.qs.iter_mut().zip(xs) {
+            *q = round_half_away(iscale * x).clamp(-128.0, 127.0) as i8;
+        }
+        for (sum, qs) in block.bsums.iter_mut().zip(block.qs.chunks_exact(16)) {
+            *sum = qs.iter().map(|&q| q as i16).sum();
+        }
+        block.d = 1.0 / iscale;
+    }
+    block
 }
 
 /// Quantizes `xs` (a multiple of 32 long) into Q8_0 or Q8_1 blocks.
@@ -195,30 +231,35 @@ pub fn quantize_q8_32(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
 
 #[inline(always)]
 fn quantize_q8_32_portable(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
-    xs.chunks_exact(QK32)
-        .map(|xs| {
-            let amax = xs.iter().fold(0f32, |m, &x| m.max(x.abs()));
-            let d = amax / 127.0;
-            let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-            let mut block = Block8x32 {
-                d: round_f16(d),
-                s: 0.0,
-                qs: [0; QK32],
-            };
-            for (q, &x) in block.qs.iter_mut().zip(xs) {
-                *q = (x * id).round() as i8;
-            }
-            if with_sum {
-                // Rounded as Candle does (f16(Σq) · f16(d), product in f16)
-                // rather than GGML's f16(Σq · d): the two differ by an f16 ulp
-                // of the block sum, and matching Candle keeps kurz's greedy
-                // tokens equal to candle-transformers' reference models.
-                let sum: i32 = block.qs.iter().map(|&q| q as i32).sum();
-                block.s = round_f16(round_f16(sum as f32) * round_f16(d));
-            }
-            block
-        })
-        .collect()
+    let mut blocks = Vec::with_capacity(xs.len() / QK32);
+    for xs in xs.chunks_exact(QK32) {
+        blocks.push(quantize_q8_32_block(xs, with_sum));
+    }
+    blocks
+}
+
+#[inline(always)]
+fn quantize_q8_32_block(xs: &[f32], with_sum: bool) -> Block8x32 {
+    let amax = max_abs(xs);
+    let d = amax / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let mut block = Block8x32 {
+        d: round_f16(d),
+        s: 0.0,
+        qs: [0; QK32],
+    };
+    for (q, &x) in block.qs.iter_mut().zip(xs) {
+        *q = round_half_away(x * id) as i8;
+    }
+    if with_sum {
+        // Rounded as Candle does (f16(Σq) · f16(d), product in f16)
+        // rather than GGML's f16(Σq · d): the two differ by an f16 ulp
+        // of the block sum, and matching Candle keeps kurz's greedy
+        // tokens equal to candle-transformers' reference models.
+        let sum: i32 = block.qs.iter().map(|&q| q as i32).sum();
+        block.s = round_f16(round_f16(sum as f32) * round_f16(d));
+    }
+    block
 }
 
 /// The 6-bit scales and minimums of a Q4_K super-block, unpacked: bytes
@@ -387,4 +428,59 @@ pub fn dot_q8_0(w: &[u8], a: &[Block8x32]) -> f32 {
         sum += f16_at(b, 0) * y.d * sumi as f32;
     }
     sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_matches_the_standard_library() {
+        let mut cases = vec![
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            126.5,
+            -127.5,
+            0.49999997,
+            -0.49999997,
+            0.50000006,
+            1e-30,
+            -1e-30,
+            8388607.5,
+            8388608.0,
+            1e9,
+            -1e9,
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            cases.push(((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 300.0);
+        }
+        for x in cases {
+            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
+        }
+    }
+
+    #[test]
+    fn largest_magnitude_keeps_the_first_sign() {
+        let mut xs = vec![0.25f32; 256];
+        xs[9] = -3.0;
+        xs[200] = 3.0;
+        xs[255] = -2.0;
+        assert_eq!(max_abs(&xs), 3.0);
+        let block = &quantize_q8k(&xs)[0];
+        // The first value of largest magnitude (-3.0) maps to -127.
+        assert_eq!(block.qs[9], -127);
+        assert_eq!(block.qs[200], 127);
+        assert_eq!(max_abs(&[0.0; 20]), 0.0);
+        assert_eq!(max_abs(&[1.0, -7.5, 2.0]), 7.5);
+    }
 }

@@ -489,6 +489,19 @@ impl<'a> Region<'a> {
     fn set(&mut self, t: usize, r: usize, value: f32) {
         self.out[t * self.input_stride + r * self.row_stride] = value;
     }
+
+    /// Sets the values of input row `t` for weight rows `r..r + values.len()`.
+    #[inline]
+    fn set_run(&mut self, t: usize, r: usize, values: &[f32]) {
+        let start = t * self.input_stride + r * self.row_stride;
+        if self.row_stride == 1 {
+            self.out[start..start + values.len()].copy_from_slice(values);
+        } else {
+            for (i, &v) in values.iter().enumerate() {
+                self.out[start + i * self.row_stride] = v;
+            }
+        }
+    }
 }
 
 /// `[n, m]` → `[m, n]`, into `out`.
@@ -537,9 +550,7 @@ fn fill_tiles<T>(
         let tile = &tiles.tiles[tile_index * bpr..(tile_index + 1) * bpr];
         let first_row = tile_index * TILE_ROWS - rows.start;
         let mut store = |t: usize, values: &[f32; TILE_ROWS]| {
-            for (r, &v) in values.iter().enumerate() {
-                out.set(t - inputs.start, first_row + r, v);
-            }
+            out.set_run(t - inputs.start, first_row, values);
         };
         let mut t = inputs.start;
         while t + ROWS_PER_PASS <= inputs.end {
