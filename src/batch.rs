@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use serde_json::json;
 
 use crate::input::{decode_bytes, extract_document, read_source, Document, InputError, InputItem};
@@ -124,7 +123,7 @@ pub enum BatchError {
         /// The underlying error.
         source: std::io::Error,
     },
-    /// The worker thread pool cannot be started.
+    /// The worker threads cannot be started.
     #[error("cannot start {jobs} worker threads: {message}")]
     Threads {
         /// Requested jobs.
@@ -181,14 +180,6 @@ pub fn run_batch(
         manifest_path: &manifest_path,
         stdout: Mutex::new(()),
     };
-    let threads = config.jobs.max(1).max(available_cores());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| BatchError::Threads {
-            jobs: config.jobs,
-            message: e.to_string(),
-        })?;
     progress.start(inputs.len());
     let tally = Mutex::new(BatchReport {
         manifest: manifest_path.clone(),
@@ -196,26 +187,45 @@ pub fn run_batch(
     });
     let write_failure: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let next = AtomicUsize::new(0);
-    // `jobs` workers pull inputs from a shared queue; the pool's remaining
-    // threads serve the tensor operations inside each worker.
-    pool.install(|| {
-        (0..config.jobs.max(1)).into_par_iter().for_each(|_| {
-            let mut cache = model.transformer().new_cache();
-            loop {
-                let index = next.fetch_add(1, Ordering::SeqCst);
-                let (Some(item), Some(out_path)) = (inputs.get(index), outputs.get(index)) else {
-                    break;
-                };
-                let entry = worker.process(&mut cache, item, out_path);
-                if let Err(e) = writer.append(&entry) {
-                    lock(&write_failure).get_or_insert(e);
-                }
-                count(&mut lock(&tally), entry.status);
-                progress.file_done(&entry);
+    // `jobs` workers pull inputs from a shared queue. They are plain
+    // threads, not tasks of a work-stealing pool: a worker waits for model
+    // passes (run on the kernels' own pool, shared through the step
+    // batcher), and a pool thread that waits may start another queued task
+    // on top of its own, which would then wait for the very pass it blocks.
+    let started = std::thread::scope(|scope| {
+        for job in 0..config.jobs.max(1) {
+            let spawned = std::thread::Builder::new()
+                .name(format!("kurz-job-{job}"))
+                .spawn_scoped(scope, || {
+                    let mut cache = model.transformer().new_cache();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::SeqCst);
+                        let (Some(item), Some(out_path)) = (inputs.get(index), outputs.get(index))
+                        else {
+                            break;
+                        };
+                        let entry = worker.process(&mut cache, item, out_path);
+                        if let Err(e) = writer.append(&entry) {
+                            lock(&write_failure).get_or_insert(e);
+                        }
+                        count(&mut lock(&tally), entry.status);
+                        progress.file_done(&entry);
+                    }
+                });
+            if let Err(e) = spawned {
+                // Stop the queue: the workers already running finish the
+                // file they hold.
+                next.store(inputs.len(), Ordering::SeqCst);
+                return Err(e);
             }
-        });
+        }
+        Ok(())
     });
     progress.finish();
+    started.map_err(|e| BatchError::Threads {
+        jobs: config.jobs,
+        message: e.to_string(),
+    })?;
     if let Some(e) = lock(&write_failure).take() {
         return Err(out_err(e));
     }
