@@ -211,7 +211,7 @@ pub struct RunArgs {
     pub model: ModelArgs,
 
     /// Files processed at once; their model passes are shared [default: 1;
-    /// 3 was about 1.1x faster on 2 cores, with more memory].
+    /// 3 was about 1.1-1.25x faster on 2 cores, with more memory].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
     pub jobs: Option<u64>,
 

@@ -141,8 +141,10 @@ pub(crate) fn verbosity(run: &RunArgs) -> Verbosity {
 /// articles, guard off), `--jobs 1` 319 s, `--jobs 2` 299 s, `--jobs 3`
 /// 285 s, while peak memory grows from 1.16x the model file to 1.20x and
 /// 1.24x (an earlier sweep: 290, 279, 252 s, and `--jobs 4` 263 s at
-/// 1.51x). One job keeps memory lowest; `--jobs 3` is the faster choice
-/// where memory is plentiful.
+/// 1.51x). With the later kernels, over 6 of those articles: 83, 76 and
+/// 66 s at 1.13x, 1.17x and 1.23x. Prompt processing, most of the work,
+/// is compute-bound and shares nothing. One job keeps memory lowest;
+/// `--jobs 3` is the faster choice where memory is plentiful.
 pub(crate) fn default_jobs() -> usize {
     1
 }
