@@ -549,43 +549,29 @@ fn fill_tiles<T>(
     for tile_index in rows.start / TILE_ROWS..rows.end.div_ceil(TILE_ROWS) {
         let tile = &tiles.tiles[tile_index * bpr..(tile_index + 1) * bpr];
         let first_row = tile_index * TILE_ROWS - rows.start;
-        let mut store = |t: usize, values: &[f32; TILE_ROWS]| {
-            out.set_run(t - inputs.start, first_row, values);
+        let mut store = |t: usize, values: &[[f32; TILE_ROWS]]| {
+            for (k, v) in values.iter().enumerate() {
+                out.set_run(t + k - inputs.start, first_row, v);
+            }
         };
         let mut t = inputs.start;
-        while t + ROWS_PER_PASS <= inputs.end {
-            let rows: [&[BlockQ8K]; ROWS_PER_PASS] = std::array::from_fn(|k| input(t + k));
+        // Four rows per call; a remainder of three takes a four-row call
+        // too, its last row repeated (one read of the tiles, not two).
+        while inputs.end - t >= 3 {
+            let rows = std::array::from_fn(|k| input((t + k).min(inputs.end - 1)));
             // SAFETY: tiles exist only when `Isa::Avx512Vnni` was detected;
             // every input row holds `bpr` blocks, as does every tile row.
             let values = unsafe { four(tile, rows) };
-            for (k, v) in values.iter().enumerate() {
-                store(t + k, v);
-            }
-            t += ROWS_PER_PASS;
+            let n = (inputs.end - t).min(ROWS_PER_PASS);
+            store(t, &values[..n]);
+            t += n;
         }
-        if t + 3 == inputs.end {
-            // Three rows: a pass with the last one twice costs less than a
-            // pair plus a single (one read of the tiles instead of two).
-            let rows = [input(t), input(t + 1), input(t + 2), input(t + 2)];
+        match inputs.end - t {
             // SAFETY: as above.
-            let values = unsafe { four(tile, rows) };
-            for (k, v) in values.iter().take(3).enumerate() {
-                store(t + k, v);
-            }
-            t += 3;
-        }
-        if t + 2 <= inputs.end {
+            2 => store(t, &unsafe { pair(tile, [input(t), input(t + 1)]) }),
             // SAFETY: as above.
-            let values = unsafe { pair(tile, [input(t), input(t + 1)]) };
-            for (k, v) in values.iter().enumerate() {
-                store(t + k, v);
-            }
-            t += 2;
-        }
-        if t < inputs.end {
-            // SAFETY: as above.
-            let [values] = unsafe { single(tile, [input(t)]) };
-            store(t, &values);
+            1 => store(t, &unsafe { single(tile, [input(t)]) }),
+            _ => {}
         }
     }
 }
