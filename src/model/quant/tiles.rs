@@ -6,9 +6,9 @@
 //! holds four consecutive values of each of the 16 rows, and one `vpdpbusd`
 //! against four input bytes (broadcast) advances all 16 outputs at once —
 //! no horizontal sums, and each weight byte is unpacked once for several
-//! input rows. A Q4_K tile is the size of the blocks it replaces plus 5%
-//! (scales unpacked to bytes, block scales to f32); Q6_K tiles are larger
-//! (see [`TileQ6K`]).
+//! input rows. A Q4_K tile is the size of the blocks it replaces plus 2.8%
+//! (6-bit scales and minimums unpacked to bytes; the block scales stay
+//! f16); Q6_K tiles are larger (see [`TileQ6K`]).
 
 use super::blocks::{f16_at, q4k_scales_mins, QK_K};
 
@@ -26,10 +26,10 @@ pub struct TileQ4K {
     pub scales: [[u8; TILE_ROWS]; 8],
     /// `[sub-block (8)][row]` 6-bit minimums.
     pub mins: [[u8; TILE_ROWS]; 8],
-    /// Per-row super-block scale.
-    pub d: [f32; TILE_ROWS],
-    /// Per-row super-block minimum scale.
-    pub dmin: [f32; TILE_ROWS],
+    /// Per-row super-block scale, f16 bits.
+    pub d: [u16; TILE_ROWS],
+    /// Per-row super-block minimum scale, f16 bits.
+    pub dmin: [u16; TILE_ROWS],
 }
 
 impl TileQ4K {
@@ -38,15 +38,15 @@ impl TileQ4K {
             qs: [0; QK_K / 8 * TILE_ROWS * 4],
             scales: [[0; TILE_ROWS]; 8],
             mins: [[0; TILE_ROWS]; 8],
-            d: [0.0; TILE_ROWS],
-            dmin: [0.0; TILE_ROWS],
+            d: [0; TILE_ROWS],
+            dmin: [0; TILE_ROWS],
         }
     }
 
     /// Copies super-block `block` (144 bytes, GGML layout) into row `row`.
     fn set_row(&mut self, row: usize, block: &[u8]) {
-        self.d[row] = f16_at(block, 0);
-        self.dmin[row] = f16_at(block, 2);
+        self.d[row] = u16::from_le_bytes([block[0], block[1]]);
+        self.dmin[row] = u16::from_le_bytes([block[2], block[3]]);
         let unpacked = q4k_scales_mins(&block[4..16]);
         for s in 0..8 {
             self.scales[s][row] = unpacked[s];
@@ -78,8 +78,9 @@ impl TileQ4K {
             let byte = self.qs[64 * g + 4 * row + j % 4];
             let q = if j < 4 { byte & 0xF } else { byte >> 4 };
             let s = e / 32;
-            *y = self.d[row] * self.scales[s][row] as f32 * q as f32
-                - self.dmin[row] * self.mins[s][row] as f32;
+            let d = half::f16::from_bits(self.d[row]).to_f32();
+            let dmin = half::f16::from_bits(self.dmin[row]).to_f32();
+            *y = d * self.scales[s][row] as f32 * q as f32 - dmin * self.mins[s][row] as f32;
         }
         out
     }
@@ -207,5 +208,18 @@ impl Tile for TileQ6K {
     }
     fn fill_row(&mut self, row: usize, block: &[u8]) {
         self.set_row(row, block)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q4k_tiles_add_only_the_unpacked_scales_to_their_blocks() {
+        // 16 blocks of 144 bytes, plus 4 bytes a row for the scales and
+        // minimums held in whole bytes: 37 cache lines.
+        assert_eq!(std::mem::size_of::<TileQ4K>(), TILE_ROWS * (144 + 4));
+        assert_eq!(std::mem::size_of::<TileQ4K>() % 64, 0);
     }
 }

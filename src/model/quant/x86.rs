@@ -280,8 +280,8 @@ pub unsafe fn gemm_q4k_tiles<const R: usize>(
                 mins[r] = _mm512_fmadd_ps(min, _mm512_set1_ps(bsum as f32), mins[r]);
             }
         }
-        let d = _mm512_loadu_ps(tile.d.as_ptr());
-        let dmin = _mm512_loadu_ps(tile.dmin.as_ptr());
+        let d = _mm512_cvtph_ps(_mm256_loadu_si256(tile.d.as_ptr() as *const __m256i));
+        let dmin = _mm512_cvtph_ps(_mm256_loadu_si256(tile.dmin.as_ptr() as *const __m256i));
         for r in 0..R {
             let block = _mm512_fmsub_ps(d, scaled[r], _mm512_mul_ps(dmin, mins[r]));
             acc[r] = _mm512_fmadd_ps(block, _mm512_set1_ps(rows[r][kb].d), acc[r]);
