@@ -242,8 +242,10 @@ pub struct Transformer {
     /// Whether the output projection is the embedding table itself (tied
     /// embeddings): then its pages are read every step anyway.
     tied_output: bool,
-    cos: Tensor,
-    sin: Tensor,
+    /// `[1, head_dim / 2]` rotary frequencies; the angles of the positions
+    /// a pass needs are made per pass (a table for the whole context would
+    /// hold 16 MB for a 32k-context model).
+    inv_freq: Tensor,
     device: Device,
     /// kurz's own kernels and their thread pool (CPU only).
     kernels: Option<MatMul>,
@@ -306,10 +308,10 @@ struct Span {
     row: usize,
     /// Its number of rows (new tokens).
     len: usize,
-    /// Position of its first new token.
-    start: usize,
     /// Causal mask over its new rows, `None` for a single row.
     mask: Option<Tensor>,
+    /// `[len, head_dim / 2]` cosines and sines of its rows' rotary angles.
+    rope: (Tensor, Tensor),
 }
 
 /// Positions a new cache reserves room for before it grows.
@@ -368,7 +370,7 @@ impl Transformer {
         let blocks = (0..config.block_count)
             .map(|i| load_block(&mut src, i))
             .collect::<Result<Vec<_>>>()?;
-        let (cos, sin) = rope_tables(&config, device)?;
+        let inv_freq = rope_frequencies(&config, device)?;
         Ok(Self {
             config,
             embedding,
@@ -376,8 +378,7 @@ impl Transformer {
             norm,
             output,
             tied_output,
-            cos,
-            sin,
+            inv_freq,
             device: device.clone(),
             kernels,
         })
@@ -445,8 +446,8 @@ impl Transformer {
             spans.push(Span {
                 row: all_tokens.len(),
                 len,
-                start,
                 mask: causal_mask(len, start, &self.device)?,
+                rope: self.rope_angles(start, len)?,
             });
             all_tokens.extend_from_slice(step.tokens);
         }
@@ -636,8 +637,8 @@ impl Transformer {
             Some(norm) => norm.forward(&k)?,
             None => k,
         };
-        let q = self.rotate(&q, span.start)?;
-        let k = self.rotate(&k, span.start)?;
+        let q = self.rotate(&q, span)?;
+        let k = self.rotate(&k, span)?;
         let (k, v) = match &self.kernels {
             // kurz's CPU path keeps the cache in f16, like llama.cpp: half
             // the memory, and half the bytes each decode step reads.
@@ -700,14 +701,22 @@ impl Transformer {
         Tensor::from_vec(out, (1, cfg.head_count * cfg.head_dim), &self.device)
     }
 
-    fn rotate(&self, xs: &Tensor, start: usize) -> Result<Tensor> {
-        let (_, _, seq_len, _) = xs.dims4()?;
-        let cos = self.cos.narrow(0, start, seq_len)?;
-        let sin = self.sin.narrow(0, start, seq_len)?;
+    fn rotate(&self, xs: &Tensor, span: &Span) -> Result<Tensor> {
+        let (cos, sin) = &span.rope;
         match self.config.rope_style {
-            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(xs, &cos, &sin),
-            RopeStyle::Neox => candle_nn::rotary_emb::rope(xs, &cos, &sin),
+            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(xs, cos, sin),
+            RopeStyle::Neox => candle_nn::rotary_emb::rope(xs, cos, sin),
         }
+    }
+
+    /// Cosines and sines (`[len, head_dim / 2]` each) of the rotary angles
+    /// of positions `start..start + len`.
+    fn rope_angles(&self, start: usize, len: usize) -> Result<(Tensor, Tensor)> {
+        let positions = Tensor::arange(start as u32, (start + len) as u32, &self.device)?
+            .to_dtype(DType::F32)?
+            .reshape((len, 1))?;
+        let angles = positions.matmul(&self.inv_freq)?;
+        Ok((angles.cos()?, angles.sin()?))
     }
 }
 
@@ -785,7 +794,8 @@ fn causal_mask(seq_len: usize, start: usize, device: &Device) -> Result<Option<T
     Tensor::from_slice(&mask, (seq_len, total), device).map(Some)
 }
 
-fn rope_tables(cfg: &Config, device: &Device) -> Result<(Tensor, Tensor)> {
+/// `[1, head_dim / 2]` rotary frequencies `base^(-2i / head_dim)`.
+fn rope_frequencies(cfg: &Config, device: &Device) -> Result<Tensor> {
     let half = cfg.head_dim / 2;
     let inv_freq: Vec<f32> = (0..half)
         .map(|i| {
@@ -794,12 +804,7 @@ fn rope_tables(cfg: &Config, device: &Device) -> Result<(Tensor, Tensor)> {
                 .powf(2.0 * i as f32 / cfg.head_dim as f32)
         })
         .collect();
-    let inv_freq = Tensor::from_vec(inv_freq, (1, half), device)?;
-    let positions = Tensor::arange(0u32, cfg.context_length as u32, device)?
-        .to_dtype(DType::F32)?
-        .reshape((cfg.context_length, 1))?;
-    let angles = positions.matmul(&inv_freq)?;
-    Ok((angles.cos()?, angles.sin()?))
+    Tensor::from_vec(inv_freq, (1, half), device)
 }
 
 /// Index of the largest logit (greedy choice); ties go to the lowest id.
