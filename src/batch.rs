@@ -374,6 +374,10 @@ impl Worker<'_> {
         entry
             .extra
             .insert("chunks".into(), json!(result.stats.chunks));
+        entry.extra.insert(
+            "reused_prompt_tokens".into(),
+            json!(result.stats.reused_prompt_tokens),
+        );
         entry.status = Status::Ok;
         if let Some(report) = &result.guard {
             self.record_guard(entry, item, report);

@@ -98,7 +98,16 @@ pub struct GenerateOptions {
     /// Stops early once the text is enough for the caller (e.g. a summary
     /// already past its word bound, which kurz trims anyway).
     pub enough: Option<EnoughCheck>,
+    /// Leading prompt tokens that many calls share (see
+    /// [`crate::model::Model::chat_prompt`]): their keys and values are
+    /// computed once per process and copied into later sequences. 0 runs
+    /// every prompt token; so does a prefix shorter than
+    /// [`MIN_SHARED_PREFIX`] or as long as the prompt.
+    pub shared_prefix: usize,
 }
+
+/// Shortest prefix worth keeping: below this, copying saves next to nothing.
+pub const MIN_SHARED_PREFIX: usize = 8;
 
 /// Why generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -121,6 +130,9 @@ pub struct Generation {
     pub tokens: Vec<u32>,
     /// Length of the prompt in tokens.
     pub prompt_tokens: usize,
+    /// Of those, how many were not run but copied from the keys and values
+    /// an earlier call computed (see [`GenerateOptions::shared_prefix`]).
+    pub reused_prompt_tokens: usize,
     /// Seconds spent processing the prompt.
     pub prefill_seconds: f64,
     /// Seconds spent generating.
@@ -145,12 +157,24 @@ pub fn generate(
     // The last generated token is never fed back, hence no `+ 1`.
     cache.clear_for(prompt.len() + max_new);
 
-    // Every model pass goes through the model's step batcher, so the
+    let prefill_start = Instant::now();
+    let shared = options.shared_prefix;
+    let (shared, reused) = if (MIN_SHARED_PREFIX..prompt.len()).contains(&shared) {
+        // Before joining the step batcher: other workers need not wait for
+        // this sequence while its prefix is computed.
+        let transformer = model.transformer();
+        let reused = model
+            .prefixes()
+            .start_sequence(transformer, &prompt[..shared], cache)?;
+        (shared, if reused { shared } else { 0 })
+    } else {
+        (0, 0)
+    };
+    // Every other model pass goes through the model's step batcher, so the
     // passes of workers generating at the same time are shared.
     let mut decoder = model.decoder();
-    let prefill_start = Instant::now();
     let mut logits = None;
-    for chunk in prompt.chunks(PREFILL_CHUNK) {
+    for chunk in prompt[shared..].chunks(PREFILL_CHUNK) {
         logits = Some(decoder.step(chunk, cache)?);
     }
     let prefill_seconds = prefill_start.elapsed().as_secs_f64();
@@ -191,6 +215,7 @@ pub fn generate(
         text,
         tokens,
         prompt_tokens: prompt.len(),
+        reused_prompt_tokens: reused,
         prefill_seconds,
         decode_seconds,
         stop,
@@ -243,6 +268,7 @@ mod tests {
             suppressed_tokens: tokens,
             banned_sequences: seqs,
             enough: None,
+            shared_prefix: 0,
         }
     }
 

@@ -46,7 +46,9 @@ fn write_article(dir: &Path) -> std::path::PathBuf {
 fn expected_prompt(model: &Model, max_words: usize) -> Vec<u32> {
     let doc = extract_document(ARTICLE, InputKind::Text).unwrap();
     assert_eq!(doc.title.as_deref(), Some(TITLE));
-    whole_article_prompt(model, &doc, PromptStyle::default(), max_words).unwrap()
+    whole_article_prompt(model, &doc, PromptStyle::default(), max_words)
+        .unwrap()
+        .tokens
 }
 
 fn token_ids(v: &Value) -> Vec<u32> {

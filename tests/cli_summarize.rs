@@ -546,6 +546,14 @@ fn jobs_do_not_change_results_and_json_is_valid() {
         assert_eq!(entry["params"]["format"], "json");
         assert_eq!(entry["output"], rel.to_str().unwrap());
     }
+    // One job: the second file copies the keys and values of the prompt
+    // opening the first computed.
+    let reused: Vec<u64> = manifest(&out1)
+        .iter()
+        .map(|e| as_u64(e, "reused_prompt_tokens"))
+        .collect();
+    assert_eq!(reused.len(), 2);
+    assert!(reused.iter().any(|&r| r > 0), "{reused:?}");
 }
 
 /// `-` reads the article from standard input; `--format txt` writes plain

@@ -75,6 +75,7 @@ fn article_prompt(model: &Model, path: &Path) -> Vec<u32> {
         60,
     )
     .unwrap()
+    .tokens
 }
 
 fn compare(path: &Path) {

@@ -4,6 +4,7 @@
 pub mod attention;
 pub mod batcher;
 pub mod gguf;
+pub mod prefix;
 pub mod quant;
 pub mod template;
 pub mod tokenizer;
@@ -18,6 +19,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
+pub use prefix::PrefixCache;
 pub use template::{ChatTemplate, Message, Role, TemplateSource};
 pub use tokenizer::TextTokenizer;
 pub use transformer::{Config, KvCache, SequenceStep, Transformer};
@@ -104,6 +106,18 @@ pub struct Model {
     template: ChatTemplate,
     stop_tokens: Vec<u32>,
     batcher: StepBatcher,
+    prefixes: PrefixCache,
+}
+
+/// A rendered, tokenized chat (see [`Model::chat_prompt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatPrompt {
+    /// The prompt's token ids.
+    pub tokens: Vec<u32>,
+    /// How many leading tokens stay the same whatever the last user
+    /// message says: the system message and the template's opening, shared
+    /// by every article of a run.
+    pub shared_prefix: usize,
 }
 
 /// Texts of tokens that end an assistant turn in common chat formats.
@@ -203,6 +217,7 @@ impl Model {
             template,
             stop_tokens,
             batcher: StepBatcher::default(),
+            prefixes: PrefixCache::default(),
         })
     }
 
@@ -221,6 +236,11 @@ impl Model {
     /// handle only while generating: the others wait for its next step.
     pub fn decoder(&self) -> Decoder<'_> {
         self.batcher.join(&self.transformer)
+    }
+
+    /// Keys and values of the prompt openings computed so far.
+    pub fn prefixes(&self) -> &PrefixCache {
+        &self.prefixes
     }
 
     /// How many forward passes ran, and how many sequence steps they held.
@@ -252,6 +272,32 @@ impl Model {
     pub fn chat_tokens(&self, messages: &[Message]) -> Result<Vec<u32>, ModelError> {
         let prompt = self.template.render(messages)?;
         self.tokenizer.encode_prompt(&prompt)
+    }
+
+    /// [`Self::chat_tokens`], and how many of the tokens do not depend on
+    /// the text of the last user message: those the same chat with that
+    /// message emptied starts with too. The count depends on this chat
+    /// alone (never on other prompts), so where a prompt is split for
+    /// reuse is the same in every run.
+    pub fn chat_prompt(&self, messages: &[Message]) -> Result<ChatPrompt, ModelError> {
+        let tokens = self.chat_tokens(messages)?;
+        let mut blank = messages.to_vec();
+        let shared_prefix = match blank.iter_mut().rev().find(|m| m.role == Role::User) {
+            Some(last) => {
+                last.content.clear();
+                let opening = self.chat_tokens(&blank)?;
+                tokens
+                    .iter()
+                    .zip(&opening)
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            }
+            None => 0,
+        };
+        Ok(ChatPrompt {
+            tokens,
+            shared_prefix,
+        })
     }
 }
 

@@ -283,6 +283,27 @@ impl KvCache {
     }
 }
 
+impl KvCache {
+    /// Appends every position of `prefix` (a cache of the same model) to
+    /// this cache, which must be empty: the sequence then goes on from
+    /// where `prefix` ends.
+    pub fn extend_from(&mut self, prefix: &KvCache) -> Result<()> {
+        if self.len != 0 {
+            candle_core::bail!("a prefix can only start an empty cache");
+        }
+        if self.layers.len() != prefix.layers.len() {
+            candle_core::bail!("prefix cache made for another model");
+        }
+        for (layer, source) in self.layers.iter_mut().zip(&prefix.layers) {
+            if let (Some(k), Some(v)) = (source.k()?, source.v()?) {
+                layer.append(&k, &v)?;
+            }
+        }
+        self.len = prefix.len;
+        Ok(())
+    }
+}
+
 impl Default for KvCache {
     /// A cache for no layers; [`Transformer::new_cache`] makes usable ones.
     fn default() -> Self {

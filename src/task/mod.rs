@@ -22,6 +22,9 @@ pub struct TaskStats {
     pub chunks: usize,
     /// Prompt tokens over all calls.
     pub prompt_tokens: u64,
+    /// Of those, the tokens of shared prompt openings whose keys and values
+    /// were copied rather than computed again.
+    pub reused_prompt_tokens: u64,
     /// Generated tokens over all calls.
     pub generated_tokens: u64,
     /// Seconds spent on prompt processing.
@@ -36,6 +39,7 @@ impl TaskStats {
         self.calls += other.calls;
         self.chunks = self.chunks.max(other.chunks);
         self.prompt_tokens += other.prompt_tokens;
+        self.reused_prompt_tokens += other.reused_prompt_tokens;
         self.generated_tokens += other.generated_tokens;
         self.prefill_seconds += other.prefill_seconds;
         self.decode_seconds += other.decode_seconds;
@@ -45,6 +49,7 @@ impl TaskStats {
     pub fn add(&mut self, g: &Generation) {
         self.calls += 1;
         self.prompt_tokens += g.prompt_tokens as u64;
+        self.reused_prompt_tokens += g.reused_prompt_tokens as u64;
         self.generated_tokens += g.tokens.len() as u64;
         self.prefill_seconds += g.prefill_seconds;
         self.decode_seconds += g.decode_seconds;

@@ -11,7 +11,7 @@ use super::prompt::{self, PromptStyle};
 use super::{TaskOutput, TaskStats};
 use crate::generate::{generate, EnoughCheck, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
-use crate::model::{KvCache, Message, Model, ModelError};
+use crate::model::{ChatPrompt, KvCache, Message, Model, ModelError};
 
 /// Everything that shapes a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -42,17 +42,17 @@ pub fn answer_token_budget(words: usize) -> usize {
     words * 2 + 24
 }
 
-/// The token ids of the prompt that summarizes `doc` whole in one call (the
-/// first attempt; no names hint), as `summarize` sends it.
+/// The prompt that summarizes `doc` whole in one call (the first attempt;
+/// no names hint), as `summarize` sends it.
 pub fn whole_article_prompt(
     model: &Model,
     doc: &Document,
     style: PromptStyle,
     max_words: usize,
-) -> Result<Vec<u32>, ModelError> {
+) -> Result<ChatPrompt, ModelError> {
     let article = model.tokenizer().strip_control_texts(&doc.text);
     let messages = prompt::summary(style, doc.title.as_deref(), &article, max_words, &[]);
-    model.chat_tokens(&messages)
+    model.chat_prompt(&messages)
 }
 
 /// Summarizes `doc` into English within `options.max_words` words; with
@@ -251,7 +251,7 @@ impl Summarizer<'_> {
 
     /// One model call: generate, clean, bound the length.
     fn ask(&mut self, messages: &[Message], max_words: usize) -> Result<String, ModelError> {
-        let prompt_ids = self.model.chat_tokens(messages)?;
+        let prompt = self.model.chat_prompt(messages)?;
         let mut sampling = self.options.sampling;
         sampling.seed = sampling.seed.wrapping_add(self.stats.calls as u64);
         let options = GenerateOptions {
@@ -263,8 +263,9 @@ impl Summarizer<'_> {
             enough: Some(EnoughCheck::new(move |text| {
                 is_past_word_bound(text, max_words)
             })),
+            shared_prefix: prompt.shared_prefix,
         };
-        let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
+        let generation = generate(self.model, self.cache, &prompt.tokens, &options)?;
         self.stats.add(&generation);
         let cleaned = clean_summary(&generation.text);
         let incomplete = generation.stop != StopReason::EndOfTurn;

@@ -120,15 +120,16 @@ impl Translator<'_> {
 
     fn translate_piece(&mut self, text: &str, label: &str) -> Result<String, ModelError> {
         let source_tokens = self.model.tokenizer().count(text)?;
-        let prompt_ids = self.model.chat_tokens(&prompt::translation(text))?;
+        let prompt = self.model.chat_prompt(&prompt::translation(text))?;
         let mut sampling = self.options.sampling;
         sampling.seed = sampling.seed.wrapping_add(self.stats.calls as u64);
         let options = GenerateOptions {
             max_new_tokens: (source_tokens as f64 * OUTPUT_PER_INPUT_TOKEN) as usize + OUTPUT_SLACK,
             sampling,
+            shared_prefix: prompt.shared_prefix,
             ..GenerateOptions::default()
         };
-        let generation = generate(self.model, self.cache, &prompt_ids, &options)?;
+        let generation = generate(self.model, self.cache, &prompt.tokens, &options)?;
         self.stats.add(&generation);
         if generation.stop == StopReason::MaxTokens {
             self.warnings.push(format!(
