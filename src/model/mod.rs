@@ -1,6 +1,7 @@
 //! Loading a GGUF model: weights, tokenizer and chat template, once per
 //! process, shared by every worker.
 
+pub mod activations;
 pub mod attention;
 pub mod batcher;
 pub mod gguf;

@@ -15,6 +15,7 @@ use candle_core::{DType, Device, Layout, Module, Result, Storage, Tensor, D};
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
+use super::activations;
 use super::attention::{attend_one, CachedHeads};
 use super::gguf::Metadata;
 use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, Usage, WeightBytes};
@@ -578,6 +579,22 @@ impl Transformer {
     }
 
     fn mlp(&self, mlp: &Mlp, xs: &Tensor) -> Result<Tensor> {
+        if let (Some(kernels), Linear::Native(gate), Linear::Native(up)) =
+            (&self.kernels, &mlp.gate, &mlp.up)
+        {
+            // kurz's kernels: SwiGLU in place on the products' own buffers.
+            let (&width, batch) = xs
+                .dims()
+                .split_last()
+                .ok_or_else(|| candle_core::Error::Msg("MLP input has no dimensions".into()))?;
+            let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+            let input = QuantizedInput::new(&values, width)?;
+            let mut hidden = kernels.matmul(gate, &input)?;
+            activations::silu_mul(&mut hidden, &kernels.matmul(up, &input)?);
+            let mut shape = batch.to_vec();
+            shape.push(gate.rows());
+            return self.apply(&mlp.down, &Tensor::from_vec(hidden, shape, &self.device)?);
+        }
         let [gate, up]: [Tensor; 2] = self
             .apply_all(&[&mlp.gate, &mlp.up], xs)?
             .try_into()
