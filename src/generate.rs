@@ -7,7 +7,7 @@ use std::time::Instant;
 use candle_transformers::generation::{LogitsProcessor, Sampling as CandleSampling};
 use serde::Serialize;
 
-use crate::model::{KvCache, Model, ModelError};
+use crate::model::{KvCache, Model, ModelError, PREFILL_CHUNK};
 
 /// How the next token is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -141,9 +141,6 @@ pub struct Generation {
     pub stop: StopReason,
 }
 
-/// Prompt tokens processed per forward pass, bounding the attention matrix.
-const PREFILL_CHUNK: usize = 128;
-
 /// Generates a continuation of `prompt` with `model`, using (and clearing
 /// first) the worker's `cache`.
 pub fn generate(
@@ -162,10 +159,10 @@ pub fn generate(
     let (shared, reused) = if (MIN_SHARED_PREFIX..prompt.len()).contains(&shared) {
         // Before joining the step batcher: other workers need not wait for
         // this sequence while its prefix is computed.
-        let transformer = model.transformer();
-        let reused = model
-            .prefixes()
-            .start_sequence(transformer, &prompt[..shared], cache)?;
+        let reused =
+            model
+                .prefixes()
+                .start_sequence(model.transformer(), &prompt[..shared], cache)?;
         (shared, if reused { shared } else { 0 })
     } else {
         (0, 0)

@@ -121,6 +121,11 @@ pub struct ChatPrompt {
     pub shared_prefix: usize,
 }
 
+/// Prompt tokens processed per forward pass, bounding the attention matrix.
+/// Generation's prefill and the shared prompt openings both use it, so a
+/// prompt is cut the same way wherever it runs.
+pub const PREFILL_CHUNK: usize = 128;
+
 /// Texts of tokens that end an assistant turn in common chat formats.
 const END_OF_TURN_TEXTS: &[&str] = &[
     "<|im_end|>",

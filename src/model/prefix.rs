@@ -20,9 +20,6 @@ use super::transformer::{KvCache, Transformer};
 /// merge prompts of long articles, guard retries, translations), with room.
 const MAX_PREFIXES: usize = 8;
 
-/// Prompt tokens a prefix pass takes at once (as generation's prefill).
-const PREFIX_CHUNK: usize = 128;
-
 /// The prefixes computed so far in this process, most recently used last.
 #[derive(Debug, Default)]
 pub struct PrefixCache {
@@ -56,7 +53,7 @@ impl PrefixCache {
         // the same bits; the first to finish keeps it.
         let mut computed = transformer.new_cache();
         computed.clear_for(tokens.len());
-        for chunk in tokens.chunks(PREFIX_CHUNK) {
+        for chunk in tokens.chunks(super::PREFILL_CHUNK) {
             transformer.forward(chunk, &mut computed)?;
         }
         cache.extend_from(&computed)?;

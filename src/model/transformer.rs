@@ -282,9 +282,7 @@ impl KvCache {
         }
         self.len = 0;
     }
-}
 
-impl KvCache {
     /// Appends every position of `prefix` (a cache of the same model) to
     /// this cache, which must be empty: the sequence then goes on from
     /// where `prefix` ends.
@@ -561,21 +559,21 @@ impl Transformer {
                 })
                 .collect();
         };
-        let dims = xs.dims().to_vec();
-        let Some((&width, batch)) = dims.split_last() else {
-            candle_core::bail!("matmul input has no dimensions");
-        };
-        let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-        let input = QuantizedInput::new(&values, width)?;
-        weights
+        let products = native_products(kernels, &weights, xs)?;
+        products
             .into_iter()
-            .map(|w| {
-                let out = kernels.matmul(w, &input)?;
-                let mut shape = batch.to_vec();
-                shape.push(w.rows());
-                Tensor::from_vec(out, shape, &self.device)
-            })
+            .zip(weights)
+            .map(|(out, w)| self.rows_tensor(out, xs, w))
             .collect()
+    }
+
+    /// `values` (the product of `xs` with `w`) as a tensor shaped like `xs`
+    /// with `w.rows()` values in its last dimension.
+    fn rows_tensor(&self, values: Vec<f32>, xs: &Tensor, w: &QWeight) -> Result<Tensor> {
+        let mut shape = xs.dims().to_vec();
+        shape.pop();
+        shape.push(w.rows());
+        Tensor::from_vec(values, shape, &self.device)
     }
 
     fn mlp(&self, mlp: &Mlp, xs: &Tensor) -> Result<Tensor> {
@@ -583,17 +581,11 @@ impl Transformer {
             (&self.kernels, &mlp.gate, &mlp.up)
         {
             // kurz's kernels: SwiGLU in place on the products' own buffers.
-            let (&width, batch) = xs
-                .dims()
-                .split_last()
-                .ok_or_else(|| candle_core::Error::Msg("MLP input has no dimensions".into()))?;
-            let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-            let input = QuantizedInput::new(&values, width)?;
-            let mut hidden = kernels.matmul(gate, &input)?;
-            activations::silu_mul(&mut hidden, &kernels.matmul(up, &input)?);
-            let mut shape = batch.to_vec();
-            shape.push(gate.rows());
-            return self.apply(&mlp.down, &Tensor::from_vec(hidden, shape, &self.device)?);
+            let [mut hidden, up_out]: [Vec<f32>; 2] = native_products(kernels, &[gate, up], xs)?
+                .try_into()
+                .map_err(|_| candle_core::Error::Msg("expected two projections".into()))?;
+            activations::silu_mul(&mut hidden, &up_out);
+            return self.apply(&mlp.down, &self.rows_tensor(hidden, xs, gate)?);
         }
         let [gate, up]: [Tensor; 2] = self
             .apply_all(&[&mlp.gate, &mlp.up], xs)?
@@ -756,6 +748,18 @@ impl Transformer {
         let angles = positions.matmul(&self.inv_freq)?;
         Ok((angles.cos()?, angles.sin()?))
     }
+}
+
+/// The products of the rows of `xs` (`[.., k]`) with each of `weights` on
+/// kurz's kernels, as flat row-major buffers; the input is quantized once
+/// for all of them.
+fn native_products(kernels: &MatMul, weights: &[&QWeight], xs: &Tensor) -> Result<Vec<Vec<f32>>> {
+    let Some(&width) = xs.dims().last() else {
+        candle_core::bail!("matmul input has no dimensions");
+    };
+    let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
+    let input = QuantizedInput::new(&values, width)?;
+    weights.iter().map(|w| kernels.matmul(w, &input)).collect()
 }
 
 fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result<Block> {
