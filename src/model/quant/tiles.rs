@@ -8,9 +8,9 @@
 //! no horizontal sums, and each weight byte is unpacked once for several
 //! input rows. A Q4_K tile is the size of the blocks it replaces plus 2.8%
 //! (6-bit scales and minimums unpacked to bytes; the block scales stay
-//! f16); Q6_K tiles are larger (see [`TileQ6K`]).
+//! f16); a Q6_K tile plus 1% (alignment; see [`TileQ6K`]).
 
-use super::blocks::{f16_at, q4k_scales_mins, QK_K};
+use super::blocks::{q4k_scales_mins, QK_K};
 
 /// Rows in a tile.
 pub const TILE_ROWS: usize = 16;
@@ -115,33 +115,47 @@ impl<T: Tile> Tiles<T> {
     }
 }
 
-/// One 256-value Q6_K super-block of 16 rows. The 6-bit values are kept as
-/// unsigned bytes (value + 32), four per row per 512-bit group, so the
-/// tile is 31% larger than the blocks it replaces; only matrices that see
-/// prompt processing are tiled (see [`super::MatMul::prepare`]).
+/// One 256-value Q6_K super-block of 16 rows, as compact as the file's
+/// blocks (plus alignment: 53 cache lines for 16 blocks of 210 bytes).
+/// Values are stored as in the file, unsigned (q + 32): their low four bits
+/// as nibbles, interleaved like [`TileQ4K`]'s, and their top two bits four
+/// to a byte. A kernel rebuilds 64 whole bytes (four values of each of the
+/// 16 rows) from parts of three 64-byte lines, and reads the lines in
+/// order.
 #[derive(Clone)]
 #[repr(C, align(64))]
 pub struct TileQ6K {
-    /// `[group of 4 values (64)][row (16)][4 bytes]`, value + 32 as u8.
-    pub qs: [u8; QK_K / 4 * TILE_ROWS * 4],
-    /// `[sub-block of 16 values (16)][row]` signed scales.
+    /// By sub-block of 16 values, three lines: `[pair of groups of 4
+    /// values (2)][row (16)][4 bytes]` of low bits, then `[row][4 bytes]` of
+    /// top bits. Byte `j` of a row in pair `p` (of sub-block `s`) holds the
+    /// low four bits of value `16s + 8p + j` (low nibble) and of value `16s
+    /// + 8p + 4 + j` (high nibble); byte `j` of a row's top bits holds
+    /// those of values `16s + 4k + j` in bits `2k..2k + 2`, for `k` in
+    /// `0..4`.
+    pub q: [[u8; Self::SUB_BLOCK_BYTES]; 16],
+    /// `[sub-block (16)][row]` signed scales.
     pub scales: [[i8; TILE_ROWS]; 16],
-    /// Per-row super-block scale.
-    pub d: [f32; TILE_ROWS],
+    /// Per-row super-block scale, f16 bits.
+    pub d: [u16; TILE_ROWS],
 }
 
 impl TileQ6K {
+    /// Bytes of one sub-block's values: three cache lines.
+    pub const SUB_BLOCK_BYTES: usize = 3 * 64;
+    /// Where a sub-block's top bits start.
+    pub const TOP_BITS: usize = 2 * 64;
+
     fn zeroed() -> Self {
         Self {
-            qs: [0; QK_K / 4 * TILE_ROWS * 4],
+            q: [[0; Self::SUB_BLOCK_BYTES]; 16],
             scales: [[0; TILE_ROWS]; 16],
-            d: [0.0; TILE_ROWS],
+            d: [0; TILE_ROWS],
         }
     }
 
     /// Copies super-block `block` (210 bytes, GGML layout) into row `row`.
     fn set_row(&mut self, row: usize, block: &[u8]) {
-        self.d[row] = f16_at(block, 208);
+        self.d[row] = u16::from_le_bytes([block[208], block[209]]);
         for (s, scales) in self.scales.iter_mut().enumerate() {
             scales[row] = block[192 + s] as i8;
         }
@@ -155,18 +169,37 @@ impl TileQ6K {
                 }
             }
         }
-        for (g, four) in values.chunks_exact(4).enumerate() {
-            self.qs[64 * g + 4 * row..64 * g + 4 * row + 4].copy_from_slice(four);
+        for (sub, sixteen) in self.q.iter_mut().zip(values.chunks_exact(16)) {
+            for j in 0..4 {
+                for p in 0..2 {
+                    let (low, high) = (sixteen[8 * p + j], sixteen[8 * p + 4 + j]);
+                    sub[64 * p + 4 * row + j] = (low & 0xF) | (high & 0xF) << 4;
+                }
+                sub[Self::TOP_BITS + 4 * row + j] =
+                    (0..4).fold(0, |bits, k| bits | (sixteen[4 * k + j] >> 4) << (2 * k));
+            }
         }
+    }
+
+    /// The stored value (q + 32) of element `e` of row `row`.
+    #[cfg(test)]
+    fn value(&self, row: usize, e: usize) -> u8 {
+        let sub = &self.q[e / 16];
+        let (p, j) = ((e % 16) / 8, e % 8);
+        let nibbles = sub[64 * p + 4 * row + j % 4];
+        let low = if j < 4 { nibbles & 0xF } else { nibbles >> 4 };
+        let high = (sub[Self::TOP_BITS + 4 * row + e % 4] >> (2 * ((e % 16) / 4))) & 3;
+        low | high << 4
     }
 
     /// The 256 dequantized values of row `row` (tests).
     #[cfg(test)]
     pub fn dequantize_row(&self, row: usize) -> [f32; QK_K] {
+        let d = half::f16::from_bits(self.d[row]).to_f32();
         let mut out = [0f32; QK_K];
         for (e, y) in out.iter_mut().enumerate() {
-            let q = self.qs[64 * (e / 4) + 4 * row + e % 4] as i32 - 32;
-            *y = self.d[row] * self.scales[e / 16][row] as f32 * q as f32;
+            let q = self.value(row, e) as i32 - 32;
+            *y = d * self.scales[e / 16][row] as f32 * q as f32;
         }
         out
     }
@@ -221,5 +254,13 @@ mod tests {
         // minimums held in whole bytes: 37 cache lines.
         assert_eq!(std::mem::size_of::<TileQ4K>(), TILE_ROWS * (144 + 4));
         assert_eq!(std::mem::size_of::<TileQ4K>() % 64, 0);
+    }
+
+    #[test]
+    fn q6k_tiles_are_the_size_of_their_blocks_in_whole_cache_lines() {
+        assert_eq!(
+            std::mem::size_of::<TileQ6K>(),
+            (TILE_ROWS * 210).next_multiple_of(64)
+        );
     }
 }

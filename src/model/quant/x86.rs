@@ -301,15 +301,44 @@ pub unsafe fn gemm_q6k_tiles<const R: usize>(
     tiles: &[TileQ6K],
     rows: [&[BlockQ8K]; R],
 ) -> [[f32; TILE_ROWS]; R] {
+    let low4 = _mm512_set1_epi8(0x0F);
+    let top2 = _mm512_set1_epi8(0x30);
+    // `(a & b) | c` in one ternary-logic instruction.
+    const A_AND_B_OR_C: i32 = 0xEA;
     let mut acc = [_mm512_setzero_ps(); R];
     for (kb, tile) in tiles.iter().enumerate() {
         let mut scaled = [_mm512_setzero_ps(); R];
         for s in 0..16 {
+            // 53 lines a tile: four a sub-block covers them.
+            prefetch_ahead::<_, R>(tile, 4 * s, 2);
+            prefetch_ahead::<_, R>(tile, 4 * s + 1, 2);
+            let sub = tile.q[s].as_ptr();
+            let a = _mm512_loadu_si512(sub as *const _);
+            let b = _mm512_loadu_si512(sub.add(64) as *const _);
+            let h = _mm512_loadu_si512(sub.add(TileQ6K::TOP_BITS) as *const _);
+            // The four groups of the sub-block, 4 values per row each,
+            // rebuilt as whole bytes (q + 32).
+            let w = [
+                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(
+                    a,
+                    low4,
+                    _mm512_and_si512(_mm512_slli_epi16(h, 4), top2),
+                ),
+                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(
+                    _mm512_srli_epi16(a, 4),
+                    low4,
+                    _mm512_and_si512(_mm512_slli_epi16(h, 2), top2),
+                ),
+                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(b, low4, _mm512_and_si512(h, top2)),
+                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(
+                    _mm512_srli_epi16(b, 4),
+                    low4,
+                    _mm512_and_si512(_mm512_srli_epi16(h, 2), top2),
+                ),
+            ];
             let mut isum = [_mm512_setzero_si512(); R];
-            for g4 in 0..4 {
+            for (g4, w) in w.into_iter().enumerate() {
                 let g = 4 * s + g4;
-                prefetch_ahead::<_, R>(tile, g, 64);
-                let w = _mm512_loadu_si512(tile.qs.as_ptr().add(64 * g) as *const _);
                 for r in 0..R {
                     let y = rows[r][kb].qs.as_ptr().add(4 * g) as *const i32;
                     isum[r] =
@@ -326,7 +355,7 @@ pub unsafe fn gemm_q6k_tiles<const R: usize>(
                 scaled[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, scaled[r]);
             }
         }
-        let d = _mm512_loadu_ps(tile.d.as_ptr());
+        let d = _mm512_cvtph_ps(_mm256_loadu_si256(tile.d.as_ptr() as *const __m256i));
         for r in 0..R {
             let block = _mm512_mul_ps(d, scaled[r]);
             acc[r] = _mm512_fmadd_ps(block, _mm512_set1_ps(rows[r][kb].d), acc[r]);
