@@ -303,8 +303,6 @@ pub unsafe fn gemm_q6k_tiles<const R: usize>(
 ) -> [[f32; TILE_ROWS]; R] {
     let low4 = _mm512_set1_epi8(0x0F);
     let top2 = _mm512_set1_epi8(0x30);
-    // `(a & b) | c` in one ternary-logic instruction.
-    const A_AND_B_OR_C: i32 = 0xEA;
     let mut acc = [_mm512_setzero_ps(); R];
     for (kb, tile) in tiles.iter().enumerate() {
         let mut scaled = [_mm512_setzero_ps(); R];
@@ -317,24 +315,17 @@ pub unsafe fn gemm_q6k_tiles<const R: usize>(
             let b = _mm512_loadu_si512(sub.add(64) as *const _);
             let h = _mm512_loadu_si512(sub.add(TileQ6K::TOP_BITS) as *const _);
             // The four groups of the sub-block, 4 values per row each,
-            // rebuilt as whole bytes (q + 32).
+            // rebuilt as whole bytes (q + 32): low nibble | top bits moved
+            // to bits 4..6.
+            let whole = |nibbles, top| {
+                // `(a & b) | c` in one ternary-logic instruction.
+                _mm512_ternarylogic_epi32::<0xEA>(nibbles, low4, _mm512_and_si512(top, top2))
+            };
             let w = [
-                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(
-                    a,
-                    low4,
-                    _mm512_and_si512(_mm512_slli_epi16(h, 4), top2),
-                ),
-                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(
-                    _mm512_srli_epi16(a, 4),
-                    low4,
-                    _mm512_and_si512(_mm512_slli_epi16(h, 2), top2),
-                ),
-                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(b, low4, _mm512_and_si512(h, top2)),
-                _mm512_ternarylogic_epi32::<A_AND_B_OR_C>(
-                    _mm512_srli_epi16(b, 4),
-                    low4,
-                    _mm512_and_si512(_mm512_srli_epi16(h, 2), top2),
-                ),
+                whole(a, _mm512_slli_epi16(h, 4)),
+                whole(_mm512_srli_epi16(a, 4), _mm512_slli_epi16(h, 2)),
+                whole(b, h),
+                whole(_mm512_srli_epi16(b, 4), _mm512_srli_epi16(h, 2)),
             ];
             let mut isum = [_mm512_setzero_si512(); R];
             for (g4, w) in w.into_iter().enumerate() {
