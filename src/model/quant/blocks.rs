@@ -183,7 +183,16 @@ fn round_half_away(x: f32) -> f32 {
 
 /// Quantizes `xs` (a multiple of 256 long) into Q8_K super-blocks.
 pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
-    with_avx2!(quantize_q8k_avx2, quantize_q8k_portable, (xs: &[f32]) -> Vec<BlockQ8K>)
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        let (blocks, _) = xs.as_chunks::<QK_K>();
+        return blocks
+            .iter()
+            // SAFETY: the features were just detected.
+            .map(|xs| unsafe { super::x86::quantize_q8k_block(xs) })
+            .collect();
+    }
+    quantize_q8k_portable(xs)
 }
 
 // The block quantizers below are plain loops over `#[inline(always)]`
@@ -466,6 +475,53 @@ mod tests {
         }
         for x in cases {
             assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
+        }
+    }
+
+    #[test]
+    fn simd_q8k_quantizer_gives_the_portable_bits() {
+        // Blocks of random values over many magnitudes, plus the edges:
+        // halves after scaling (max -127 makes the scale 1), ties for the
+        // largest magnitude, zeros, NaN, infinities and a subnormal maximum.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut blocks: Vec<Vec<f32>> = (0..400)
+            .map(|b| {
+                let magnitude = 10f32.powi(b % 9 - 4);
+                (0..QK_K)
+                    .map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * magnitude)
+                    .collect()
+            })
+            .collect();
+        let mut halves: Vec<f32> = (0..QK_K).map(|i| i as f32 / 2.0 - 63.5).collect();
+        halves[17] = -127.0;
+        blocks.push(halves);
+        let mut ties = vec![0.5f32; QK_K];
+        (ties[3], ties[4], ties[100]) = (2.0, -2.0, 2.0);
+        blocks.push(ties);
+        blocks.push(vec![0.0; QK_K]);
+        let mut nan = vec![1.5f32; QK_K];
+        (nan[0], nan[77]) = (f32::NAN, -4.0);
+        blocks.push(nan);
+        let mut inf = vec![0.25f32; QK_K];
+        inf[31] = f32::INFINITY;
+        blocks.push(inf);
+        let mut tiny = vec![0.0f32; QK_K];
+        (tiny[5], tiny[6]) = (f32::from_bits(3), -f32::from_bits(1));
+        blocks.push(tiny);
+        let xs: Vec<f32> = blocks.concat();
+        let fast = quantize_q8k(&xs);
+        let portable = quantize_q8k_portable(&xs);
+        assert_eq!(fast.len(), portable.len());
+        for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
+            assert_eq!(a.d.to_bits(), b.d.to_bits(), "block {i}: scale");
+            assert_eq!(a.qs, b.qs, "block {i}: values");
+            assert_eq!(a.bsums, b.bsums, "block {i}: sums");
         }
     }
 
