@@ -9,6 +9,8 @@
 use half::f16;
 use rayon::prelude::*;
 
+use super::softmax::exp_shifted;
+
 /// The cached keys (or values) of one layer, stored as f16: `kv_heads`
 /// heads of `len` positions of `dim` values, head `h` position `p` starting
 /// at `h * head_stride + p * pos_stride` in `data`.
@@ -51,12 +53,7 @@ pub fn attend_one(
         let q = &q[h * dim..(h + 1) * dim];
         let mut weights = vec![0f32; keys.len];
         scores(f16c, q, keys, kv, scale, &mut weights);
-        let max = weights.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0f32;
-        for w in &mut weights {
-            *w = (*w - max).exp();
-            sum += *w;
-        }
+        let sum = exp_shifted(&mut weights);
         weighted_sum(f16c, &weights, values, kv, out);
         for o in out.iter_mut() {
             *o /= sum;
