@@ -759,7 +759,7 @@ fn native_products(kernels: &MatMul, weights: &[&QWeight], xs: &Tensor) -> Resul
     };
     let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
     let input = QuantizedInput::new(&values, width)?;
-    weights.iter().map(|w| kernels.matmul(w, &input)).collect()
+    kernels.matmul_all(weights.iter().copied(), &input)
 }
 
 fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result<Block> {

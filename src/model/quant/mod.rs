@@ -379,51 +379,42 @@ impl MatMul {
 
     /// `x · Wᵀ`: a `x.rows() × w.rows()` row-major result.
     pub fn matmul(&self, w: &QWeight, x: &QuantizedInput<'_>) -> Result<Vec<f32>> {
-        if x.cols != w.cols {
-            bail!(
-                "matmul: input rows have {} values, weights expect {}",
-                x.cols,
-                w.cols
-            );
-        }
-        let (m, n) = (x.rows, w.rows);
-        let acts = self.pool.install(|| x.quantized(w.ty.activation_format()));
-        let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
-        let isa = self.isa;
-        let fill = |rows: Range<usize>, inputs: Range<usize>, out: Region<'_>| {
-            #[cfg(target_arch = "x86_64")]
-            if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, isa) {
-                match &**tiled {
-                    Tiled::Q4K(tiles) => fill_tiles(
-                        tiles,
-                        acts,
-                        rows,
-                        inputs,
-                        out,
-                        TileKernels {
-                            four: x86::gemm_q4k_tiles,
-                            pair: x86::gemm_q4k_tiles,
-                            single: x86::gemm_q4k_tiles,
-                        },
-                    ),
-                    Tiled::Q6K(tiles) => fill_tiles(
-                        tiles,
-                        acts,
-                        rows,
-                        inputs,
-                        out,
-                        TileKernels {
-                            four: x86::gemm_q6k_tiles,
-                            pair: x86::gemm_q6k_tiles,
-                            single: x86::gemm_q6k_tiles,
-                        },
-                    ),
-                }
-                return;
+        let [out] = self
+            .matmul_all([w], x)?
+            .try_into()
+            .map_err(|_| candle_core::Error::Msg("expected one product".into()))?;
+        Ok(out)
+    }
+
+    /// [`Self::matmul`] of the same input with each of `weights`, the
+    /// input quantized once per format. Decoding rows of all the products
+    /// share one parallel section: a token's query, key and value
+    /// projections (or gate and up) are one hand-out of work to the pool,
+    /// not three (or two), and the small key/value matrices no longer
+    /// leave threads idle at the end of a section of their own.
+    pub fn matmul_all<'w>(
+        &self,
+        weights: impl IntoIterator<Item = &'w QWeight>,
+        x: &QuantizedInput<'_>,
+    ) -> Result<Vec<Vec<f32>>> {
+        let weights: Vec<&QWeight> = weights.into_iter().collect();
+        for w in &weights {
+            if x.cols != w.cols {
+                bail!(
+                    "matmul: input rows have {} values, weights expect {}",
+                    x.cols,
+                    w.cols
+                );
             }
-            fill_rows(isa, w, acts, blocks_per_row, rows, inputs, out);
-        };
-        let mut out = vec![0f32; m * n];
+        }
+        let m = x.rows;
+        let acts: Vec<Activations<'_>> = self.pool.install(|| {
+            weights
+                .iter()
+                .map(|w| x.quantized(w.ty.activation_format()))
+                .collect()
+        });
+        let mut outs: Vec<Vec<f32>> = weights.iter().map(|w| vec![0f32; m * w.rows]).collect();
         // Prompt processing: tasks split the input rows, each taking a run
         // of them against all weight rows. The split is even only for a
         // multiple of `quantum` rows; the few rows beyond (say, decode steps
@@ -433,38 +424,93 @@ impl MatMul {
         let split = if m >= 2 * quantum { m - m % quantum } else { 0 };
         if split > 0 {
             let inputs_per_task = split / (2 * self.threads);
-            self.pool.install(|| {
-                out[..split * n]
-                    .par_chunks_mut(inputs_per_task * n)
-                    .enumerate()
-                    .for_each(|(task, out)| {
-                        let first = task * inputs_per_task;
-                        let inputs = first..first + out.len() / n;
-                        fill(0..n, inputs, Region::new(out, n, 1));
-                    })
-            });
+            for ((w, &acts), out) in weights.iter().zip(&acts).zip(&mut outs) {
+                let n = w.rows;
+                self.pool.install(|| {
+                    out[..split * n]
+                        .par_chunks_mut(inputs_per_task * n)
+                        .enumerate()
+                        .for_each(|(task, out)| {
+                            let first = task * inputs_per_task;
+                            let inputs = first..first + out.len() / n;
+                            self.fill(w, acts, 0..n, inputs, Region::new(out, n, 1));
+                        })
+                });
+            }
         }
-        // Decoding: tasks split the weight rows; output transposed
-        // ([n, rows]) so each task owns a contiguous part.
+        // Decoding: tasks split the weight rows of every product; outputs
+        // transposed ([n, rows]) so each task owns a contiguous part.
         let rest = m - split;
         if rest > 0 {
-            let mut out_t = vec![0f32; n * rest];
-            let rows_per_task = (n / (self.threads * 8))
-                .clamp(4, 256)
-                .next_multiple_of(TILE_ROWS);
+            let mut outs_t: Vec<Vec<f32>> =
+                weights.iter().map(|w| vec![0f32; w.rows * rest]).collect();
+            let mut tasks = Vec::new();
+            for ((w, &acts), out_t) in weights.iter().zip(&acts).zip(&mut outs_t) {
+                let rows_per_task = (w.rows / (self.threads * 8))
+                    .clamp(4, 256)
+                    .next_multiple_of(TILE_ROWS);
+                for (task, out) in out_t.chunks_mut(rows_per_task * rest).enumerate() {
+                    let first = task * rows_per_task;
+                    let rows = first..first + out.len() / rest;
+                    tasks.push((*w, acts, rows, Region::new(out, 1, rest)));
+                }
+            }
             self.pool.install(|| {
-                out_t
-                    .par_chunks_mut(rows_per_task * rest)
-                    .enumerate()
-                    .for_each(|(task, out)| {
-                        let first = task * rows_per_task;
-                        let rows = first..first + out.len() / rest;
-                        fill(rows, split..m, Region::new(out, 1, rest));
-                    })
+                tasks.into_par_iter().for_each(|(w, acts, rows, out)| {
+                    self.fill(w, acts, rows, split..m, out);
+                })
             });
-            transpose_into(&out_t, rest, n, &mut out[split * n..]);
+            for ((w, out_t), out) in weights.iter().zip(&outs_t).zip(&mut outs) {
+                transpose_into(out_t, rest, w.rows, &mut out[split * w.rows..]);
+            }
         }
-        Ok(out)
+        Ok(outs)
+    }
+
+    /// Computes weight rows `rows` of `w` against input rows `inputs`
+    /// (quantized: `acts`) into `out`.
+    fn fill(
+        &self,
+        w: &QWeight,
+        acts: Activations<'_>,
+        rows: Range<usize>,
+        inputs: Range<usize>,
+        out: Region<'_>,
+    ) {
+        let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, self.isa) {
+            // One generic kernel serves every number of input rows.
+            macro_rules! kernels {
+                ($kernel:path) => {
+                    TileKernels {
+                        four: $kernel,
+                        pair: $kernel,
+                        single: $kernel,
+                    }
+                };
+            }
+            match &**tiled {
+                Tiled::Q4K(tiles) => fill_tiles(
+                    tiles,
+                    acts,
+                    rows,
+                    inputs,
+                    out,
+                    kernels!(x86::gemm_q4k_tiles),
+                ),
+                Tiled::Q6K(tiles) => fill_tiles(
+                    tiles,
+                    acts,
+                    rows,
+                    inputs,
+                    out,
+                    kernels!(x86::gemm_q6k_tiles),
+                ),
+            }
+            return;
+        }
+        fill_rows(self.isa, w, acts, blocks_per_row, rows, inputs, out);
     }
 }
 

@@ -339,3 +339,41 @@ fn released_rows_still_read_the_same_values() {
     w.dequantize_row(63, &mut expected);
     assert_eq!(after[63], expected);
 }
+
+#[test]
+fn products_sharing_a_section_equal_products_alone() {
+    // A layer's query/key/value projections go to the pool as one section;
+    // each product must be what it is computed alone, for decode rows and
+    // for prompt chunks with decode rows riding along.
+    for threads in [1, 2, 3] {
+        let mm = MatMul::new(threads).unwrap();
+        let weights: Vec<QWeight> = [
+            (GgmlDType::Q4K, QuantType::Q4K, 64),
+            (GgmlDType::Q6K, QuantType::Q6K, 16),
+            (GgmlDType::Q8_0, QuantType::Q8_0, 48),
+        ]
+        .into_iter()
+        .map(|(dtype, ty, rows)| {
+            mm.prepare(weight(dtype, ty, rows, 512).1, Usage::Batched)
+                .unwrap()
+        })
+        .collect();
+        for m in [1, 2, 3, 70] {
+            let xs = values(m * 512, 11);
+            let input = QuantizedInput::new(&xs, 512).unwrap();
+            let together = mm.matmul_all(&weights, &input).unwrap();
+            assert_eq!(together.len(), weights.len());
+            for (w, got) in weights.iter().zip(&together) {
+                let alone = mm
+                    .matmul(w, &QuantizedInput::new(&xs, 512).unwrap())
+                    .unwrap();
+                assert_eq!(got.len(), m * w.rows());
+                let same = got
+                    .iter()
+                    .zip(&alone)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{:?}, {m} rows, {threads} threads", w.quant_type());
+            }
+        }
+    }
+}
