@@ -6,51 +6,82 @@
 //! holds four consecutive values of each of the 16 rows, and one `vpdpbusd`
 //! against four input bytes (broadcast) advances all 16 outputs at once —
 //! no horizontal sums, and each weight byte is unpacked once for several
-//! input rows. A Q4_K tile is the size of the blocks it replaces plus 2.8%
-//! (6-bit scales and minimums unpacked to bytes; the block scales stay
-//! f16); a Q6_K tile plus 1% (alignment; see [`TileQ6K`]).
+//! input rows. A Q4_K tile is exactly the size of the blocks it replaces
+//! (see [`TileQ4K`] for where the scales go); a Q6_K tile is 1% larger
+//! (alignment; see [`TileQ6K`]).
 
 use super::blocks::{q4k_scales_mins, QK_K};
 
 /// Rows in a tile.
 pub const TILE_ROWS: usize = 16;
 
-/// One 256-value super-block of 16 rows.
+/// One 256-value super-block of 16 rows, exactly the size of the file's
+/// 16 blocks (36 cache lines).
+///
+/// The 6-bit scales and minimums are unpacked to one byte each, so a
+/// kernel reads them with one widening load; the two spare bits of each of
+/// those 256 bytes carry the rows' f16 block scales: bit 7 of header byte
+/// `i` is bit `i % 16` of `d[i / 16]`, bit 6 the same bit of `dmin`. A
+/// kernel takes the 512 bits back with four byte-sign masks a plane.
 #[derive(Clone)]
 #[repr(C, align(64))]
 pub struct TileQ4K {
     /// `[group of 8 values (32)][row (16)][4 bytes]`; byte `j` of a row in
     /// group `g` holds value `8g + j` (low nibble) and `8g + j + 4` (high).
     pub qs: [u8; QK_K / 8 * TILE_ROWS * 4],
-    /// `[sub-block of 32 values (8)][row]` 6-bit scales.
-    pub scales: [[u8; TILE_ROWS]; 8],
-    /// `[sub-block (8)][row]` 6-bit minimums.
-    pub mins: [[u8; TILE_ROWS]; 8],
-    /// Per-row super-block scale, f16 bits.
-    pub d: [u16; TILE_ROWS],
-    /// Per-row super-block minimum scale, f16 bits.
-    pub dmin: [u16; TILE_ROWS],
+    /// `[sub-block of 32 values (8)][row]` 6-bit scales (low bits), then
+    /// `[sub-block][row]` 6-bit minimums: the header, 256 bytes whose top
+    /// two bits hold `d` and `dmin`.
+    pub header: [[u8; TILE_ROWS]; 16],
 }
 
 impl TileQ4K {
+    /// The low bits of a header byte that hold a scale or minimum.
+    pub const SIX_BITS: u8 = 0x3F;
+
     fn zeroed() -> Self {
         Self {
             qs: [0; QK_K / 8 * TILE_ROWS * 4],
-            scales: [[0; TILE_ROWS]; 8],
-            mins: [[0; TILE_ROWS]; 8],
-            d: [0; TILE_ROWS],
-            dmin: [0; TILE_ROWS],
+            header: [[0; TILE_ROWS]; 16],
         }
+    }
+
+    /// Stores `d` and `dmin` of row `row` in the header's spare bits.
+    fn set_block_scales(&mut self, row: usize, d: u16, dmin: u16) {
+        for bit in 0..16 {
+            let byte = &mut self.header[row][bit];
+            let (d_bit, dmin_bit) = ((d >> bit) as u8 & 1, (dmin >> bit) as u8 & 1);
+            *byte = (*byte & Self::SIX_BITS) | d_bit << 7 | dmin_bit << 6;
+        }
+    }
+
+    /// `d` and `dmin` of row `row` (f16 bits), from the header.
+    #[cfg(test)]
+    pub fn block_scales(&self, row: usize) -> (u16, u16) {
+        let bits = self.header[row];
+        let plane = |shift: u32| {
+            (0..16).fold(0u16, |v, bit| {
+                v | (((bits[bit] >> shift) & 1) as u16) << bit
+            })
+        };
+        (plane(7), plane(6))
+    }
+
+    /// Sub-block `s`'s 6-bit scale (`s < 8`) or minimum (`s - 8`) of row `row`.
+    #[cfg(test)]
+    pub fn six_bits(&self, s: usize, row: usize) -> u8 {
+        self.header[s][row] & Self::SIX_BITS
     }
 
     /// Copies super-block `block` (144 bytes, GGML layout) into row `row`.
     fn set_row(&mut self, row: usize, block: &[u8]) {
-        self.d[row] = u16::from_le_bytes([block[0], block[1]]);
-        self.dmin[row] = u16::from_le_bytes([block[2], block[3]]);
+        let d = u16::from_le_bytes([block[0], block[1]]);
+        let dmin = u16::from_le_bytes([block[2], block[3]]);
+        self.set_block_scales(row, d, dmin);
         let unpacked = q4k_scales_mins(&block[4..16]);
-        for s in 0..8 {
-            self.scales[s][row] = unpacked[s];
-            self.mins[s][row] = unpacked[8 + s];
+        for (s, &value) in unpacked.iter().enumerate() {
+            let byte = &mut self.header[s][row];
+            *byte = (*byte & !Self::SIX_BITS) | value;
         }
         // The 4-bit values in element order: run j of 32 bytes holds
         // elements 64j..64j+32 in its low nibbles and the next 32 in its high.
@@ -78,9 +109,13 @@ impl TileQ4K {
             let byte = self.qs[64 * g + 4 * row + j % 4];
             let q = if j < 4 { byte & 0xF } else { byte >> 4 };
             let s = e / 32;
-            let d = half::f16::from_bits(self.d[row]).to_f32();
-            let dmin = half::f16::from_bits(self.dmin[row]).to_f32();
-            *y = d * self.scales[s][row] as f32 * q as f32 - dmin * self.mins[s][row] as f32;
+            let (d, dmin) = self.block_scales(row);
+            let (d, dmin) = (
+                half::f16::from_bits(d).to_f32(),
+                half::f16::from_bits(dmin).to_f32(),
+            );
+            let (scale, min) = (self.six_bits(s, row), self.six_bits(8 + s, row));
+            *y = d * scale as f32 * q as f32 - dmin * min as f32;
         }
         out
     }
@@ -249,11 +284,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn q4k_tiles_add_only_the_unpacked_scales_to_their_blocks() {
-        // 16 blocks of 144 bytes, plus 4 bytes a row for the scales and
-        // minimums held in whole bytes: 37 cache lines.
-        assert_eq!(std::mem::size_of::<TileQ4K>(), TILE_ROWS * (144 + 4));
+    fn q4k_tiles_are_the_size_of_their_blocks() {
+        // 16 blocks of 144 bytes: 36 cache lines.
+        assert_eq!(std::mem::size_of::<TileQ4K>(), TILE_ROWS * 144);
         assert_eq!(std::mem::size_of::<TileQ4K>() % 64, 0);
+    }
+
+    #[test]
+    fn q4k_block_scales_share_bytes_with_the_six_bit_values_intact() {
+        // Rows filled in any order: every row keeps its own d, dmin and
+        // 6-bit values, whatever the other rows put in the spare bits.
+        let mut tile = TileQ4K::zeroed();
+        let block = |row: usize| -> Vec<u8> {
+            let mut b = vec![0u8; 144];
+            let d = 0x3C00u16 ^ (row as u16 * 0x1111);
+            let dmin = !d;
+            b[0..2].copy_from_slice(&d.to_le_bytes());
+            b[2..4].copy_from_slice(&dmin.to_le_bytes());
+            for (i, byte) in b[4..16].iter_mut().enumerate() {
+                *byte = (row * 29 + i * 71) as u8;
+            }
+            b
+        };
+        for row in [5, 0, 15, 9, 1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14] {
+            tile.set_row(row, &block(row));
+        }
+        for row in 0..TILE_ROWS {
+            let b = block(row);
+            let d = u16::from_le_bytes([b[0], b[1]]);
+            let dmin = u16::from_le_bytes([b[2], b[3]]);
+            assert_eq!(tile.block_scales(row), (d, dmin), "row {row}");
+            let unpacked = q4k_scales_mins(&b[4..16]);
+            for (s, &value) in unpacked.iter().enumerate() {
+                assert_eq!(tile.six_bits(s, row), value, "row {row}, value {s}");
+            }
+        }
     }
 
     #[test]

@@ -309,6 +309,21 @@ pub unsafe fn quantize_q8k_block(xs: &[f32; QK_K]) -> BlockQ8K {
     block
 }
 
+/// The 16 rows' `d` and `dmin` of a Q4_K tile, from the spare top bits of
+/// its header: the sign bits of the header's four lines are `d`'s 256 bits
+/// in order, the next bits `dmin`'s.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn block_scales(tile: &TileQ4K) -> (__m512, __m512) {
+    let header = tile.header.as_ptr() as *const u8;
+    let lines: [__m512i; 4] =
+        std::array::from_fn(|i| _mm512_loadu_si512(header.add(64 * i) as *const _));
+    let d = lines.map(|line| _mm512_movepi8_mask(line) as i64);
+    let dmin = lines.map(|line| _mm512_movepi8_mask(_mm512_add_epi8(line, line)) as i64);
+    let f16s = |w: [i64; 4]| _mm512_cvtph_ps(_mm256_setr_epi64x(w[0], w[1], w[2], w[3]));
+    (f16s(d), f16s(dmin))
+}
+
 /// Q4_K tiles (one row tile: all its super-blocks) · Q8_K inputs: the 16
 /// outputs of the tile for each of `R` input rows. Requires AVX-512 F/BW
 /// and VNNI.
@@ -318,6 +333,10 @@ pub unsafe fn gemm_q4k_tiles<const R: usize>(
     rows: [&[BlockQ8K]; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let m4 = _mm512_set1_epi8(0xF);
+    let six_bits = |row: &[u8; TILE_ROWS]| {
+        let bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(row.as_ptr() as *const __m128i));
+        _mm512_cvtepi32_ps(_mm512_and_si512(bytes, _mm512_set1_epi32(0x3F)))
+    };
     let mut acc = [_mm512_setzero_ps(); R];
     for (kb, tile) in tiles.iter().enumerate() {
         let mut scaled = [_mm512_setzero_ps(); R];
@@ -338,12 +357,8 @@ pub unsafe fn gemm_q4k_tiles<const R: usize>(
                     isum[r] = _mm512_dpbusd_epi32(isum[r], hi, y_hi);
                 }
             }
-            let scale = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
-                tile.scales[s].as_ptr() as *const __m128i,
-            )));
-            let min = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
-                tile.mins[s].as_ptr() as *const __m128i,
-            )));
+            let scale = six_bits(&tile.header[s]);
+            let min = six_bits(&tile.header[8 + s]);
             for r in 0..R {
                 let y = &rows[r][kb];
                 scaled[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), scale, scaled[r]);
@@ -351,8 +366,7 @@ pub unsafe fn gemm_q4k_tiles<const R: usize>(
                 mins[r] = _mm512_fmadd_ps(min, _mm512_set1_ps(bsum as f32), mins[r]);
             }
         }
-        let d = _mm512_cvtph_ps(_mm256_loadu_si256(tile.d.as_ptr() as *const __m256i));
-        let dmin = _mm512_cvtph_ps(_mm256_loadu_si256(tile.dmin.as_ptr() as *const __m256i));
+        let (d, dmin) = block_scales(tile);
         for r in 0..R {
             let block = _mm512_fmsub_ps(d, scaled[r], _mm512_mul_ps(dmin, mins[r]));
             acc[r] = _mm512_fmadd_ps(block, _mm512_set1_ps(rows[r][kb].d), acc[r]);
