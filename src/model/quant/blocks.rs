@@ -132,27 +132,9 @@ pub fn f16_at(bytes: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([bytes[at], bytes[at + 1]]).to_f32()
 }
 
-fn round_f16(x: f32) -> f32 {
+/// `x` rounded to the nearest f16, as f32 (how GGML stores block scales).
+pub(super) fn round_f16(x: f32) -> f32 {
     f16::from_f32(x).to_f32()
-}
-
-/// Runs `$portable(args)` compiled for AVX2 when the CPU has it: the
-/// quantizers' rounding and scans then vectorize, with identical results.
-macro_rules! with_avx2 {
-    ($avx2:ident, $portable:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn $avx2($($arg: $ty),*) -> $ret {
-                $portable($($arg),*)
-            }
-            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                // SAFETY: the features were just detected.
-                return unsafe { $avx2($($arg),*) };
-            }
-        }
-        $portable($($arg),*)
-    }};
 }
 
 /// The largest magnitude in `xs`, in eight lanes so it vectorizes.
@@ -195,10 +177,9 @@ pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
     quantize_q8k_portable(xs)
 }
 
-// The block quantizers below are plain loops over `#[inline(always)]`
-// helpers: a closure would be compiled on its own, without the AVX2 of the
-// `with_avx2!` wrapper, and its rounding would become a library call per
-// value.
+// The portable block quantizers below define the results; on x86-64 with
+// AVX2, `super::x86` computes the same bits with intrinsics (the compiler
+// leaves the rounding and the saturating casts scalar here).
 #[inline(always)]
 fn quantize_q8k_portable(xs: &[f32]) -> Vec<BlockQ8K> {
     let mut blocks = Vec::with_capacity(xs.len() / QK_K);
@@ -235,7 +216,16 @@ fn quantize_q8k_block(xs: &[f32]) -> BlockQ8K {
 
 /// Quantizes `xs` (a multiple of 32 long) into Q8_0 or Q8_1 blocks.
 pub fn quantize_q8_32(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
-    with_avx2!(quantize_q8_32_avx2, quantize_q8_32_portable, (xs: &[f32], with_sum: bool) -> Vec<Block8x32>)
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        let (blocks, _) = xs.as_chunks::<QK32>();
+        return blocks
+            .iter()
+            // SAFETY: the features were just detected.
+            .map(|xs| unsafe { super::x86::quantize_q8_32_block(xs, with_sum) })
+            .collect();
+    }
+    quantize_q8_32_portable(xs, with_sum)
 }
 
 #[inline(always)]
@@ -478,11 +468,11 @@ mod tests {
         }
     }
 
-    #[test]
-    fn simd_q8k_quantizer_gives_the_portable_bits() {
-        // Blocks of random values over many magnitudes, plus the edges:
-        // halves after scaling (max -127 makes the scale 1), ties for the
-        // largest magnitude, zeros, NaN, infinities and a subnormal maximum.
+    /// Blocks of `len` values for the quantizers: random values over many
+    /// magnitudes, plus the edges: halves after scaling (a largest
+    /// magnitude of 127 makes the scale 1), ties for the largest
+    /// magnitude, zeros, NaN, infinities and subnormals.
+    fn quantizer_inputs(len: usize) -> Vec<f32> {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
         let mut next = move || {
             state ^= state << 13;
@@ -493,28 +483,33 @@ mod tests {
         let mut blocks: Vec<Vec<f32>> = (0..400)
             .map(|b| {
                 let magnitude = 10f32.powi(b % 9 - 4);
-                (0..QK_K)
+                (0..len)
                     .map(|_| ((next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * magnitude)
                     .collect()
             })
             .collect();
-        let mut halves: Vec<f32> = (0..QK_K).map(|i| i as f32 / 2.0 - 63.5).collect();
+        let mut halves: Vec<f32> = (0..len).map(|i| (i % 254) as f32 / 2.0 - 63.5).collect();
         halves[17] = -127.0;
         blocks.push(halves);
-        let mut ties = vec![0.5f32; QK_K];
-        (ties[3], ties[4], ties[100]) = (2.0, -2.0, 2.0);
+        let mut ties = vec![0.5f32; len];
+        (ties[3], ties[4], ties[len - 1]) = (2.0, -2.0, 2.0);
         blocks.push(ties);
-        blocks.push(vec![0.0; QK_K]);
-        let mut nan = vec![1.5f32; QK_K];
-        (nan[0], nan[77]) = (f32::NAN, -4.0);
+        blocks.push(vec![0.0; len]);
+        let mut nan = vec![1.5f32; len];
+        (nan[0], nan[7]) = (f32::NAN, -4.0);
         blocks.push(nan);
-        let mut inf = vec![0.25f32; QK_K];
+        let mut inf = vec![0.25f32; len];
         inf[31] = f32::INFINITY;
         blocks.push(inf);
-        let mut tiny = vec![0.0f32; QK_K];
+        let mut tiny = vec![0.0f32; len];
         (tiny[5], tiny[6]) = (f32::from_bits(3), -f32::from_bits(1));
         blocks.push(tiny);
-        let xs: Vec<f32> = blocks.concat();
+        blocks.concat()
+    }
+
+    #[test]
+    fn simd_q8k_quantizer_gives_the_portable_bits() {
+        let xs = quantizer_inputs(QK_K);
         let fast = quantize_q8k(&xs);
         let portable = quantize_q8k_portable(&xs);
         assert_eq!(fast.len(), portable.len());
@@ -522,6 +517,21 @@ mod tests {
             assert_eq!(a.d.to_bits(), b.d.to_bits(), "block {i}: scale");
             assert_eq!(a.qs, b.qs, "block {i}: values");
             assert_eq!(a.bsums, b.bsums, "block {i}: sums");
+        }
+    }
+
+    #[test]
+    fn simd_q8_32_quantizer_gives_the_portable_bits() {
+        let xs = quantizer_inputs(QK32);
+        for with_sum in [false, true] {
+            let fast = quantize_q8_32(&xs, with_sum);
+            let portable = quantize_q8_32_portable(&xs, with_sum);
+            assert_eq!(fast.len(), portable.len());
+            for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
+                assert_eq!(a.d.to_bits(), b.d.to_bits(), "block {i}: scale");
+                assert_eq!(a.s.to_bits(), b.s.to_bits(), "block {i}: sum");
+                assert_eq!(a.qs, b.qs, "block {i}: values");
+            }
         }
     }
 

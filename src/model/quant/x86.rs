@@ -18,7 +18,7 @@
 
 use std::arch::x86_64::*;
 
-use super::blocks::{q4k_scales_mins, Block8x32, BlockQ8K, QK_K};
+use super::blocks::{q4k_scales_mins, round_f16, Block8x32, BlockQ8K, QK32, QK_K};
 use super::tiles::{TileQ4K, TileQ6K, TILE_ROWS};
 
 #[inline]
@@ -247,21 +247,7 @@ pub unsafe fn dot_q8_0<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f3
 /// where the other threads wait while one row is quantized.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn quantize_q8k_block(xs: &[f32; QK_K]) -> BlockQ8K {
-    let p = xs.as_ptr();
-    let sign = _mm256_set1_ps(-0.0);
-    let abs = |v| _mm256_andnot_ps(sign, v);
-    let mut lanes = _mm256_setzero_ps();
-    for i in 0..QK_K / 8 {
-        // `max` returns its second operand when either is NaN: NaNs are
-        // skipped, as `f32::max` skips them.
-        lanes = _mm256_max_ps(abs(_mm256_loadu_ps(p.add(8 * i))), lanes);
-    }
-    let half = _mm_max_ps(
-        _mm256_castps256_ps128(lanes),
-        _mm256_extractf128_ps(lanes, 1),
-    );
-    let half = _mm_max_ps(half, _mm_movehl_ps(half, half));
-    let amax = _mm_cvtss_f32(_mm_max_ss(half, _mm_movehdup_ps(half)));
+    let amax = max_abs(xs);
     let mut block = BlockQ8K {
         d: 0.0,
         qs: [0; QK_K],
@@ -270,43 +256,96 @@ pub unsafe fn quantize_q8k_block(xs: &[f32; QK_K]) -> BlockQ8K {
     // The first value of the largest magnitude, sign kept.
     let target = _mm256_set1_ps(amax);
     let first = (0..QK_K / 8).find_map(|i| {
-        let x = _mm256_loadu_ps(p.add(8 * i));
-        let hits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(abs(x), target));
+        let x = _mm256_loadu_ps(xs.as_ptr().add(8 * i));
+        let hits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(abs_ps(x), target));
         (hits != 0).then(|| xs[8 * i + hits.trailing_zeros() as usize])
     });
     let Some(max) = first.filter(|&max| max != 0.0) else {
         return block;
     };
     let iscale = -127.0 / max;
-    let scale = _mm256_set1_ps(iscale);
-    let (one, half) = (_mm256_set1_ps(1.0), _mm256_set1_ps(0.5));
-    let (lowest, highest) = (_mm256_set1_ps(-128.0), _mm256_set1_ps(127.0));
-    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for run in 0..QK_K / 32 {
-        let ints: [__m256i; 4] = std::array::from_fn(|k| {
-            let v = _mm256_mul_ps(scale, _mm256_loadu_ps(p.add(32 * run + 8 * k)));
-            let t = _mm256_round_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(v);
-            let up = _mm256_cmp_ps::<_CMP_GE_OQ>(abs(_mm256_sub_ps(v, t)), half);
-            let step = _mm256_or_ps(one, _mm256_and_ps(v, sign));
-            let rounded = _mm256_add_ps(t, _mm256_and_ps(up, step));
-            let clamped = _mm256_min_ps(_mm256_max_ps(rounded, lowest), highest);
-            let ordered = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_ORD_Q>(v, v));
-            _mm256_and_si256(_mm256_cvttps_epi32(clamped), ordered)
-        });
-        // Packing works within 128-bit halves; the permute puts the four
-        // groups of four back in order.
-        let bytes = _mm256_packs_epi16(
-            _mm256_packs_epi32(ints[0], ints[1]),
-            _mm256_packs_epi32(ints[2], ints[3]),
-        );
-        let bytes = _mm256_permutevar8x32_epi32(bytes, order);
-        _mm256_storeu_si256(block.qs.as_mut_ptr().add(32 * run) as *mut __m256i, bytes);
+    for (run, out) in xs.chunks_exact(32).zip(block.qs.chunks_exact_mut(32)) {
+        let bytes = round_to_bytes(run.as_ptr(), iscale);
+        _mm256_storeu_si256(out.as_mut_ptr() as *mut __m256i, bytes);
     }
     for (sum, qs) in block.bsums.iter_mut().zip(block.qs.chunks_exact(16)) {
         *sum = qs.iter().map(|&q| q as i16).sum();
     }
     block.d = 1.0 / iscale;
     block
+}
+
+/// One Q8_0 (or, `with_sum`, Q8_1) block of `xs` (32 values): the
+/// portable quantizer's operations eight values at a time, as
+/// [`quantize_q8k_block`] is for Q8_K.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn quantize_q8_32_block(xs: &[f32; QK32], with_sum: bool) -> Block8x32 {
+    let d = max_abs(xs) / 127.0;
+    let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+    let mut block = Block8x32 {
+        d: round_f16(d),
+        s: 0.0,
+        qs: [0; QK32],
+    };
+    let bytes = round_to_bytes(xs.as_ptr(), id);
+    _mm256_storeu_si256(block.qs.as_mut_ptr() as *mut __m256i, bytes);
+    if with_sum {
+        let sum: i32 = block.qs.iter().map(|&q| q as i32).sum();
+        block.s = round_f16(round_f16(sum as f32) * round_f16(d));
+    }
+    block
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn abs_ps(v: __m256) -> __m256 {
+    _mm256_andnot_ps(_mm256_set1_ps(-0.0), v)
+}
+
+/// The largest magnitude in `xs` (a multiple of 8 long), NaNs skipped as
+/// [`f32::max`] skips them.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn max_abs(xs: &[f32]) -> f32 {
+    let mut lanes = _mm256_setzero_ps();
+    for eight in xs.chunks_exact(8) {
+        // `max` returns its second operand when either is NaN.
+        lanes = _mm256_max_ps(abs_ps(_mm256_loadu_ps(eight.as_ptr())), lanes);
+    }
+    let half = _mm_max_ps(
+        _mm256_castps256_ps128(lanes),
+        _mm256_extractf128_ps(lanes, 1),
+    );
+    let half = _mm_max_ps(half, _mm_movehl_ps(half, half));
+    _mm_cvtss_f32(_mm_max_ss(half, _mm_movehdup_ps(half)))
+}
+
+/// The 32 values from `p`, times `scale`, rounded half away from zero,
+/// clamped to `-128..=127` (NaN to 0) and packed to bytes in order.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn round_to_bytes(p: *const f32, scale: f32) -> __m256i {
+    let scale = _mm256_set1_ps(scale);
+    let sign = _mm256_set1_ps(-0.0);
+    let (one, half) = (_mm256_set1_ps(1.0), _mm256_set1_ps(0.5));
+    let (lowest, highest) = (_mm256_set1_ps(-128.0), _mm256_set1_ps(127.0));
+    let ints: [__m256i; 4] = std::array::from_fn(|k| {
+        let v = _mm256_mul_ps(scale, _mm256_loadu_ps(p.add(8 * k)));
+        let t = _mm256_round_ps::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(v);
+        let up = _mm256_cmp_ps::<_CMP_GE_OQ>(abs_ps(_mm256_sub_ps(v, t)), half);
+        let step = _mm256_or_ps(one, _mm256_and_ps(v, sign));
+        let rounded = _mm256_add_ps(t, _mm256_and_ps(up, step));
+        let clamped = _mm256_min_ps(_mm256_max_ps(rounded, lowest), highest);
+        let ordered = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_ORD_Q>(v, v));
+        _mm256_and_si256(_mm256_cvttps_epi32(clamped), ordered)
+    });
+    // Packing works within 128-bit halves; the permute puts the four
+    // groups of four back in order.
+    let bytes = _mm256_packs_epi16(
+        _mm256_packs_epi32(ints[0], ints[1]),
+        _mm256_packs_epi32(ints[2], ints[3]),
+    );
+    _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
 }
 
 /// The 16 rows' `d` and `dmin` of a Q4_K tile, from the spare top bits of
