@@ -442,10 +442,22 @@ impl MatMul {
         // transposed ([n, rows]) so each task owns a contiguous part.
         let rest = m - split;
         if rest > 0 {
-            let mut outs_t: Vec<Vec<f32>> =
-                weights.iter().map(|w| vec![0f32; w.rows * rest]).collect();
+            // One decode row is its own transpose: the tasks then write
+            // straight into the result.
+            let mut outs_t: Vec<Vec<f32>> = match rest {
+                1 => Vec::new(),
+                _ => weights.iter().map(|w| vec![0f32; w.rows * rest]).collect(),
+            };
+            let targets: Vec<&mut [f32]> = match rest {
+                1 => weights
+                    .iter()
+                    .zip(&mut outs)
+                    .map(|(w, out)| &mut out[split * w.rows..])
+                    .collect(),
+                _ => outs_t.iter_mut().map(Vec::as_mut_slice).collect(),
+            };
             let mut tasks = Vec::new();
-            for ((w, &acts), out_t) in weights.iter().zip(&acts).zip(&mut outs_t) {
+            for ((w, &acts), out_t) in weights.iter().zip(&acts).zip(targets) {
                 let rows_per_task = (w.rows / (self.threads * 8))
                     .clamp(4, 256)
                     .next_multiple_of(TILE_ROWS);
@@ -553,10 +565,6 @@ impl<'a> Region<'a> {
 
 /// `[n, m]` → `[m, n]`, into `out`.
 fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
-    if m == 1 {
-        out.copy_from_slice(out_t);
-        return;
-    }
     for (r, column) in out_t.chunks_exact(m).enumerate() {
         for (t, &v) in column.iter().enumerate() {
             out[t * n + r] = v;
