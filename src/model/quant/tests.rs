@@ -344,7 +344,8 @@ fn released_rows_still_read_the_same_values() {
 fn products_sharing_a_section_equal_products_alone() {
     // A layer's query/key/value projections go to the pool as one section;
     // each product must be what it is computed alone, for decode rows and
-    // for prompt chunks with decode rows riding along.
+    // for prompt chunks with decode rows riding along (49 rows: one row
+    // written straight into the result after a prompt part).
     for threads in [1, 2, 3] {
         let mm = MatMul::new(threads).unwrap();
         let weights: Vec<QWeight> = [
@@ -358,7 +359,7 @@ fn products_sharing_a_section_equal_products_alone() {
                 .unwrap()
         })
         .collect();
-        for m in [1, 2, 3, 70] {
+        for m in [1, 2, 3, 49, 70] {
             let xs = values(m * 512, 11);
             let input = QuantizedInput::new(&xs, 512).unwrap();
             let together = mm.matmul_all(&weights, &input).unwrap();
