@@ -492,33 +492,9 @@ impl MatMul {
         let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
         #[cfg(target_arch = "x86_64")]
         if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, self.isa) {
-            // One generic kernel serves every number of input rows.
-            macro_rules! kernels {
-                ($kernel:path) => {
-                    TileKernels {
-                        four: $kernel,
-                        pair: $kernel,
-                        single: $kernel,
-                    }
-                };
-            }
             match &**tiled {
-                Tiled::Q4K(tiles) => fill_tiles(
-                    tiles,
-                    acts,
-                    rows,
-                    inputs,
-                    out,
-                    kernels!(x86::gemm_q4k_tiles),
-                ),
-                Tiled::Q6K(tiles) => fill_tiles(
-                    tiles,
-                    acts,
-                    rows,
-                    inputs,
-                    out,
-                    kernels!(x86::gemm_q6k_tiles),
-                ),
+                Tiled::Q4K(tiles) => fill_tiles(tiles, acts, rows, inputs, out),
+                Tiled::Q6K(tiles) => fill_tiles(tiles, acts, rows, inputs, out),
             }
             return;
         }
@@ -572,33 +548,19 @@ fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
     }
 }
 
-/// A tile kernel taking `R` input rows at once.
-#[cfg(target_arch = "x86_64")]
-type TileKernel<T, const R: usize> = unsafe fn(&[T], [&[BlockQ8K]; R]) -> [[f32; TILE_ROWS]; R];
-
-/// The tile kernels of one weight format, by how many input rows they take.
-#[cfg(target_arch = "x86_64")]
-struct TileKernels<T> {
-    four: TileKernel<T, ROWS_PER_PASS>,
-    pair: TileKernel<T, 2>,
-    single: TileKernel<T, 1>,
-}
-
 /// Computes weight rows `rows` (whole tiles) against input rows `inputs`
 /// into `out` (indexed from the first of each), four input rows per kernel
 /// call (also for a remainder of three, one row repeated), then a remaining
 /// pair at once, then a last single row. Several decode steps thus
 /// share one read of the tiles.
 #[cfg(target_arch = "x86_64")]
-fn fill_tiles<T>(
+fn fill_tiles<T: x86::TileGemm>(
     tiles: &Tiles<T>,
     acts: &[BlockQ8K],
     rows: Range<usize>,
     inputs: Range<usize>,
     mut out: Region<'_>,
-    kernels: TileKernels<T>,
 ) {
-    let TileKernels { four, pair, single } = kernels;
     let bpr = tiles.blocks_per_row;
     let input = |t: usize| &acts[t * bpr..(t + 1) * bpr];
     for tile_index in rows.start / TILE_ROWS..rows.end.div_ceil(TILE_ROWS) {
@@ -616,16 +578,16 @@ fn fill_tiles<T>(
             let rows = std::array::from_fn(|k| input((t + k).min(inputs.end - 1)));
             // SAFETY: tiles exist only when `Isa::Avx512Vnni` was detected;
             // every input row holds `bpr` blocks, as does every tile row.
-            let values = unsafe { four(tile, rows) };
+            let values = unsafe { T::gemm::<ROWS_PER_PASS>(tile, rows) };
             let n = (inputs.end - t).min(ROWS_PER_PASS);
             store(t, &values[..n]);
             t += n;
         }
         match inputs.end - t {
             // SAFETY: as above.
-            2 => store(t, &unsafe { pair(tile, [input(t), input(t + 1)]) }),
+            2 => store(t, &unsafe { T::gemm(tile, [input(t), input(t + 1)]) }),
             // SAFETY: as above.
-            1 => store(t, &unsafe { single(tile, [input(t)]) }),
+            1 => store(t, &unsafe { T::gemm(tile, [input(t)]) }),
             _ => {}
         }
     }

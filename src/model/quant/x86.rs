@@ -348,6 +348,34 @@ unsafe fn round_to_bytes(p: *const f32, scale: f32) -> __m256i {
     _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
 }
 
+/// A tile format's product kernel: one row tile (all its super-blocks) ·
+/// `R` input rows in Q8_K, the tile's 16 outputs for each row.
+pub trait TileGemm: Sized {
+    /// # Safety
+    /// The CPU must have AVX-512 F/BW and VNNI; every input row holds as
+    /// many blocks as `tiles` has tiles.
+    unsafe fn gemm<const R: usize>(tiles: &[Self], rows: [&[BlockQ8K]; R])
+        -> [[f32; TILE_ROWS]; R];
+}
+
+impl TileGemm for TileQ4K {
+    unsafe fn gemm<const R: usize>(
+        tiles: &[Self],
+        rows: [&[BlockQ8K]; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        gemm_q4k_tiles(tiles, rows)
+    }
+}
+
+impl TileGemm for TileQ6K {
+    unsafe fn gemm<const R: usize>(
+        tiles: &[Self],
+        rows: [&[BlockQ8K]; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        gemm_q6k_tiles(tiles, rows)
+    }
+}
+
 /// The 16 rows' `d` and `dmin` of a Q4_K tile, from the spare top bits of
 /// its header: the sign bits of the header's four lines are `d`'s 256 bits
 /// in order, the next bits `dmin`'s.
@@ -367,14 +395,15 @@ unsafe fn block_scales(tile: &TileQ4K) -> (__m512, __m512) {
 /// outputs of the tile for each of `R` input rows. Requires AVX-512 F/BW
 /// and VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn gemm_q4k_tiles<const R: usize>(
+unsafe fn gemm_q4k_tiles<const R: usize>(
     tiles: &[TileQ4K],
     rows: [&[BlockQ8K]; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let m4 = _mm512_set1_epi8(0xF);
     let six_bits = |row: &[u8; TILE_ROWS]| {
         let bytes = _mm512_cvtepu8_epi32(_mm_loadu_si128(row.as_ptr() as *const __m128i));
-        _mm512_cvtepi32_ps(_mm512_and_si512(bytes, _mm512_set1_epi32(0x3F)))
+        let six = _mm512_set1_epi32(TileQ4K::SIX_BITS as i32);
+        _mm512_cvtepi32_ps(_mm512_and_si512(bytes, six))
     };
     let mut acc = [_mm512_setzero_ps(); R];
     for (kb, tile) in tiles.iter().enumerate() {
@@ -421,7 +450,7 @@ pub unsafe fn gemm_q4k_tiles<const R: usize>(
 /// Q6_K tiles (one row tile) · Q8_K inputs: the 16 outputs of the tile for
 /// each of `R` input rows. Requires AVX-512 F/BW and VNNI.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub unsafe fn gemm_q6k_tiles<const R: usize>(
+unsafe fn gemm_q6k_tiles<const R: usize>(
     tiles: &[TileQ6K],
     rows: [&[BlockQ8K]; R],
 ) -> [[f32; TILE_ROWS]; R] {
