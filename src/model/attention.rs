@@ -2,9 +2,16 @@
 //!
 //! Decoding adds one position at a time. Going through general tensor ops
 //! would copy every cached key and value each step (to make them
-//! contiguous and to repeat them for grouped-query heads); here each query
-//! head reads its key/value head where it lies in the cache (in f16,
-//! widened to f32 eight values at a time).
+//! contiguous and to repeat them for grouped-query heads); here the query
+//! heads read their key/value head where it lies in the cache (in f16,
+//! widened to f32 in registers).
+//!
+//! On CPUs with AVX-512 the query heads of a group go together: each
+//! cached key and value is widened once for all of them, and their scores
+//! are summed in registers. Every kernel gives the same bits: a score is
+//! eight lanes of multiply-adds over the head's values, the lanes then
+//! added in order; an output value is the weights' multiply-adds over the
+//! positions in order.
 
 use half::f16;
 use rayon::prelude::*;
@@ -34,8 +41,9 @@ impl CachedHeads<'_> {
 }
 
 /// Softmax(q·Kᵀ·scale)·V for one position: `q` holds `heads × dim` values,
-/// query head `h` uses key/value head `h / (heads / kv_heads)`. Heads are
-/// computed in parallel on the current rayon pool.
+/// query head `h` uses key/value head `h / (heads / kv_heads)`. The heads
+/// are split into tasks on the current rayon pool; neither the split nor
+/// the kernel changes a bit of the result.
 pub fn attend_one(
     q: &[f32],
     dim: usize,
@@ -44,116 +52,228 @@ pub fn attend_one(
     kv_heads: usize,
     scale: f32,
 ) -> Vec<f32> {
+    let kernel = Kernel::detect(dim);
+    attend_one_with(kernel, q, dim, keys, values, kv_heads, scale)
+}
+
+/// [`attend_one`] on a given kernel.
+fn attend_one_with(
+    kernel: Kernel,
+    q: &[f32],
+    dim: usize,
+    keys: CachedHeads<'_>,
+    values: CachedHeads<'_>,
+    kv_heads: usize,
+    scale: f32,
+) -> Vec<f32> {
     let heads = q.len() / dim;
-    let group = heads / kv_heads;
-    let f16c = has_f16c();
+    let group = heads / kv_heads.max(1);
+    let run = match kernel {
+        Kernel::Avx512 => heads_per_task(group, kv_heads, rayon::current_num_threads()),
+        Kernel::Avx2 | Kernel::Scalar => 1,
+    };
+    let len = keys.len;
     let mut out = vec![0f32; q.len()];
-    out.par_chunks_mut(dim).enumerate().for_each(|(h, out)| {
-        let kv = h / group;
-        let q = &q[h * dim..(h + 1) * dim];
-        let mut weights = vec![0f32; keys.len];
-        scores(f16c, q, keys, kv, scale, &mut weights);
-        let sum = exp_shifted(&mut weights);
-        weighted_sum(f16c, &weights, values, kv, out);
-        for o in out.iter_mut() {
-            *o /= sum;
-        }
-    });
+    out.par_chunks_mut(run * dim)
+        .enumerate()
+        .for_each(|(task, out)| {
+            let first = task * run;
+            let kv = first / group;
+            let qs = &q[first * dim..(first + run) * dim];
+            let mut weights = vec![0f32; run * len];
+            scores(kernel, qs, keys, kv, scale, &mut weights);
+            let sums: Vec<f32> = weights
+                .chunks_exact_mut(len.max(1))
+                .map(exp_shifted)
+                .collect();
+            weighted_sum(kernel, &weights, values, kv, out);
+            for (out, sum) in out.chunks_exact_mut(dim).zip(sums) {
+                for o in out {
+                    *o /= sum;
+                }
+            }
+        });
     out
 }
 
-/// `weights[p] = q · key p of head `kv` · scale` for every cached position.
+/// The code that computes attention, chosen per call from the CPU and the
+/// head size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+enum Kernel {
+    /// Portable code (eight lanes kept in an array).
+    Scalar,
+    /// One query head at a time, AVX2 with F16C and FMA (`dim` a multiple
+    /// of 8).
+    Avx2,
+    /// Runs of query heads sharing each widened key and value, with
+    /// AVX-512's 32 registers (`dim` a multiple of 16).
+    Avx512,
+}
+
+impl Kernel {
+    fn detect(dim: usize) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let avx2 = is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c");
+            let avx512 =
+                is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl");
+            if avx2 && avx512 && dim.is_multiple_of(16) {
+                return Self::Avx512;
+            }
+            if avx2 && dim.is_multiple_of(8) {
+                return Self::Avx2;
+            }
+        }
+        let _ = dim;
+        Self::Scalar
+    }
+}
+
+/// Query heads per task: the longest run that divides the group (so a run
+/// never spans two key/value heads) while leaving every thread a task, at
+/// most [`MAX_RUN`].
+fn heads_per_task(group: usize, kv_heads: usize, threads: usize) -> usize {
+    let runs_per_group = threads.div_ceil(kv_heads.max(1)).max(1);
+    (1..=group.min(MAX_RUN))
+        .rev()
+        .find(|&run| group.is_multiple_of(run) && group / run >= runs_per_group)
+        .unwrap_or(1)
+}
+
+/// Most query heads computed together (registers hold one accumulator per
+/// head and key).
+const MAX_RUN: usize = 8;
+
+/// `weights[h * len + p] = query h · key p of head `kv` · scale` for each
+/// query of `qs` (a run of heads, `dim` values each) and every cached
+/// position `p`.
 fn scores(
-    f16c: bool,
-    q: &[f32],
+    kernel: Kernel,
+    qs: &[f32],
     keys: CachedHeads<'_>,
     kv: usize,
     scale: f32,
     weights: &mut [f32],
 ) {
-    let dim = q.len();
+    let len = keys.len;
+    let dim = qs.len() / (weights.len() / len.max(1)).max(1);
     #[cfg(target_arch = "x86_64")]
-    if f16c && dim.is_multiple_of(8) {
-        let done = weights.len() / 4 * 4;
-        let mut chunks = weights.chunks_exact_mut(4);
-        for (c, four) in (&mut chunks).enumerate() {
-            let rows = std::array::from_fn(|i| keys.row(kv, 4 * c + i, dim));
-            // SAFETY: `f16c` comes from `has_f16c`; every row is `dim` long,
-            // a multiple of 8.
-            let dots = unsafe { x86::dot_f16_rows(q, rows) };
-            for (w, d) in four.iter_mut().zip(dots) {
-                *w = d * scale;
+    match kernel {
+        Kernel::Avx512 => {
+            let row = |p: usize| keys.row(kv, p, dim).as_ptr();
+            // SAFETY: `Avx512` is only detected with AVX-512 F/VL, AVX2,
+            // FMA and F16C, for `dim` a multiple of 16; every query and
+            // key row is `dim` long and `weights` holds a run of `len`
+            // scores per query.
+            unsafe { x86::scores_run(qs, dim, row, len, scale, weights) };
+            return;
+        }
+        Kernel::Avx2 => {
+            for (q, weights) in qs
+                .chunks_exact(dim)
+                .zip(weights.chunks_exact_mut(len.max(1)))
+            {
+                scores_avx2(q, keys, kv, scale, weights);
+            }
+            return;
+        }
+        Kernel::Scalar => {}
+    }
+    let _ = kernel;
+    for (q, weights) in qs
+        .chunks_exact(dim)
+        .zip(weights.chunks_exact_mut(len.max(1)))
+    {
+        for (p, w) in weights.iter_mut().enumerate() {
+            *w = dot_f16_scalar(q, keys.row(kv, p, dim)) * scale;
+        }
+    }
+}
+
+/// [`scores`] of one query head with AVX2, four keys per pass.
+#[cfg(target_arch = "x86_64")]
+fn scores_avx2(q: &[f32], keys: CachedHeads<'_>, kv: usize, scale: f32, weights: &mut [f32]) {
+    let dim = q.len();
+    let done = weights.len() / 4 * 4;
+    let mut chunks = weights.chunks_exact_mut(4);
+    for (c, four) in (&mut chunks).enumerate() {
+        let rows = std::array::from_fn(|i| keys.row(kv, 4 * c + i, dim));
+        // SAFETY: `Avx2` is only detected with AVX2, FMA and F16C, for
+        // `dim` a multiple of 8; every row is `dim` long.
+        let dots = unsafe { x86::dot_f16_rows(q, rows) };
+        for (w, d) in four.iter_mut().zip(dots) {
+            *w = d * scale;
+        }
+    }
+    for (i, w) in chunks.into_remainder().iter_mut().enumerate() {
+        // SAFETY: as above.
+        *w = unsafe { x86::dot_f16(q, keys.row(kv, done + i, dim)) } * scale;
+    }
+}
+
+/// `out[h * dim..][..dim] = Σ_p weights[h * len + p] · value p of head
+/// `kv`` for each query head `h` of the run, `out` starting at zero.
+fn weighted_sum(
+    kernel: Kernel,
+    weights: &[f32],
+    values: CachedHeads<'_>,
+    kv: usize,
+    out: &mut [f32],
+) {
+    let len = values.len;
+    let heads = weights.len() / len.max(1);
+    let dim = out.len() / heads.max(1);
+    let row = |p: usize| values.row(kv, p, dim);
+    #[cfg(target_arch = "x86_64")]
+    match kernel {
+        Kernel::Avx512 => {
+            // SAFETY: as in `scores`; `out` holds `heads` rows of `dim`
+            // values, `weights` `heads` runs of `len`.
+            unsafe { x86::weighted_sum_run(weights, len, |p| row(p).as_ptr(), dim, out) };
+            return;
+        }
+        Kernel::Avx2 => {
+            for (weights, out) in weights
+                .chunks_exact(len.max(1))
+                .zip(out.chunks_exact_mut(dim))
+            {
+                // SAFETY: as in `scores_avx2`; `out` and every row are
+                // `dim` long.
+                unsafe { x86::weighted_sum_f16(weights, row, out) };
+            }
+            return;
+        }
+        Kernel::Scalar => {}
+    }
+    let _ = kernel;
+    for (weights, out) in weights
+        .chunks_exact(len.max(1))
+        .zip(out.chunks_exact_mut(dim))
+    {
+        for (p, &w) in weights.iter().enumerate() {
+            for (o, &v) in out.iter_mut().zip(row(p)) {
+                *o = w.mul_add(v.to_f32(), *o);
             }
         }
-        for (i, w) in chunks.into_remainder().iter_mut().enumerate() {
-            *w = dot_f16(f16c, q, keys.row(kv, done + i, dim)) * scale;
-        }
-        return;
-    }
-    for (p, w) in weights.iter_mut().enumerate() {
-        *w = dot_f16(f16c, q, keys.row(kv, p, dim)) * scale;
     }
 }
 
-/// `out = Σ_p weights[p] · value p of head `kv``, `out` starting at zero.
-fn weighted_sum(f16c: bool, weights: &[f32], values: CachedHeads<'_>, kv: usize, out: &mut [f32]) {
-    let dim = out.len();
-    #[cfg(target_arch = "x86_64")]
-    if f16c && dim.is_multiple_of(8) {
-        // SAFETY: as in `scores`; `out` and every row are `dim` long.
-        unsafe { x86::weighted_sum_f16(weights, |p| values.row(kv, p, dim), out) };
-        return;
-    }
-    for (p, &w) in weights.iter().enumerate() {
-        add_scaled_f16(f16c, out, w, values.row(kv, p, dim));
-    }
-}
-
-fn has_f16c() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2")
-            && is_x86_feature_detected!("fma")
-            && is_x86_feature_detected!("f16c")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// `q · k` with `k` in f16, in eight lanes.
-fn dot_f16(f16c: bool, q: &[f32], k: &[f16]) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    if f16c && q.len().is_multiple_of(8) {
-        // SAFETY: `f16c` comes from `has_f16c` (AVX2, FMA and F16C present)
-        // and the lengths are equal multiples of 8.
-        return unsafe { x86::dot_f16(q, k) };
-    }
-    let _ = f16c;
+/// `q · k` with `k` in f16: eight lanes of multiply-adds, then the lanes
+/// added in order (what the SIMD kernels compute).
+fn dot_f16_scalar(q: &[f32], k: &[f16]) -> f32 {
     let mut lanes = [0f32; 8];
     let (q8, q_rest) = q.split_at(q.len() / 8 * 8);
     let (k8, k_rest) = k.split_at(q8.len());
     for (q, k) in q8.chunks_exact(8).zip(k8.chunks_exact(8)) {
         for i in 0..8 {
-            lanes[i] += q[i] * k[i].to_f32();
+            lanes[i] = q[i].mul_add(k[i].to_f32(), lanes[i]);
         }
     }
     let tail: f32 = q_rest.iter().zip(k_rest).map(|(x, y)| x * y.to_f32()).sum();
     lanes.iter().sum::<f32>() + tail
-}
-
-/// `out += w · v` with `v` in f16.
-fn add_scaled_f16(f16c: bool, out: &mut [f32], w: f32, v: &[f16]) {
-    #[cfg(target_arch = "x86_64")]
-    if f16c && out.len().is_multiple_of(8) {
-        // SAFETY: as in `dot_f16`.
-        return unsafe { x86::add_scaled_f16(out, w, v) };
-    }
-    let _ = f16c;
-    for (o, &v) in out.iter_mut().zip(v) {
-        *o += w * v.to_f32();
-    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -161,6 +281,16 @@ mod x86 {
     use half::f16;
     use std::arch::x86_64::*;
 
+    /// The eight lanes of `acc` added in order.
+    #[inline(always)]
+    unsafe fn lane_sum(acc: __m256) -> f32 {
+        let mut lanes = [0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
+        lanes.iter().sum()
+    }
+
+    /// `q · k`: [`super::dot_f16_scalar`] in SIMD.
+    ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C; `q.len() == k.len()`, a
     /// multiple of 8.
@@ -171,9 +301,7 @@ mod x86 {
             let kv = _mm256_cvtph_ps(_mm_loadu_si128(k.as_ptr().cast()));
             acc = _mm256_fmadd_ps(_mm256_loadu_ps(q.as_ptr()), kv, acc);
         }
-        let mut lanes = [0f32; 8];
-        _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
-        lanes.iter().sum()
+        lane_sum(acc)
     }
 
     /// [`dot_f16`] of `q` with four rows at once (the same sums, in the
@@ -191,16 +319,12 @@ mod x86 {
                 *acc = _mm256_fmadd_ps(q, k, *acc);
             }
         }
-        acc.map(|acc| {
-            let mut lanes = [0f32; 8];
-            _mm256_storeu_ps(lanes.as_mut_ptr(), acc);
-            lanes.iter().sum()
-        })
+        acc.map(|acc| lane_sum(acc))
     }
 
-    /// `out = Σ_p weights[p] · row(p)`: what [`add_scaled_f16`] over every
-    /// position from zero gives (the same operations per value), with up
-    /// to 64 values of `out` held in registers across the positions.
+    /// `out = Σ_p weights[p] · row(p)`, one multiply-add per position and
+    /// value in position order, with up to 64 values of `out` held in
+    /// registers across the positions.
     ///
     /// # Safety
     /// As for [`dot_f16`]; `out` and every row have the same length.
@@ -244,15 +368,227 @@ mod x86 {
         }
     }
 
+    /// Scores of a run of query heads (`qs`, `dim` values each) against
+    /// `len` keys, times `scale`, into `weights[h * len + p]`: each key
+    /// widened once for every head of the run, [`dot_f16`]'s sums.
+    ///
     /// # Safety
-    /// As for [`dot_f16`], with `out` in place of `q`.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub unsafe fn add_scaled_f16(out: &mut [f32], w: f32, v: &[f16]) {
-        let w = _mm256_set1_ps(w);
-        for (o, v) in out.chunks_exact_mut(8).zip(v.chunks_exact(8)) {
-            let vv = _mm256_cvtph_ps(_mm_loadu_si128(v.as_ptr().cast()));
-            let acc = _mm256_fmadd_ps(w, vv, _mm256_loadu_ps(o.as_ptr()));
-            _mm256_storeu_ps(o.as_mut_ptr(), acc);
+    /// The CPU must have AVX-512 F and VL, AVX2, FMA and F16C; `dim` is a
+    /// multiple of 8, `row(p)` points at `dim` values for every `p <
+    /// len`, `qs` holds 1 to 8 queries and `weights` `len` per query.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma,f16c")]
+    pub unsafe fn scores_run(
+        qs: &[f32],
+        dim: usize,
+        row: impl Fn(usize) -> *const f16,
+        len: usize,
+        scale: f32,
+        weights: &mut [f32],
+    ) {
+        // Keys per pass: as many as leave the accumulators (heads × keys),
+        // the widened keys and a query in the 32 registers.
+        match qs.len() / dim {
+            1 => scores_blocks::<1, 8>(qs, dim, row, len, scale, weights),
+            2 => scores_blocks::<2, 8>(qs, dim, row, len, scale, weights),
+            3 => scores_blocks::<3, 7>(qs, dim, row, len, scale, weights),
+            4 => scores_blocks::<4, 5>(qs, dim, row, len, scale, weights),
+            5 => scores_blocks::<5, 4>(qs, dim, row, len, scale, weights),
+            6 => scores_blocks::<6, 4>(qs, dim, row, len, scale, weights),
+            7 => scores_blocks::<7, 3>(qs, dim, row, len, scale, weights),
+            _ => scores_blocks::<8, 3>(qs, dim, row, len, scale, weights),
+        }
+    }
+
+    /// [`scores_run`] for `G` heads, `K` keys per pass.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma,f16c")]
+    unsafe fn scores_blocks<const G: usize, const K: usize>(
+        qs: &[f32],
+        dim: usize,
+        row: impl Fn(usize) -> *const f16,
+        len: usize,
+        scale: f32,
+        weights: &mut [f32],
+    ) {
+        let q = qs.as_ptr();
+        let blocked = len / K * K;
+        for first in (0..blocked).step_by(K) {
+            let rows: [*const f16; K] = std::array::from_fn(|j| row(first + j));
+            let acc = dot_block::<G, K>(q, dim, &rows);
+            store_scores(&acc, first, len, scale, weights);
+        }
+        for first in blocked..len {
+            let acc = dot_block::<G, 1>(q, dim, &[row(first)]);
+            store_scores(&acc, first, len, scale, weights);
+        }
+    }
+
+    /// The eight-lane sums of `G` queries (`dim` apart from `q`) with `K`
+    /// keys: `acc[j][h]` for key `j` and query `h`.
+    #[inline(always)]
+    unsafe fn dot_block<const G: usize, const K: usize>(
+        q: *const f32,
+        dim: usize,
+        rows: &[*const f16; K],
+    ) -> [[__m256; G]; K] {
+        let mut acc = [[_mm256_setzero_ps(); G]; K];
+        for i in (0..dim).step_by(8) {
+            let keys: [__m256; K] =
+                std::array::from_fn(|j| _mm256_cvtph_ps(_mm_loadu_si128(rows[j].add(i).cast())));
+            for h in 0..G {
+                let q = _mm256_loadu_ps(q.add(h * dim + i));
+                for (acc, &key) in acc.iter_mut().zip(&keys) {
+                    acc[h] = _mm256_fmadd_ps(q, key, acc[h]);
+                }
+            }
+        }
+        acc
+    }
+
+    /// Writes the scores of keys `first..first + K` for `G` heads: each
+    /// accumulator's lanes added in order, eight accumulators at a time.
+    #[inline(always)]
+    unsafe fn store_scores<const G: usize, const K: usize>(
+        acc: &[[__m256; G]; K],
+        first: usize,
+        len: usize,
+        scale: f32,
+        weights: &mut [f32],
+    ) {
+        let scale = _mm256_set1_ps(scale);
+        let flat = acc.as_flattened();
+        for (c, chunk) in flat.chunks(8).enumerate() {
+            let eight: [__m256; 8] =
+                std::array::from_fn(|i| chunk.get(i).copied().unwrap_or(_mm256_setzero_ps()));
+            let mut sums = [0f32; 8];
+            _mm256_storeu_ps(sums.as_mut_ptr(), _mm256_mul_ps(lane_sums(eight), scale));
+            for (i, &sum) in sums.iter().enumerate().take(chunk.len()) {
+                let (j, h) = ((8 * c + i) / G, (8 * c + i) % G);
+                *weights.get_unchecked_mut(h * len + first + j) = sum;
+            }
+        }
+    }
+
+    /// Lane `i` of the result is the sum of `acc[i]`'s eight lanes added in
+    /// order (as [`lane_sum`]), for eight accumulators at once: a transpose,
+    /// then seven vector adds.
+    #[inline(always)]
+    unsafe fn lane_sums(acc: [__m256; 8]) -> __m256 {
+        // Pairs interleaved: lanes 0,1 | 4,5 and 2,3 | 6,7 of a and b.
+        let t: [__m256; 8] = std::array::from_fn(|i| {
+            let (a, b) = (acc[i / 2 * 2], acc[i / 2 * 2 + 1]);
+            if i % 2 == 0 {
+                _mm256_unpacklo_ps(a, b)
+            } else {
+                _mm256_unpackhi_ps(a, b)
+            }
+        });
+        // Four accumulators' lane k (low half) and k + 4 (high half), for
+        // k = 0, 1, 2, 3 from accumulators 0–3 and again from 4–7.
+        let quads = |x: __m256, y: __m256| {
+            (
+                _mm256_shuffle_ps::<0x44>(x, y),
+                _mm256_shuffle_ps::<0xEE>(x, y),
+            )
+        };
+        let (u0, u1) = quads(t[0], t[2]);
+        let (u2, u3) = quads(t[1], t[3]);
+        let (u4, u5) = quads(t[4], t[6]);
+        let (u6, u7) = quads(t[5], t[7]);
+        // Lane k of all eight accumulators.
+        let lanes = [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ];
+        lanes[1..]
+            .iter()
+            .fold(lanes[0], |sum, &lane| _mm256_add_ps(sum, lane))
+    }
+
+    /// `out[h * dim..][..dim] = Σ_p weights[h * len + p] · row(p)` for a run
+    /// of heads, one multiply-add per position and value in position order
+    /// (as [`weighted_sum_f16`]), each value widened once for every head.
+    ///
+    /// # Safety
+    /// As for [`scores_run`], with `dim` a multiple of 16; `weights` holds
+    /// `len` weights per head and `out` `dim` values per head.
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma,f16c")]
+    pub unsafe fn weighted_sum_run(
+        weights: &[f32],
+        len: usize,
+        row: impl Fn(usize) -> *const f16,
+        dim: usize,
+        out: &mut [f32],
+    ) {
+        // Sixteen-value slices per pass over the positions: as many as
+        // leave the accumulators (heads × slices) in the registers.
+        match out.len() / dim {
+            1 => weighted_blocks::<1, 8>(weights, len, row, dim, out),
+            2 => weighted_blocks::<2, 8>(weights, len, row, dim, out),
+            3 => weighted_blocks::<3, 8>(weights, len, row, dim, out),
+            4 => weighted_blocks::<4, 4>(weights, len, row, dim, out),
+            5 => weighted_blocks::<5, 4>(weights, len, row, dim, out),
+            6 => weighted_blocks::<6, 4>(weights, len, row, dim, out),
+            7 => weighted_blocks::<7, 2>(weights, len, row, dim, out),
+            _ => weighted_blocks::<8, 2>(weights, len, row, dim, out),
+        }
+    }
+
+    /// [`weighted_sum_run`] for `G` heads, `N` × 16 values per pass.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512vl,avx2,fma,f16c")]
+    unsafe fn weighted_blocks<const G: usize, const N: usize>(
+        weights: &[f32],
+        len: usize,
+        row: impl Fn(usize) -> *const f16,
+        dim: usize,
+        out: &mut [f32],
+    ) {
+        let mut start = 0;
+        while start < dim {
+            if dim - start >= 16 * N {
+                weighted_slice::<G, N>(weights, len, &row, start, dim, out);
+                start += 16 * N;
+            } else {
+                weighted_slice::<G, 1>(weights, len, &row, start, dim, out);
+                start += 16;
+            }
+        }
+    }
+
+    /// Values `start..start + 16 * N` of each head's [`weighted_sum_run`].
+    #[inline(always)]
+    unsafe fn weighted_slice<const G: usize, const N: usize>(
+        weights: &[f32],
+        len: usize,
+        row: &impl Fn(usize) -> *const f16,
+        start: usize,
+        dim: usize,
+        out: &mut [f32],
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); N]; G];
+        let w = weights.as_ptr();
+        for p in 0..len {
+            let v = row(p).add(start);
+            let values: [__m512; N] =
+                std::array::from_fn(|i| _mm512_cvtph_ps(_mm256_loadu_si256(v.add(16 * i).cast())));
+            for (h, acc) in acc.iter_mut().enumerate() {
+                let w = _mm512_set1_ps(*w.add(h * len + p));
+                for (acc, &v) in acc.iter_mut().zip(&values) {
+                    *acc = _mm512_fmadd_ps(w, v, *acc);
+                }
+            }
+        }
+        for (h, acc) in acc.iter().enumerate() {
+            for (i, acc) in acc.iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(h * dim + start + 16 * i), *acc);
+            }
         }
     }
 }
@@ -275,93 +611,162 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn grouped_heads_read_their_shared_cache_rows() {
-        let (heads, kv_heads, dim, len, capacity) = (6, 2, 12, 5, 8);
-        let value = |i: usize| ((i * 37 % 101) as f32 / 50.0) - 1.0;
-        // Cache laid out [kv_head][capacity][dim], only `len` positions used.
-        let kdata: Vec<f16> = (0..kv_heads * capacity * dim)
-            .map(|i| f16::from_f32(value(i)))
-            .collect();
-        let vdata: Vec<f16> = (0..kv_heads * capacity * dim)
-            .map(|i| f16::from_f32(value(i + 7)))
-            .collect();
-        let cached = |data| CachedHeads {
-            data,
-            head_stride: capacity * dim,
-            pos_stride: dim,
-            len,
-        };
-        let q: Vec<f32> = (0..heads * dim).map(|i| value(i + 3)).collect();
-        let got = attend_one(&q, dim, cached(&kdata), cached(&vdata), kv_heads, 0.3);
-        for h in 0..heads {
-            let kv = h / (heads / kv_heads);
-            let rows = |data: &[f16]| -> Vec<Vec<f32>> {
-                (0..len)
-                    .map(|p| {
-                        data[kv * capacity * dim + p * dim..][..dim]
-                            .iter()
-                            .map(|x| x.to_f32())
-                            .collect()
-                    })
+    /// The kernels this CPU can run for heads of `dim` values.
+    fn kernels(dim: usize) -> Vec<Kernel> {
+        match Kernel::detect(dim) {
+            Kernel::Avx512 => vec![Kernel::Scalar, Kernel::Avx2, Kernel::Avx512],
+            Kernel::Avx2 => vec![Kernel::Scalar, Kernel::Avx2],
+            Kernel::Scalar => vec![Kernel::Scalar],
+        }
+    }
+
+    /// A cache of `kv_heads` heads laid out `[kv_head][capacity][dim]` with
+    /// `len` positions used, and queries for `heads` heads.
+    struct Case {
+        heads: usize,
+        kv_heads: usize,
+        dim: usize,
+        len: usize,
+        capacity: usize,
+        keys: Vec<f16>,
+        values: Vec<f16>,
+        q: Vec<f32>,
+    }
+
+    impl Case {
+        fn new(heads: usize, kv_heads: usize, dim: usize, len: usize) -> Self {
+            let capacity = len + 3;
+            let value = |i: usize, salt: usize| {
+                (((i * 2_654_435_761 + salt * 40_503) % 10_007) as f32 / 5_003.0) - 1.0
+            };
+            let cache = |salt| {
+                (0..kv_heads * capacity * dim)
+                    .map(|i| f16::from_f32(value(i, salt) * 2.5))
                     .collect()
             };
-            let expected = naive(
-                &q[h * dim..(h + 1) * dim],
-                &rows(&kdata),
-                &rows(&vdata),
-                0.3,
-            );
-            for (g, e) in got[h * dim..(h + 1) * dim].iter().zip(&expected) {
-                assert!((g - e).abs() < 1e-5, "head {h}: {g} vs {e}");
-            }
-        }
-    }
-
-    #[test]
-    fn blocked_products_equal_position_by_position_ones() {
-        // Four keys per call and values summed in registers must give the
-        // very bits of one dot product and one scaled add per position.
-        let f16c = has_f16c();
-        for (dim, len) in [(128, 11), (24, 5), (72, 4)] {
-            let value = |i: usize| (((i * 53) % 97) as f32 / 48.0) - 1.0;
-            let data: Vec<f16> = (0..len * dim).map(|i| f16::from_f32(value(i))).collect();
-            let cached = CachedHeads {
-                data: &data,
-                head_stride: 0,
-                pos_stride: dim,
+            Self {
+                heads,
+                kv_heads,
+                dim,
                 len,
-            };
-            let q: Vec<f32> = (0..dim).map(|i| value(i + 5)).collect();
-            let mut weights = vec![0f32; len];
-            scores(f16c, &q, cached, 0, 0.7, &mut weights);
-            let mut out = vec![0f32; dim];
-            weighted_sum(f16c, &weights, cached, 0, &mut out);
-            let mut expected = vec![0f32; dim];
-            for (p, &w) in weights.iter().enumerate() {
-                let row = cached.row(0, p, dim);
-                assert_eq!(w, dot_f16(f16c, &q, row) * 0.7, "dim {dim} position {p}");
-                add_scaled_f16(f16c, &mut expected, w, row);
+                capacity,
+                keys: cache(1),
+                values: cache(2),
+                q: (0..heads * dim).map(|i| value(i, 3) * 1.7).collect(),
             }
-            assert_eq!(out, expected, "dim {dim}");
+        }
+
+        fn cached<'a>(&self, data: &'a [f16]) -> CachedHeads<'a> {
+            CachedHeads {
+                data,
+                head_stride: self.capacity * self.dim,
+                pos_stride: self.dim,
+                len: self.len,
+            }
+        }
+
+        fn attend(&self, kernel: Kernel, threads: usize) -> Vec<f32> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            let (keys, values) = (self.cached(&self.keys), self.cached(&self.values));
+            pool.install(|| {
+                attend_one_with(kernel, &self.q, self.dim, keys, values, self.kv_heads, 0.3)
+            })
         }
     }
 
     #[test]
-    fn simd_and_scalar_f16_products_agree() {
-        let q: Vec<f32> = (0..128).map(|i| (i as f32 * 0.37).sin()).collect();
-        let k: Vec<f16> = (0..128)
+    fn grouped_heads_read_their_shared_cache_rows() {
+        let case = Case::new(6, 2, 16, 5);
+        let dim = case.dim;
+        for kernel in kernels(dim) {
+            let got = case.attend(kernel, 2);
+            for h in 0..case.heads {
+                let kv = h / (case.heads / case.kv_heads);
+                let rows = |data: &[f16]| -> Vec<Vec<f32>> {
+                    (0..case.len)
+                        .map(|p| {
+                            data[kv * case.capacity * dim + p * dim..][..dim]
+                                .iter()
+                                .map(|x| x.to_f32())
+                                .collect()
+                        })
+                        .collect()
+                };
+                let q = &case.q[h * dim..(h + 1) * dim];
+                let expected = naive(q, &rows(&case.keys), &rows(&case.values), 0.3);
+                for (g, e) in got[h * dim..(h + 1) * dim].iter().zip(&expected) {
+                    assert!((g - e).abs() < 1e-4, "{kernel:?} head {h}: {g} vs {e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_and_thread_count_gives_the_portable_bits() {
+        // Groups of 1 to 8 query heads per key/value head and one of 11
+        // (split into single heads); head sizes of 128, 64 and 16 (AVX-512
+        // runs), 24 (AVX2 only) and 12 (portable only); positions not a
+        // multiple of the keys per pass.
+        let shapes = [
+            (12, 2, 128),
+            (9, 3, 64),
+            (14, 2, 64),
+            (8, 2, 16),
+            (5, 1, 16),
+            (16, 2, 16),
+            (4, 4, 128),
+            (22, 2, 16),
+            (6, 2, 24),
+            (4, 2, 12),
+        ];
+        for (heads, kv_heads, dim) in shapes {
+            for len in [1, 2, 3, 4, 7, 9, 37] {
+                let case = Case::new(heads, kv_heads, dim, len);
+                let reference = case.attend(Kernel::Scalar, 1);
+                assert!(reference.iter().all(|x| x.is_finite()));
+                for kernel in kernels(dim) {
+                    for threads in [1, 2, 3, 5] {
+                        let got = case.attend(kernel, threads);
+                        let same = got
+                            .iter()
+                            .zip(&reference)
+                            .all(|(a, b)| a.to_bits() == b.to_bits());
+                        assert!(
+                            same,
+                            "{kernel:?}, {threads} threads, {heads} heads over {kv_heads}, \
+                             dim {dim}, {len} positions"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_of_heads_divide_the_group_and_leave_every_thread_work() {
+        // (group, kv_heads, threads) -> heads per task
+        assert_eq!(heads_per_task(6, 2, 2), 6);
+        assert_eq!(heads_per_task(6, 2, 4), 3);
+        assert_eq!(heads_per_task(6, 2, 6), 2);
+        assert_eq!(heads_per_task(6, 2, 16), 1);
+        assert_eq!(heads_per_task(3, 3, 2), 3);
+        assert_eq!(heads_per_task(7, 2, 2), 7);
+        assert_eq!(heads_per_task(16, 2, 2), 8);
+        assert_eq!(heads_per_task(11, 2, 2), 1);
+        assert_eq!(heads_per_task(1, 4, 8), 1);
+    }
+
+    #[test]
+    fn products_on_the_portable_path_match_plain_sums() {
+        let q: Vec<f32> = (0..132).map(|i| (i as f32 * 0.37).sin()).collect();
+        let k: Vec<f16> = (0..132)
             .map(|i| f16::from_f32((i as f32 * 0.11).cos()))
             .collect();
-        let fast = dot_f16(has_f16c(), &q, &k);
-        let slow = dot_f16(false, &q, &k);
-        assert!((fast - slow).abs() < 1e-4, "{fast} vs {slow}");
-        let mut a = q.clone();
-        let mut b = q.clone();
-        add_scaled_f16(has_f16c(), &mut a, 0.3, &k);
-        add_scaled_f16(false, &mut b, 0.3, &k);
-        for (x, y) in a.iter().zip(&b) {
-            assert!((x - y).abs() < 1e-6, "{x} vs {y}");
-        }
+        let plain: f32 = q.iter().zip(&k).map(|(a, b)| a * b.to_f32()).sum();
+        let lanes = dot_f16_scalar(&q, &k);
+        assert!((plain - lanes).abs() < 1e-4, "{plain} vs {lanes}");
     }
 }
