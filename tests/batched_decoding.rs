@@ -150,3 +150,66 @@ fn concurrent_workers_share_decode_passes_and_get_their_own_tokens() {
         "concurrent decoding never shared a pass ({passes} passes for {steps} steps)"
     );
 }
+
+/// A pass where every sequence brings one token runs the decode path (plain
+/// row buffers between the products); a pass that also holds a prompt part
+/// runs the general one (Candle's tensor ops). Sequence A's decode steps,
+/// taken alone and then each beside a part of B's prompt, must give the
+/// same bits either way.
+fn decode_path_matches_the_general_path(model: &Model) {
+    let transformer = model.transformer();
+    let a = prompt(model, ARTICLES[0]);
+    let b = prompt(model, ARTICLES[1]);
+    let next = [11u32, 12, 13];
+
+    let mut cache = transformer.new_cache();
+    transformer.forward(&a, &mut cache).unwrap();
+    let alone: Vec<Vec<u32>> = next
+        .iter()
+        .map(|&t| bits(&transformer.forward(&[t], &mut cache).unwrap()))
+        .collect();
+
+    let mut cache_a = transformer.new_cache();
+    transformer.forward(&a, &mut cache_a).unwrap();
+    let mut cache_b = transformer.new_cache();
+    assert!(b.len() >= 3 * 4, "prompt B too short: {}", b.len());
+    let beside: Vec<Vec<u32>> = next
+        .iter()
+        .zip(b.chunks_exact(4))
+        .map(|(&t, part)| {
+            let logits = transformer
+                .forward_many(&mut [
+                    SequenceStep {
+                        tokens: &[t],
+                        cache: &mut cache_a,
+                    },
+                    SequenceStep {
+                        tokens: part,
+                        cache: &mut cache_b,
+                    },
+                ])
+                .unwrap();
+            bits(&logits[0])
+        })
+        .collect();
+    assert_eq!(alone.len(), beside.len());
+    for (step, (alone, beside)) in alone.iter().zip(&beside).enumerate() {
+        assert!(
+            alone == beside,
+            "decode step {step} differs between the paths"
+        );
+    }
+    assert_eq!(cache_a.len(), a.len() + next.len());
+    assert_eq!(cache_b.len(), 3 * 4);
+}
+
+#[test]
+fn decode_path_matches_the_general_path_on_smollm2() {
+    decode_path_matches_the_general_path(&load());
+}
+
+#[test]
+fn decode_path_matches_the_general_path_on_qwen2() {
+    let model = Model::load(&common::qwen_model(), &Device::Cpu).unwrap();
+    decode_path_matches_the_general_path(&model);
+}

@@ -7,6 +7,7 @@ pub mod batcher;
 pub mod gguf;
 pub mod prefix;
 pub mod quant;
+pub mod rows;
 pub mod softmax;
 pub mod template;
 pub mod tokenizer;

@@ -19,6 +19,7 @@ use super::activations;
 use super::attention::{attend_one, CachedHeads};
 use super::gguf::Metadata;
 use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, Usage, WeightBytes};
+use super::rows;
 
 /// How rotary position embeddings pair up the dimensions of a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,13 +93,33 @@ impl Config {
 /// RMS normalisation with a learned scale.
 #[derive(Debug, Clone)]
 struct RmsNorm {
-    weight: Tensor,
+    weight: Vector,
     eps: f32,
 }
 
 impl RmsNorm {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::rms_norm(&xs.contiguous()?, &self.weight, self.eps)
+        candle_nn::ops::rms_norm(&xs.contiguous()?, &self.weight.tensor, self.eps)
+    }
+
+    /// [`Self::forward`] on plain rows.
+    fn forward_rows(&self, xs: &[f32]) -> Vec<f32> {
+        rows::rms_norm(xs, &self.weight.values, self.eps)
+    }
+}
+
+/// A vector of weights (a norm's scale, a bias), as a tensor for Candle's
+/// ops and as plain values for the decode path's.
+#[derive(Debug, Clone)]
+struct Vector {
+    tensor: Tensor,
+    values: Vec<f32>,
+}
+
+impl Vector {
+    fn new(tensor: Tensor) -> Result<Self> {
+        let values = tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
+        Ok(Self { tensor, values })
     }
 }
 
@@ -176,11 +197,11 @@ impl<R: Read + Seek> TensorSource<'_, R> {
         }
     }
 
-    fn dense(&mut self, name: &str) -> Result<Tensor> {
-        self.qtensor(name)?.dequantize(self.device)
+    fn dense(&mut self, name: &str) -> Result<Vector> {
+        Vector::new(self.qtensor(name)?.dequantize(self.device)?)
     }
 
-    fn optional_dense(&mut self, name: &str) -> Result<Option<Tensor>> {
+    fn optional_dense(&mut self, name: &str) -> Result<Option<Vector>> {
         if self.has(name) {
             self.dense(name).map(Some)
         } else {
@@ -210,9 +231,9 @@ struct Attention {
     wk: Linear,
     wv: Linear,
     wo: Linear,
-    bq: Option<Tensor>,
-    bk: Option<Tensor>,
-    bv: Option<Tensor>,
+    bq: Option<Vector>,
+    bk: Option<Vector>,
+    bv: Option<Vector>,
     q_norm: Option<RmsNorm>,
     k_norm: Option<RmsNorm>,
 }
@@ -479,7 +500,13 @@ impl Transformer {
             // hundreds of products and attention calls in it start their
             // parallel work from inside the pool rather than each handing
             // it over from outside and waiting to be woken.
-            Some(kernels) => kernels.install(|| self.run_layers(&all_tokens, steps, &spans)),
+            Some(kernels) => kernels.install(|| {
+                if spans.iter().all(|span| span.len == 1) {
+                    self.decode_layers(kernels, &all_tokens, steps, &spans)
+                } else {
+                    self.run_layers(&all_tokens, steps, &spans)
+                }
+            }),
             None => self.run_layers(&all_tokens, steps, &spans),
         }
     }
@@ -505,8 +532,171 @@ impl Transformer {
         (0..spans.len()).map(|i| logits.get(i)).collect()
     }
 
+    /// [`Self::run_layers`] for a pass in which every sequence brings one
+    /// token (a decode step) on kurz's kernels: the rows stay plain buffers
+    /// from layer to layer, and the small ops between the products run on
+    /// them ([`rows`]) with the bits Candle's ops give in `run_layers`.
+    fn decode_layers(
+        &self,
+        kernels: &MatMul,
+        tokens: &[u32],
+        steps: &mut [SequenceStep<'_>],
+        spans: &[Span],
+    ) -> Result<Vec<Tensor>> {
+        let angles = spans
+            .iter()
+            .map(|span| {
+                let (cos, sin) = &span.rope;
+                Ok((cos.flatten_all()?.to_vec1()?, sin.flatten_all()?.to_vec1()?))
+            })
+            .collect::<Result<Vec<(Vec<f32>, Vec<f32>)>>>()?;
+        let mut xs = self.embed_rows(tokens)?;
+        for (layer, block) in self.blocks.iter().enumerate() {
+            self.decode_block(kernels, block, layer, &mut xs, steps, &angles)?;
+        }
+        for step in steps.iter_mut() {
+            step.cache.len += 1;
+        }
+        let normed = self.norm.forward_rows(&xs);
+        let [logits] = self.products(
+            kernels,
+            [&self.output],
+            &normed,
+            self.config.embedding_length,
+        )?;
+        let vocab = logits.len() / tokens.len();
+        logits
+            .chunks_exact(vocab)
+            .map(|row| Tensor::from_slice(row, vocab, &self.device))
+            .collect()
+    }
+
+    /// One block of [`Self::decode_layers`]: `xs` holds one row per step,
+    /// at the position following its cache.
+    fn decode_block(
+        &self,
+        kernels: &MatMul,
+        block: &Block,
+        layer: usize,
+        xs: &mut [f32],
+        steps: &mut [SequenceStep<'_>],
+        angles: &[(Vec<f32>, Vec<f32>)],
+    ) -> Result<()> {
+        let cfg = &self.config;
+        let attn = &block.attn;
+        let normed = block.attn_norm.forward_rows(xs);
+        let [mut q, mut k, mut v] = self.products(
+            kernels,
+            [&attn.wq, &attn.wk, &attn.wv],
+            &normed,
+            cfg.embedding_length,
+        )?;
+        for (ys, bias) in [(&mut q, &attn.bq), (&mut k, &attn.bk), (&mut v, &attn.bv)] {
+            if let Some(bias) = bias {
+                rows::add_bias(ys, &bias.values);
+            }
+        }
+        if let Some(norm) = &attn.q_norm {
+            q = norm.forward_rows(&q);
+        }
+        if let Some(norm) = &attn.k_norm {
+            k = norm.forward_rows(&k);
+        }
+        let q_width = cfg.head_count * cfg.head_dim;
+        let kv_width = cfg.head_count_kv * cfg.head_dim;
+        let mut mixed = Vec::with_capacity(q.len());
+        let rows_of = q
+            .chunks_exact_mut(q_width)
+            .zip(k.chunks_exact_mut(kv_width));
+        for ((step, (cos, sin)), ((q, k), v)) in steps
+            .iter_mut()
+            .zip(angles)
+            .zip(rows_of.zip(v.chunks_exact(kv_width)))
+        {
+            rows::rope(q, cfg.rope_style, cos, sin);
+            rows::rope(k, cfg.rope_style, cos, sin);
+            let to_cache = |row: &[f32]| {
+                let row: Vec<half::f16> = row.iter().map(|&x| half::f16::from_f32(x)).collect();
+                Tensor::from_vec(row, (1, cfg.head_count_kv, 1, cfg.head_dim), &self.device)
+            };
+            let (keys, values) = step.cache.layers[layer].append(&to_cache(k)?, &to_cache(v)?)?;
+            mixed.extend(self.attend_cached(kernels, q, &keys, &values)?);
+        }
+        let [attended] = self.products(kernels, [&attn.wo], &mixed, q_width)?;
+        rows::add(xs, &attended);
+        let normed = block.ffn_norm.forward_rows(xs);
+        let mlp = self.mlp_rows(kernels, &block.mlp, &normed)?;
+        rows::add(xs, &mlp);
+        Ok(())
+    }
+
+    /// [`Self::mlp`] on plain rows of the hidden width.
+    fn mlp_rows(&self, kernels: &MatMul, mlp: &Mlp, xs: &[f32]) -> Result<Vec<f32>> {
+        let width = self.config.embedding_length;
+        let [mut hidden, up] = self.products(kernels, [&mlp.gate, &mlp.up], xs, width)?;
+        match (&mlp.gate, &mlp.up) {
+            (Linear::Native(_), Linear::Native(_)) => activations::silu_mul(&mut hidden, &up),
+            _ => {
+                let tensor = |v: &[f32]| Tensor::from_slice(v, v.len(), &self.device);
+                hidden = (candle_nn::ops::silu(&tensor(&hidden)?)? * tensor(&up)?)?.to_vec1()?;
+            }
+        }
+        let [down] = self.products(
+            kernels,
+            [&mlp.down],
+            &hidden,
+            hidden.len() / (xs.len() / width),
+        )?;
+        Ok(down)
+    }
+
+    /// The products of the rows `xs` (`width` values each) with each of
+    /// `linears`, as plain buffers; kurz's kernels quantize the input once
+    /// for all of theirs.
+    fn products<const N: usize>(
+        &self,
+        kernels: &MatMul,
+        linears: [&Linear; N],
+        xs: &[f32],
+        width: usize,
+    ) -> Result<[Vec<f32>; N]> {
+        let native = native_weights(&linears[..]);
+        let outs = match native {
+            Some(weights) => {
+                let input = QuantizedInput::new(xs, width)?;
+                kernels.matmul_all(weights.iter().copied(), &input)?
+            }
+            None => {
+                let xs = Tensor::from_slice(xs, (xs.len() / width, width), &self.device)?;
+                linears
+                    .iter()
+                    .map(|l| {
+                        self.apply(l, &xs)?
+                            .flatten_all()?
+                            .to_dtype(DType::F32)?
+                            .to_vec1()
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        outs.try_into()
+            .map_err(|_| candle_core::Error::Msg("a product went missing".into()))
+    }
+
     /// `[seq, hidden]` embeddings of `tokens`.
     fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
+        match &self.embedding {
+            Embedding::Native(w) => Tensor::from_vec(
+                self.embed_rows(tokens)?,
+                (tokens.len(), w.cols()),
+                &self.device,
+            ),
+            Embedding::Candle(table) => table.embedding(&Tensor::new(tokens, &self.device)?),
+        }
+    }
+
+    /// [`Self::embed`] as plain rows.
+    fn embed_rows(&self, tokens: &[u32]) -> Result<Vec<f32>> {
         match &self.embedding {
             Embedding::Native(w) => {
                 let width = w.cols();
@@ -526,9 +716,13 @@ impl Transformer {
                     // their pages need not stay this process's memory.
                     w.release_rows(tokens.iter().map(|&t| t as usize));
                 }
-                Tensor::from_vec(rows, (tokens.len(), width), &self.device)
+                Ok(rows)
             }
-            Embedding::Candle(table) => table.embedding(&Tensor::new(tokens, &self.device)?),
+            Embedding::Candle(_) => self
+                .embed(tokens)?
+                .flatten_all()?
+                .to_dtype(DType::F32)?
+                .to_vec1(),
         }
     }
 
@@ -541,21 +735,25 @@ impl Transformer {
     /// Applies several weight matrices to the same input; kurz's kernels
     /// quantize that input once for all of them.
     fn apply_all(&self, linears: &[&Linear], xs: &Tensor) -> Result<Vec<Tensor>> {
-        let native: Option<Vec<&QWeight>> = linears
-            .iter()
-            .map(|l| match l {
-                Linear::Native(w) => Some(w),
-                Linear::Candle(_) => None,
-            })
-            .collect();
+        let native = native_weights(linears);
         let (Some(kernels), Some(weights)) = (&self.kernels, native) else {
+            // Some of the matrices are in block formats kurz has no kernel
+            // for: each goes its own way.
             return linears
                 .iter()
-                .map(|l| match l {
-                    Linear::Native(_) => {
+                .map(|l| match (l, &self.kernels) {
+                    (Linear::Native(w), Some(kernels)) => {
+                        let [out]: [Vec<f32>; 1] = native_products(kernels, &[w], xs)?
+                            .try_into()
+                            .map_err(|_| {
+                            candle_core::Error::Msg("expected one product".into())
+                        })?;
+                        self.rows_tensor(out, xs, w)
+                    }
+                    (Linear::Native(_), None) => {
                         candle_core::bail!("mapped weights need kurz's CPU kernels")
                     }
-                    Linear::Candle(m) => m.forward(xs),
+                    (Linear::Candle(m), _) => m.forward(xs),
                 })
                 .collect();
         };
@@ -718,6 +916,20 @@ impl Transformer {
     ) -> Result<Tensor> {
         let cfg = &self.config;
         let q = q.flatten_all()?.to_vec1::<f32>()?;
+        let out = self.attend_cached(kernels, &q, k, v)?;
+        Tensor::from_vec(out, (1, cfg.head_count * cfg.head_dim), &self.device)
+    }
+
+    /// Attention of the query row `q` (`heads × dim`) over the f16 keys `k`
+    /// and values `v` (`[1, kv_heads, positions, dim]`) where they lie.
+    fn attend_cached(
+        &self,
+        kernels: &MatMul,
+        q: &[f32],
+        k: &Tensor,
+        v: &Tensor,
+    ) -> Result<Vec<f32>> {
+        let cfg = &self.config;
         let (k_storage, k_layout) = k.storage_and_layout();
         let (v_storage, v_layout) = v.storage_and_layout();
         let (Storage::Cpu(k_data), Storage::Cpu(v_data)) = (&*k_storage, &*v_storage) else {
@@ -726,9 +938,7 @@ impl Transformer {
         let keys = cached_heads(k_data.as_slice::<half::f16>()?, k_layout)?;
         let values = cached_heads(v_data.as_slice::<half::f16>()?, v_layout)?;
         let scale = 1.0 / (cfg.head_dim as f32).sqrt();
-        let out = kernels
-            .install(|| attend_one(&q, cfg.head_dim, keys, values, cfg.head_count_kv, scale));
-        Tensor::from_vec(out, (1, cfg.head_count * cfg.head_dim), &self.device)
+        Ok(kernels.install(|| attend_one(q, cfg.head_dim, keys, values, cfg.head_count_kv, scale)))
     }
 
     fn rotate(&self, xs: &Tensor, span: &Span) -> Result<Tensor> {
@@ -748,6 +958,17 @@ impl Transformer {
         let angles = positions.matmul(&self.inv_freq)?;
         Ok((angles.cos()?, angles.sin()?))
     }
+}
+
+/// The weights of `linears` when kurz's kernels run them all.
+fn native_weights<'a>(linears: &[&'a Linear]) -> Option<Vec<&'a QWeight>> {
+    linears
+        .iter()
+        .map(|l| match l {
+            Linear::Native(w) => Some(w),
+            Linear::Candle(_) => None,
+        })
+        .collect()
 }
 
 /// The products of the rows of `xs` (`[.., k]`) with each of `weights` on
@@ -802,9 +1023,9 @@ fn cached_heads<'a>(data: &'a [half::f16], layout: &Layout) -> Result<CachedHead
     })
 }
 
-fn add_bias(ys: Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+fn add_bias(ys: Tensor, bias: Option<&Vector>) -> Result<Tensor> {
     match bias {
-        Some(bias) => ys.broadcast_add(bias),
+        Some(bias) => ys.broadcast_add(&bias.tensor),
         None => Ok(ys),
     }
 }
