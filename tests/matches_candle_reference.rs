@@ -131,6 +131,12 @@ fn qwen2_matches_candle_quantized_qwen2() {
     compare(&common::qwen_model());
 }
 
+/// The 0.5B preset's layers mix Q5_0 and Q8_0 projections.
+#[test]
+fn qwen2_small_with_mixed_block_formats_matches_candle() {
+    compare(&common::qwen_small_model());
+}
+
 /// Largest difference between kurz's and the reference's logits tolerated
 /// on long prompts, for any token (`LOGIT_TOLERANCE`) and on average over
 /// the vocabulary (`MEAN_LOGIT_TOLERANCE`). Both engines quantize each

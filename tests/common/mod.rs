@@ -35,6 +35,16 @@ pub fn test_model() -> PathBuf {
     MODEL.get_or_init(|| fetch_preset(TEST_PRESET)).clone()
 }
 
+/// The low-memory preset (Qwen2.5-Coder-0.5B, `qwen2.5-coder-0.5b`, 0.5 GB),
+/// pulled into the test cache on first use. Its file mixes block formats
+/// within a layer (Q5_0 and Q8_0 projections, Q4_K and Q6_K `ffn_down`).
+pub fn qwen_small_model() -> PathBuf {
+    static MODEL: OnceLock<PathBuf> = OnceLock::new();
+    MODEL
+        .get_or_init(|| fetch_preset("qwen2.5-coder-0.5b"))
+        .clone()
+}
+
 /// A preset's file in the test cache, pulled there first when missing.
 fn fetch_preset(id: &str) -> PathBuf {
     let path = cached_preset_path(id);

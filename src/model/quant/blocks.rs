@@ -8,6 +8,7 @@
 //! | type | elements | bytes | layout |
 //! |---|---|---|---|
 //! | Q4_1 | 32 | 20 | f16 d, f16 m, 16 × two 4-bit quants; x = d·q + m |
+//! | Q5_0 | 32 | 22 | f16 d, 32 fifth bits, 16 × two 4-bit quants; x = d·(q − 16) |
 //! | Q8_0 | 32 | 34 | f16 d, 32 × i8; x = d·q |
 //! | Q4_K | 256 | 144 | f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 × two 4-bit quants |
 //! | Q6_K | 256 | 210 | 128 bytes low 4 bits, 64 bytes high 2 bits, 16 × i8 scales, f16 d |
@@ -17,7 +18,7 @@ use half::f16;
 
 /// Elements in a K-quant super-block.
 pub const QK_K: usize = 256;
-/// Elements in a Q4_1 / Q8_0 block.
+/// Elements in a Q4_1 / Q5_0 / Q8_0 block.
 pub const QK32: usize = 32;
 
 /// A weight format kurz has its own kernels for.
@@ -25,6 +26,8 @@ pub const QK32: usize = 32;
 pub enum QuantType {
     /// 4-bit with per-block scale and minimum (blocks of 32).
     Q4_1,
+    /// 5-bit with per-block scale (blocks of 32).
+    Q5_0,
     /// 8-bit with per-block scale (blocks of 32).
     Q8_0,
     /// 4-bit K-quant (super-blocks of 256).
@@ -60,6 +63,7 @@ impl QuantType {
     pub fn from_ggml(dtype: GgmlDType) -> Option<Self> {
         match dtype {
             GgmlDType::Q4_1 => Some(Self::Q4_1),
+            GgmlDType::Q5_0 => Some(Self::Q5_0),
             GgmlDType::Q8_0 => Some(Self::Q8_0),
             GgmlDType::Q4K => Some(Self::Q4K),
             GgmlDType::Q6K => Some(Self::Q6K),
@@ -70,7 +74,7 @@ impl QuantType {
     /// Elements per block.
     pub fn block_elems(self) -> usize {
         match self {
-            Self::Q4_1 | Self::Q8_0 => QK32,
+            Self::Q4_1 | Self::Q5_0 | Self::Q8_0 => QK32,
             Self::Q4K | Self::Q6K => QK_K,
         }
     }
@@ -79,6 +83,7 @@ impl QuantType {
     pub fn block_bytes(self) -> usize {
         match self {
             Self::Q4_1 => 20,
+            Self::Q5_0 => 22,
             Self::Q8_0 => 34,
             Self::Q4K => 144,
             Self::Q6K => 210,
@@ -89,7 +94,7 @@ impl QuantType {
     pub fn activation_format(self) -> ActivationFormat {
         match self {
             Self::Q4_1 => ActivationFormat::Q8_1,
-            Self::Q8_0 => ActivationFormat::Q8_0,
+            Self::Q5_0 | Self::Q8_0 => ActivationFormat::Q8_0,
             Self::Q4K | Self::Q6K => ActivationFormat::Q8K,
         }
     }
@@ -301,6 +306,12 @@ pub fn dequantize_row(ty: QuantType, bytes: &[u8], out: &mut [f32]) {
                     y[j + 16] = d * (q >> 4) as f32 + m;
                 }
             }
+            QuantType::Q5_0 => {
+                let d = f16_at(b, 0);
+                for (y, q) in y.iter_mut().zip(q5_0_quants(b)) {
+                    *y = d * q as f32;
+                }
+            }
             QuantType::Q8_0 => {
                 let d = f16_at(b, 0);
                 for (y, &q) in y.iter_mut().zip(&b[2..34]) {
@@ -411,6 +422,33 @@ pub fn dot_q4_1(w: &[u8], a: &[Block8x32]) -> f32 {
             sumi += (q & 0xF) as i32 * y.qs[j] as i32 + (q >> 4) as i32 * y.qs[j + 16] as i32;
         }
         sum += f16_at(b, 0) * y.d * sumi as f32 + f16_at(b, 2) * y.s;
+    }
+    sum
+}
+
+/// The 32 values of a Q5_0 block (22 bytes), from −16 to 15: value `j`
+/// is nibble `j % 16` of the 16 bytes at 6 (low nibbles first) with bit
+/// `j` of the little-endian u32 at 2 as its fifth bit.
+pub(crate) fn q5_0_quants(b: &[u8]) -> [i8; QK32] {
+    let high = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+    std::array::from_fn(|j| {
+        let byte = b[6 + j % 16];
+        let nibble = if j < 16 { byte & 0xF } else { byte >> 4 };
+        let fifth = ((high >> j) & 1) as u8;
+        (nibble | (fifth << 4)) as i8 - 16
+    })
+}
+
+/// Scalar dot product of a Q5_0 row with a Q8_0 input row.
+pub fn dot_q5_0(w: &[u8], a: &[Block8x32]) -> f32 {
+    let mut sum = 0f32;
+    for (b, y) in w.chunks_exact(22).zip(a) {
+        let sumi: i32 = q5_0_quants(b)
+            .iter()
+            .zip(&y.qs)
+            .map(|(&q, &p)| q as i32 * p as i32)
+            .sum();
+        sum += f16_at(b, 0) * y.d * sumi as f32;
     }
     sum
 }

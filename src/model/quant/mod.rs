@@ -349,7 +349,7 @@ impl MatMul {
                 // file's blocks as fast, and repacking its 191 MB (in the
                 // 1.5B model) would slow loading.
                 QuantType::Q6K => usage == Usage::Batched,
-                QuantType::Q4_1 | QuantType::Q8_0 => false,
+                QuantType::Q4_1 | QuantType::Q5_0 | QuantType::Q8_0 => false,
             };
         if !tile {
             return Ok(w);
@@ -661,6 +661,15 @@ fn dot_rows<const R: usize>(
                 // SAFETY: as above.
                 Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q4_1(row, rows) },
                 _ => rows.map(|a| blocks::dot_q4_1(row, a)),
+            }
+        }
+        (Activations::B32(a), QuantType::Q5_0) => {
+            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
+                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q5_0(row, rows) },
+                _ => rows.map(|a| blocks::dot_q5_0(row, a)),
             }
         }
         (Activations::B32(a), QuantType::Q8_0) => {

@@ -4,8 +4,9 @@ use super::*;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
-const TYPES: [(GgmlDType, QuantType); 4] = [
+const TYPES: [(GgmlDType, QuantType); 5] = [
     (GgmlDType::Q4_1, QuantType::Q4_1),
+    (GgmlDType::Q5_0, QuantType::Q5_0),
     (GgmlDType::Q8_0, QuantType::Q8_0),
     (GgmlDType::Q4K, QuantType::Q4K),
     (GgmlDType::Q6K, QuantType::Q6K),

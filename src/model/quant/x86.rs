@@ -215,14 +215,49 @@ pub unsafe fn dot_q4_1<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f3
     out
 }
 
+/// Q5_0 weights · Q8_0 inputs.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub unsafe fn dot_q5_0<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f32; R] {
+    let m4 = _mm256_set1_epi8(0xF);
+    // Byte `j` of a block picks byte `j / 8` of the fifth bits (in both
+    // 128-bit lanes: elements 0–15, then 16–31) and tests bit `j % 8`.
+    let pick = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, //
+        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3,
+    );
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let low = _mm256_set1_epi8(0xF0u8 as i8);
+    dot_signed_32(w, 22, rows, |b| {
+        let high = _mm256_set1_epi32(i32::from_le_bytes([b[2], b[3], b[4], b[5]]));
+        let fifth = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(high, pick), bit), bit);
+        let raw = _mm_loadu_si128(b.as_ptr().add(6) as *const __m128i);
+        let nibbles = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), m4);
+        // q − 16: the nibble where the fifth bit is set, else the nibble
+        // with the top four bits set (two's complement of nibble − 16).
+        _mm256_or_si256(nibbles, _mm256_andnot_si256(fifth, low))
+    })
+}
+
 /// Q8_0 weights · Q8_0 inputs.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn dot_q8_0<const R: usize>(w: &[u8], rows: [&[Block8x32]; R]) -> [f32; R] {
+    dot_signed_32(w, 34, rows, |b| load(b.as_ptr().add(2)))
+}
+
+/// Weights in blocks of `block_bytes` that start with an f16 scale and
+/// unpack (`values`) to 32 signed bytes, · Q8_0 inputs.
+#[inline(always)]
+unsafe fn dot_signed_32<const R: usize>(
+    w: &[u8],
+    block_bytes: usize,
+    rows: [&[Block8x32]; R],
+    values: impl Fn(&[u8]) -> __m256i,
+) -> [f32; R] {
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); R];
-    for (i, b) in w.chunks_exact(34).enumerate() {
+    for (i, b) in w.chunks_exact(block_bytes).enumerate() {
         let d = f16_le(b, 0);
-        let xs = load(b.as_ptr().add(2));
+        let xs = values(b);
         let abs = _mm256_sign_epi8(xs, xs);
         for r in 0..R {
             let y = &rows[r][i];
