@@ -281,6 +281,23 @@ mod x86 {
     use half::f16;
     use std::arch::x86_64::*;
 
+    /// How many cached positions ahead the run kernels ask for: about
+    /// 3 KB. Each key and value is read once per run, straight from memory,
+    /// and the hardware prefetcher alone left the kernels waiting: asking
+    /// ahead took a quarter off decode attention (alternating passes in one
+    /// process on the 1.5B model; 6 to 16 positions ahead all did as well).
+    fn positions_ahead(dim: usize) -> usize {
+        (3072 / (2 * dim)).max(4)
+    }
+
+    /// Asks for the cache lines of the `dim` f16 values at `row`.
+    #[inline(always)]
+    unsafe fn prefetch_row(row: *const f16, dim: usize) {
+        for line in (0..dim * 2).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(row.cast::<i8>().add(line));
+        }
+    }
+
     /// The eight lanes of `acc` added in order.
     #[inline(always)]
     unsafe fn lane_sum(acc: __m256) -> f32 {
@@ -412,7 +429,11 @@ mod x86 {
     ) {
         let q = qs.as_ptr();
         let blocked = len / K * K;
+        let ahead = positions_ahead(dim);
         for first in (0..blocked).step_by(K) {
+            for p in first + ahead..(first + ahead + K).min(len) {
+                prefetch_row(row(p), dim);
+            }
             let rows: [*const f16; K] = std::array::from_fn(|j| row(first + j));
             let acc = dot_block::<G, K>(q, dim, &rows);
             store_scores(&acc, first, len, scale, weights);
@@ -574,7 +595,11 @@ mod x86 {
     ) {
         let mut acc = [[_mm512_setzero_ps(); N]; G];
         let w = weights.as_ptr();
+        let ahead = positions_ahead(dim);
         for p in 0..len {
+            if p + ahead < len {
+                prefetch_row(row(p + ahead), dim);
+            }
             let v = row(p).add(start);
             let values: [__m512; N] =
                 std::array::from_fn(|i| _mm512_cvtph_ps(_mm256_loadu_si256(v.add(16 * i).cast())));
