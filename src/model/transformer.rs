@@ -633,6 +633,7 @@ impl Transformer {
     /// [`Self::mlp`] on plain rows of the hidden width.
     fn mlp_rows(&self, kernels: &MatMul, mlp: &Mlp, xs: &[f32]) -> Result<Vec<f32>> {
         let width = self.config.embedding_length;
+        let rows = xs.len() / width;
         let [mut hidden, up] = self.products(kernels, [&mlp.gate, &mlp.up], xs, width)?;
         match (&mlp.gate, &mlp.up) {
             (Linear::Native(_), Linear::Native(_)) => activations::silu_mul(&mut hidden, &up),
@@ -641,12 +642,7 @@ impl Transformer {
                 hidden = (candle_nn::ops::silu(&tensor(&hidden)?)? * tensor(&up)?)?.to_vec1()?;
             }
         }
-        let [down] = self.products(
-            kernels,
-            [&mlp.down],
-            &hidden,
-            hidden.len() / (xs.len() / width),
-        )?;
+        let [down] = self.products(kernels, [&mlp.down], &hidden, hidden.len() / rows)?;
         Ok(down)
     }
 
@@ -742,14 +738,8 @@ impl Transformer {
             return linears
                 .iter()
                 .map(|l| match (l, &self.kernels) {
-                    (Linear::Native(w), Some(kernels)) => {
-                        let [out]: [Vec<f32>; 1] = native_products(kernels, &[w], xs)?
-                            .try_into()
-                            .map_err(|_| {
-                            candle_core::Error::Msg("expected one product".into())
-                        })?;
-                        self.rows_tensor(out, xs, w)
-                    }
+                    // Alone, a native matrix is a group kurz's kernels run.
+                    (Linear::Native(_), Some(_)) => self.apply(l, xs),
                     (Linear::Native(_), None) => {
                         candle_core::bail!("mapped weights need kurz's CPU kernels")
                     }
