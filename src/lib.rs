@@ -16,4 +16,6 @@ pub mod model;
 pub mod output;
 pub mod progress;
 pub mod registry;
+pub mod stop;
+pub mod sync;
 pub mod task;

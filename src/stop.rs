@@ -1,0 +1,111 @@
+//! Stopping work early: a user's interrupt (Ctrl-C, SIGTERM) and the time
+//! limit of one input (`--timeout-per-file`).
+//!
+//! The batch runner gives each input a [`StopToken`]; generation checks it
+//! between prompt chunks and decode steps, so an input stops within one
+//! model pass of the signal or the deadline.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why work stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StopReason {
+    /// The user interrupted the run (SIGINT or SIGTERM).
+    #[error("interrupted")]
+    Interrupted,
+    /// The input took longer than its time limit.
+    #[error("took longer than the {} s limit (--timeout-per-file)", .0.as_secs_f64())]
+    TimedOut(Duration),
+}
+
+/// Set when the run should stop; shared by every worker and the signal
+/// handler.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The shared flag, for signal handlers to set.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
+
+    /// Asks every holder to stop.
+    pub fn raise(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_raised(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What one piece of work checks to know whether to go on: the run's
+/// interrupt and, optionally, a deadline of its own.
+#[derive(Debug, Clone, Default)]
+pub struct StopToken {
+    interrupt: Interrupt,
+    deadline: Option<(Instant, Duration)>,
+}
+
+impl StopToken {
+    /// A token that never stops (tests, evaluation, benchmarks).
+    pub fn never() -> Self {
+        Self::default()
+    }
+
+    /// A token that stops when `interrupt` is raised or, with a `limit`,
+    /// once `limit` has passed from now.
+    pub fn new(interrupt: &Interrupt, limit: Option<Duration>) -> Self {
+        Self {
+            interrupt: interrupt.clone(),
+            deadline: limit.map(|l| (Instant::now() + l, l)),
+        }
+    }
+
+    /// `Err` with the reason once the work should stop.
+    pub fn check(&self) -> Result<(), StopReason> {
+        if self.interrupt.is_raised() {
+            return Err(StopReason::Interrupted);
+        }
+        match self.deadline {
+            Some((at, limit)) if Instant::now() >= at => Err(StopReason::TimedOut(limit)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_stops_until_interrupted() {
+        assert_eq!(StopToken::never().check(), Ok(()));
+        let interrupt = Interrupt::new();
+        let token = StopToken::new(&interrupt, None);
+        assert_eq!(token.check(), Ok(()));
+        interrupt.raise();
+        assert_eq!(token.check(), Err(StopReason::Interrupted));
+    }
+
+    #[test]
+    fn deadline_passes() {
+        let token = StopToken::new(&Interrupt::new(), Some(Duration::ZERO));
+        let err = token.check().unwrap_err();
+        assert_eq!(err, StopReason::TimedOut(Duration::ZERO));
+        let long = StopToken::new(&Interrupt::new(), Some(Duration::from_secs(3600)));
+        assert_eq!(long.check(), Ok(()));
+        assert_eq!(
+            StopReason::TimedOut(Duration::from_secs(90)).to_string(),
+            "took longer than the 90 s limit (--timeout-per-file)"
+        );
+    }
+}
