@@ -6,6 +6,7 @@
 //! before its manifest line is appended, and every line is synced, so a
 //! killed run loses no finished work and a rerun skips it.
 
+use crate::stop::StopToken;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,12 +82,10 @@ impl Task {
         doc: &Document,
     ) -> Result<(TaskOutput, Option<String>), ModelError> {
         match self {
-            Task::Summarize(options) => {
-                summarize(model, cache, doc, options).map(|out| (out, doc.title.clone()))
-            }
-            Task::Translate(options) => {
-                translate(model, cache, doc, options).map(|t| (t.output, t.title))
-            }
+            Task::Summarize(options) => summarize(model, cache, doc, options, &StopToken::never())
+                .map(|out| (out, doc.title.clone())),
+            Task::Translate(options) => translate(model, cache, doc, options, &StopToken::never())
+                .map(|t| (t.output, t.title)),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Why work stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum StopReason {
+pub enum Abort {
     /// The user interrupted the run (SIGINT or SIGTERM).
     #[error("interrupted")]
     Interrupted,
@@ -71,12 +71,12 @@ impl StopToken {
     }
 
     /// `Err` with the reason once the work should stop.
-    pub fn check(&self) -> Result<(), StopReason> {
+    pub fn check(&self) -> Result<(), Abort> {
         if self.interrupt.is_raised() {
-            return Err(StopReason::Interrupted);
+            return Err(Abort::Interrupted);
         }
         match self.deadline {
-            Some((at, limit)) if Instant::now() >= at => Err(StopReason::TimedOut(limit)),
+            Some((at, limit)) if Instant::now() >= at => Err(Abort::TimedOut(limit)),
             _ => Ok(()),
         }
     }
@@ -93,18 +93,18 @@ mod tests {
         let token = StopToken::new(&interrupt, None);
         assert_eq!(token.check(), Ok(()));
         interrupt.raise();
-        assert_eq!(token.check(), Err(StopReason::Interrupted));
+        assert_eq!(token.check(), Err(Abort::Interrupted));
     }
 
     #[test]
     fn deadline_passes() {
         let token = StopToken::new(&Interrupt::new(), Some(Duration::ZERO));
         let err = token.check().unwrap_err();
-        assert_eq!(err, StopReason::TimedOut(Duration::ZERO));
+        assert_eq!(err, Abort::TimedOut(Duration::ZERO));
         let long = StopToken::new(&Interrupt::new(), Some(Duration::from_secs(3600)));
         assert_eq!(long.check(), Ok(()));
         assert_eq!(
-            StopReason::TimedOut(Duration::from_secs(90)).to_string(),
+            Abort::TimedOut(Duration::from_secs(90)).to_string(),
             "took longer than the 90 s limit (--timeout-per-file)"
         );
     }

@@ -8,7 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 /// open files) stays usable after such a panic, and one failed input must
 /// not stop the others.
 pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

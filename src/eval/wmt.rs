@@ -1,5 +1,6 @@
 //! Translating a test set line by line with a model, for `kurz eval wmt`.
 
+use crate::stop::StopToken;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -58,7 +59,7 @@ fn translate_line(
         encoding: "UTF-8",
         language: None,
     };
-    let out = translate(model, cache, &doc, options)?;
+    let out = translate(model, cache, &doc, options, &StopToken::never())?;
     // A test-set segment is one line: keep the translation on one line.
     Ok(out
         .output

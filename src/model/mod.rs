@@ -82,6 +82,10 @@ pub enum ModelError {
     /// A tensor operation failed while running the model.
     #[error("inference failed: {0}")]
     Inference(#[from] candle_core::Error),
+    /// Work stopped early: the run was interrupted or the input ran out of
+    /// time.
+    #[error("{0}")]
+    Aborted(#[from] crate::stop::Abort),
 }
 
 /// Descriptive facts about a loaded model.

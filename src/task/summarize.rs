@@ -2,6 +2,7 @@
 //! budget, otherwise map (summarize each chunk) and reduce (merge the
 //! partial summaries, recursively if they are still too long).
 
+use crate::stop::StopToken;
 use serde::Serialize;
 
 use super::chunk::split_to_budget;
@@ -64,7 +65,9 @@ pub fn summarize(
     cache: &mut KvCache,
     doc: &Document,
     options: &SummaryOptions,
+    stop: &StopToken,
 ) -> Result<TaskOutput, ModelError> {
+    stop.check()?;
     let article = model.tokenizer().strip_control_texts(&doc.text);
     let title = doc.title.as_deref();
     let no_hints = GuardHints::default();

@@ -2,6 +2,7 @@
 //! structure is kept and nothing is silently dropped: every paragraph of
 //! the source becomes exactly one paragraph of the output.
 
+use crate::stop::StopToken;
 use serde::Serialize;
 
 use super::chunk::{paragraphs, split_to_budget};
@@ -34,7 +35,9 @@ pub fn translate(
     cache: &mut KvCache,
     doc: &Document,
     options: &TranslateOptions,
+    stop: &StopToken,
 ) -> Result<TranslateOutput, ModelError> {
+    stop.check()?;
     let mut run = Translator {
         model,
         cache,
