@@ -5,7 +5,7 @@
 //! between prompt chunks and decode steps, so an input stops within one
 //! model pass of the signal or the deadline.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,10 +20,11 @@ pub enum Abort {
     TimedOut(Duration),
 }
 
-/// Set when the run should stop; shared by every worker and the signal
-/// handler.
+/// Set when the run should stop, holding the number of the signal that
+/// asked for it (0 while none did); shared by every worker and the signal
+/// handlers (`signal_hook::flag::register_usize` sets it).
 #[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<AtomicBool>);
+pub struct Interrupt(Arc<AtomicUsize>);
 
 impl Interrupt {
     /// A flag that is not set.
@@ -31,19 +32,34 @@ impl Interrupt {
         Self::default()
     }
 
-    /// The shared flag, for signal handlers to set.
-    pub fn flag(&self) -> Arc<AtomicBool> {
+    /// The shared value, for signal handlers to set to their signal number.
+    pub fn flag(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.0)
     }
 
-    /// Asks every holder to stop.
-    pub fn raise(&self) {
-        self.0.store(true, Ordering::SeqCst);
+    /// Asks every holder to stop, as signal `signal` would.
+    pub fn raise(&self, signal: i32) {
+        let value = usize::try_from(signal).unwrap_or(0).max(1);
+        self.0.store(value, Ordering::SeqCst);
     }
 
     /// Whether a stop was asked for.
     pub fn is_raised(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.load(Ordering::SeqCst) != 0
+    }
+
+    /// The signal that asked for the stop, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        match self.0.load(Ordering::SeqCst) {
+            0 => None,
+            n => i32::try_from(n).ok(),
+        }
+    }
+
+    /// The exit status of a process stopped by this interrupt: 128 plus the
+    /// signal number (130 for SIGINT, 143 for SIGTERM), as shells report it.
+    pub fn exit_status(&self) -> Option<u8> {
+        self.signal().and_then(|s| u8::try_from(128 + s).ok())
     }
 }
 
@@ -92,8 +108,10 @@ mod tests {
         let interrupt = Interrupt::new();
         let token = StopToken::new(&interrupt, None);
         assert_eq!(token.check(), Ok(()));
-        interrupt.raise();
+        interrupt.raise(2);
         assert_eq!(token.check(), Err(Abort::Interrupted));
+        assert_eq!(interrupt.signal(), Some(2));
+        assert_eq!(interrupt.exit_status(), Some(130));
     }
 
     #[test]

@@ -13,6 +13,16 @@ pub const TEMP_PREFIX: &str = ".kurz-tmp-";
 /// then renamed over `path`, so readers see either the old or the new file,
 /// never a partially written one. On error the temporary file is removed.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_atomic_with(path, |file| file.write_all(contents))
+}
+
+/// [`write_atomic`] for contents produced by `write` (large files streamed
+/// from elsewhere): `write` fills the temporary file, which is then flushed,
+/// fsynced and renamed over `path`.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -21,7 +31,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(TEMP_PREFIX)
         .tempfile_in(dir)?;
-    tmp.write_all(contents)?;
+    write(tmp.as_file_mut())?;
     tmp.flush()?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;

@@ -7,7 +7,7 @@ pub mod format;
 pub mod hash;
 pub mod manifest;
 
-pub use atomic::write_atomic;
+pub use atomic::{write_atomic, write_atomic_with};
 pub use format::{output_path, render, Format, RenderedDoc};
 pub use hash::{sha256_file, sha256_hex};
 pub use manifest::{
