@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::sync::lock;
+
 /// File name of the manifest inside the output directory.
 pub const MANIFEST_FILE_NAME: &str = "manifest.jsonl";
 
@@ -108,7 +110,9 @@ pub struct ManifestWriter {
 
 impl ManifestWriter {
     /// Opens (creating if missing, along with its parent directories) the
-    /// manifest at `path` for appending.
+    /// manifest at `path` for appending. A symlink at `path` is refused
+    /// (an error whose message says "symlink"): kurz never appends to a
+    /// file elsewhere.
     ///
     /// If the existing file does not end with `\n` (a torn last line after a
     /// crash), a newline is written first so that the next entry starts on
@@ -119,19 +123,13 @@ impl ManifestWriter {
                 std::fs::create_dir_all(parent)?;
             }
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let mut file = open_append_no_follow(path)?;
         if file.metadata()?.len() > 0 {
             file.seek(SeekFrom::End(-1))?;
             let mut last = [0u8; 1];
             file.read_exact(&mut last)?;
             if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-                file.flush()?;
-                file.sync_data()?;
+                append_whole(&mut file, b"\n")?;
             }
         }
         Ok(Self {
@@ -146,18 +144,64 @@ impl ManifestWriter {
     }
 
     /// Appends `entry` as one line: serialized JSON plus `\n` in a single
-    /// `write_all`, then flush and `sync_data`, all under the mutex.
+    /// `write_all`, then `sync_data`, all under the mutex. When the write
+    /// fails (disk full, file too large, ...) the file is cut back to its
+    /// length before, so no torn line stays behind.
     pub fn append(&self, entry: &ManifestEntry) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(entry)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         line.push(b'\n');
-        // A panic in another writer cannot leave a half-written line behind
-        // the lock (the write is a single call), so a poisoned lock is usable.
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        file.write_all(&line)?;
-        file.flush()?;
-        file.sync_data()
+        append_whole(&mut lock(&self.file), &line)
     }
+}
+
+/// Opens `path` for reading and appending (creating it with mode 0666 less
+/// the umask), refusing a symlink and anything but a regular file.
+fn open_append_no_follow(path: &Path) -> std::io::Result<File> {
+    let refuse = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {what}", path.display()),
+        )
+    };
+    let symlink = "a symlink (kurz never writes its manifest through a symlink)";
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse(symlink));
+    }
+    let mut options = OpenOptions::new();
+    options.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o666);
+        #[cfg(target_os = "linux")]
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(target_os = "linux")]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return refuse(symlink);
+        }
+        e
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// Appends `bytes` with one `write_all` and syncs; on failure cuts the file
+/// back to its length before (best effort) and returns the write's error.
+fn append_whole(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+    let before = file.metadata()?.len();
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.flush())
+        .and_then(|()| file.sync_data());
+    if written.is_err() {
+        let _ = file.set_len(before);
+    }
+    written
 }
 
 /// Index over an existing manifest, used to skip inputs that are already done.
@@ -516,6 +560,120 @@ mod tests {
         inputs.sort();
         inputs.dedup();
         assert_eq!(inputs.len(), 400);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_manifest_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep\n").unwrap();
+        let path = dir.path().join(MANIFEST_FILE_NAME);
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let err = ManifestWriter::open(&path).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep\n");
+        // A dangling one creates nothing.
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &path).unwrap();
+        assert!(ManifestWriter::open(&path).is_err());
+        assert!(!dir.path().join("nowhere").exists());
+    }
+
+    #[test]
+    fn a_folder_as_manifest_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST_FILE_NAME);
+        std::fs::create_dir(&path).unwrap();
+        assert!(ManifestWriter::open(&path).is_err());
+    }
+
+    /// Writing to /dev/full fails with "no space left": the error comes back.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_device_reports_the_write_error() {
+        let mut full = OpenOptions::new().append(true).open("/dev/full").unwrap();
+        let err = append_whole(&mut full, b"{\"a\":1}\n").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
+    }
+
+    /// Run in a child process with a 1,000-byte file size limit (and
+    /// SIGXFSZ ignored): a line that does not fit fails with EFBIG and is
+    /// cut back, so the file holds whole lines only and stays appendable.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_line_that_does_not_fit_is_cut_back() {
+        let Some(path) = std::env::var_os("KURZ_MANIFEST_EFBIG_CHILD") else {
+            return run_with_file_size_limit("a_line_that_does_not_fit_is_cut_back", 1_000);
+        };
+        let path = PathBuf::from(path);
+        let w = ManifestWriter::open(&path).unwrap();
+        let mut written = 0;
+        let mut failure = None;
+        for i in 0..10 {
+            let mut e = entry(&format!("doc{i}"), Status::Ok);
+            e.summary = Some("x".repeat(150));
+            match w.append(&e) {
+                Ok(()) => written += 1,
+                Err(err) => {
+                    failure = Some(err);
+                    break;
+                }
+            }
+        }
+        let err = failure.expect("the limit stops a line");
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge, "{err}");
+        assert!(written >= 1);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'));
+        assert_eq!(text.lines().count(), written);
+        let idx = ResumeIndex::load(&path).unwrap();
+        assert_eq!((idx.len(), idx.torn_lines()), (written, 0));
+        // A short line still fits after the cut.
+        let mut small = entry("s", Status::Error);
+        small.summary = None;
+        small.title = None;
+        small.params = json!({});
+        drop(w);
+        let w = ManifestWriter::open(&path).unwrap();
+        if text.len() + serde_json::to_vec(&small).unwrap().len() < 1_000 {
+            w.append(&small).unwrap();
+        }
+    }
+
+    /// Runs this test binary's test `name` alone in a child process whose
+    /// file size limit is `limit` bytes, with a manifest path in the
+    /// environment; the child's failure fails this test.
+    #[cfg(target_os = "linux")]
+    fn run_with_file_size_limit(name: &str, limit: u64) {
+        use std::os::unix::process::CommandExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(MANIFEST_FILE_NAME);
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["--exact", &format!("output::manifest::tests::{name}")])
+            .arg("--test-threads=1")
+            .env("KURZ_MANIFEST_EFBIG_CHILD", &path);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let rlim = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_FSIZE, &rlim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "child failed: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]
