@@ -1,28 +1,38 @@
-//! The batch runner: many inputs, one model, rayon workers, one output file
-//! and one manifest line per input, resumable.
+//! The batch runner: many inputs, one model, worker threads (see
+//! [`run_workers`]), one output file and one manifest line per input,
+//! resumable.
 //!
-//! Each input is processed independently: a bad file becomes an `error`
-//! entry and the batch goes on. An output file is written (atomically)
-//! before its manifest line is appended, and every line is synced, so a
-//! killed run loses no finished work and a rerun skips it.
+//! Each input is processed independently: a bad file (or a bug met while
+//! processing it) becomes an `error` entry and the batch goes on. The output
+//! folder is locked for the run; results are written inside it only, never
+//! through a symlink, each to its own path (see [`assign_output_paths`]). An
+//! output file is written (atomically) before its manifest line is appended,
+//! and every line is synced, so a killed run loses no finished work and a
+//! rerun skips it. A write failure on the output folder (disk full, ...)
+//! stops the whole batch at once; an interrupt stops it too, leaving no line
+//! for the inputs in flight.
 
-use crate::stop::StopToken;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::panic::AssertUnwindSafe;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::input::{decode_bytes, extract_document, read_source, Document, InputError, InputItem};
 use crate::model::{KvCache, Model, ModelError};
 use crate::output::{
-    output_path, relative_output_path, render, sha256_hex, write_atomic, Format, ManifestEntry,
-    ManifestWriter, ModelRef, RenderedDoc, ResumeIndex, Status, MANIFEST_FILE_NAME,
+    relative_output_path, remove_temp_leftovers, render, sha256_hex, write_under, Format,
+    LockError, ManifestEntry, ManifestWriter, ModelRef, OutputLock, RenderedDoc, ResumeIndex,
+    Status, LOCK_FILE_NAME, MANIFEST_FILE_NAME, TEMP_PREFIX,
 };
 use crate::progress::Progress;
+use crate::stop::{Abort, Interrupt, StopToken};
+use crate::sync::lock;
 use crate::task::guard::{GuardReport, Verdict};
 use crate::task::prompt::{PromptStyle, PROMPT_VERSION};
 use crate::task::{summarize, translate, SummaryOptions, TaskOutput, TranslateOptions};
@@ -80,12 +90,15 @@ impl Task {
         model: &Model,
         cache: &mut KvCache,
         doc: &Document,
+        stop: &StopToken,
     ) -> Result<(TaskOutput, Option<String>), ModelError> {
         match self {
-            Task::Summarize(options) => summarize(model, cache, doc, options, &StopToken::never())
-                .map(|out| (out, doc.title.clone())),
-            Task::Translate(options) => translate(model, cache, doc, options, &StopToken::never())
-                .map(|t| (t.output, t.title)),
+            Task::Summarize(options) => {
+                summarize(model, cache, doc, options, stop).map(|out| (out, doc.title.clone()))
+            }
+            Task::Translate(options) => {
+                translate(model, cache, doc, options, stop).map(|t| (t.output, t.title))
+            }
         }
     }
 }
@@ -109,18 +122,39 @@ pub struct BatchConfig {
     pub strict: bool,
     /// The job.
     pub task: Task,
+    /// The run's interrupt (SIGINT/SIGTERM): once raised, no input starts
+    /// and the inputs in flight stop without a manifest line.
+    pub interrupt: Interrupt,
+    /// Time limit of one input (`--timeout-per-file`); an input over it
+    /// gets an error entry.
+    pub timeout_per_file: Option<Duration>,
 }
 
-/// Why a batch could not run at all.
+/// Why a batch could not run, or could not go on.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
-    /// The output directory or manifest cannot be created or written.
-    #[error("cannot write to output directory {}: {source}", dir.display())]
-    Output {
-        /// The output directory.
-        dir: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+    /// Another run holds the output folder, or its lock cannot be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The manifest cannot be opened or read.
+    #[error("{}", manifest_message(path, error))]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What went wrong (not named `source`: it is part of the message,
+        /// and `{:#}` would print a source twice).
+        error: std::io::Error,
+    },
+    /// Writing a result or the manifest failed (disk full, file too large,
+    /// read-only, quota, permission): the batch stopped at once.
+    #[error("cannot write {}: {error}; the batch stopped (a rerun does the rest)", path.display())]
+    Write {
+        /// The file that could not be written.
+        path: PathBuf,
+        /// What went wrong.
+        error: std::io::Error,
+        /// What was done before the batch stopped.
+        report: BatchReport,
     },
     /// The worker threads cannot be started.
     #[error("cannot start {jobs} worker threads: {message}")]
@@ -130,6 +164,15 @@ pub enum BatchError {
         /// What went wrong.
         message: String,
     },
+}
+
+fn manifest_message(path: &Path, error: &std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::InvalidInput {
+        // A refusal (a symlink, a folder): its message names the file.
+        format!("cannot use the manifest: {error}")
+    } else {
+        format!("cannot write {}: {error}", path.display())
+    }
 }
 
 /// Counts of what happened to the inputs.
@@ -143,10 +186,14 @@ pub struct BatchReport {
     pub failed: usize,
     /// Where the manifest is.
     pub manifest: PathBuf,
+    /// The run was interrupted: some inputs were not processed (and have
+    /// no manifest line).
+    pub interrupted: bool,
 }
 
 /// Runs `config.task` over `inputs` with `model`, writing outputs and the
-/// manifest under `config.output_dir`.
+/// manifest under `config.output_dir`, which it locks for the run (see
+/// [`OutputLock`]).
 pub fn run_batch(
     model: &Model,
     model_ref: &ModelRef,
@@ -154,13 +201,35 @@ pub fn run_batch(
     config: &BatchConfig,
     progress: &Progress,
 ) -> Result<BatchReport, BatchError> {
-    let out_err = |source| BatchError::Output {
-        dir: config.output_dir.clone(),
-        source,
-    };
-    std::fs::create_dir_all(&config.output_dir).map_err(out_err)?;
+    let lock = OutputLock::acquire(&config.output_dir)?;
+    run_batch_locked(model, model_ref, inputs, config, progress, &lock)
+}
+
+/// [`run_batch`] for a caller that already holds the output folder's lock
+/// (taken before loading the model, so a second run fails at once).
+pub fn run_batch_locked(
+    model: &Model,
+    model_ref: &ModelRef,
+    inputs: &[InputItem],
+    config: &BatchConfig,
+    progress: &Progress,
+    _lock: &OutputLock,
+) -> Result<BatchReport, BatchError> {
+    let leftovers = remove_temp_leftovers(&config.output_dir);
+    if leftovers > 0 {
+        progress.note(&format!(
+            "removed {leftovers} temporary file(s) an interrupted run left in {}",
+            config.output_dir.display()
+        ));
+    }
     let manifest_path = config.output_dir.join(MANIFEST_FILE_NAME);
-    let resume = ResumeIndex::load(&manifest_path).map_err(out_err)?;
+    let manifest_err = |error| BatchError::Manifest {
+        path: manifest_path.clone(),
+        error,
+    };
+    // Opened before it is read: a symlink there is refused, never read.
+    let writer = ManifestWriter::open(&manifest_path).map_err(manifest_err)?;
+    let resume = ResumeIndex::load(&manifest_path).map_err(manifest_err)?;
     if resume.torn_lines() > 0 {
         progress.note(&format!(
             "ignored {} incomplete line(s) in {} (from an interrupted run)",
@@ -168,7 +237,6 @@ pub fn run_batch(
             manifest_path.display()
         ));
     }
-    let writer = ManifestWriter::open(&manifest_path).map_err(out_err)?;
     let outputs = assign_output_paths(inputs, &config.output_dir, config.format);
     let worker = Worker {
         model,
@@ -184,52 +252,130 @@ pub fn run_batch(
         manifest: manifest_path.clone(),
         ..BatchReport::default()
     });
-    let write_failure: Mutex<Option<std::io::Error>> = Mutex::new(None);
-    let next = AtomicUsize::new(0);
-    // `jobs` workers pull inputs from a shared queue. They are plain
-    // threads, not tasks of a work-stealing pool: a worker waits for model
-    // passes (run on the kernels' own pool, shared through the step
-    // batcher), and a pool thread that waits may start another queued task
-    // on top of its own, which would then wait for the very pass it blocks.
+    let failure: Mutex<Option<(PathBuf, std::io::Error)>> = Mutex::new(None);
+    // Raised by the user's interrupt (copied by the watcher) or by a write
+    // failure: every input's stop token watches it.
+    let halt = Interrupt::new();
+    let fail = |path: PathBuf, error| {
+        lock(&failure).get_or_insert((path, error));
+        halt.raise(1);
+        Flow::Stop
+    };
+    let finished = AtomicBool::new(false);
     let started = std::thread::scope(|scope| {
-        for job in 0..config.jobs.max(1) {
-            let spawned = std::thread::Builder::new()
-                .name(format!("kurz-job-{job}"))
-                .spawn_scoped(scope, || {
-                    let mut cache = model.transformer().new_cache();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::SeqCst);
-                        let (Some(item), Some(out_path)) = (inputs.get(index), outputs.get(index))
-                        else {
-                            break;
-                        };
-                        let entry = worker.process(&mut cache, item, out_path);
+        scope.spawn(|| forward_interrupt(&config.interrupt, &halt, &finished));
+        let started = run_workers(
+            "kurz-job",
+            config.jobs,
+            inputs.len(),
+            || model.transformer().new_cache(),
+            |cache, index| {
+                if halt.is_raised() {
+                    return Flow::Stop;
+                }
+                let token = StopToken::new(&halt, config.timeout_per_file);
+                match worker.process_guarded(cache, &inputs[index], &outputs[index], &token) {
+                    Outcome::Entry(entry) => {
                         if let Err(e) = writer.append(&entry) {
-                            lock(&write_failure).get_or_insert(e);
+                            return fail(manifest_path.clone(), e);
                         }
                         count(&mut lock(&tally), entry.status);
                         progress.file_done(&entry);
+                        Flow::Continue
                     }
-                });
-            if let Err(e) = spawned {
-                // Stop the queue: the workers already running finish the
-                // file they hold.
-                next.store(inputs.len(), Ordering::SeqCst);
-                return Err(e);
-            }
-        }
-        Ok(())
+                    Outcome::Interrupted => Flow::Stop,
+                    Outcome::WriteFailed(path, e) => fail(path, e),
+                }
+            },
+        );
+        finished.store(true, Ordering::SeqCst);
+        started
     });
     progress.finish();
     started.map_err(|e| BatchError::Threads {
         jobs: config.jobs,
         message: e.to_string(),
     })?;
-    if let Some(e) = lock(&write_failure).take() {
-        return Err(out_err(e));
+    let mut report = lock(&tally).clone();
+    report.interrupted = config.interrupt.is_raised();
+    if let Some((path, error)) = lock(&failure).take() {
+        return Err(BatchError::Write {
+            path,
+            error,
+            report,
+        });
     }
-    let report = lock(&tally).clone();
     Ok(report)
+}
+
+/// Copies the user's interrupt into `halt` until `finished`.
+fn forward_interrupt(interrupt: &Interrupt, halt: &Interrupt, finished: &AtomicBool) {
+    while !finished.load(Ordering::SeqCst) {
+        if let Some(signal) = interrupt.signal() {
+            halt.raise(signal);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Stack of each worker thread: generous, as defence in depth against deep
+/// recursion on hostile input (parsers bound their depth themselves).
+pub const WORKER_STACK_BYTES: usize = 64 << 20;
+
+/// What a worker does after one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Take the next item.
+    Continue,
+    /// Take no more items, in this worker or any other (items in flight in
+    /// other workers finish).
+    Stop,
+}
+
+/// Runs `work(state, index)` for every index in `0..items` on `jobs` worker
+/// threads named `<name>-<n>`, each with its own `state` from `init` (a
+/// model's KV cache), pulling indices from a shared counter in order.
+///
+/// The workers are plain threads, not tasks of a work-stealing pool (rayon):
+/// a worker waits for model passes (run on the kernels' own pool, shared
+/// through the step batcher), and a pool thread that waits may start another
+/// queued task on top of its own, which would then wait for the very pass it
+/// blocks. Returns an error when a thread cannot be started (the workers
+/// already running finish the item they hold and stop).
+pub fn run_workers<S>(
+    name: &str,
+    jobs: usize,
+    items: usize,
+    init: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, usize) -> Flow + Sync,
+) -> std::io::Result<()> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for job in 0..jobs.clamp(1, items.max(1)) {
+            let spawned = std::thread::Builder::new()
+                .name(format!("{name}-{job}"))
+                .stack_size(WORKER_STACK_BYTES)
+                .spawn_scoped(scope, || {
+                    let mut state = init();
+                    while !stop.load(Ordering::SeqCst) {
+                        let index = next.fetch_add(1, Ordering::SeqCst);
+                        if index >= items {
+                            break;
+                        }
+                        if work(&mut state, index) == Flow::Stop {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Logical cores available to this process.
@@ -237,10 +383,6 @@ pub fn available_cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn count(report: &mut BatchReport, status: Status) {
@@ -251,33 +393,118 @@ fn count(report: &mut BatchReport, status: Status) {
     }
 }
 
-/// Output path of every input; when two inputs would share one (`a.md` and
-/// `a.txt`), each of them keeps its extension in the name (`a.md.en.md`).
+/// Output path of every input, all different, whatever the inputs' names:
+/// `<out>/<stem>.en.<format>` when no other input claims that path (or a
+/// folder of that name); otherwise the input's extension joins the name
+/// (`a.md` and `a.txt` give `a.md.en.md` and `a.txt.en.md`), then a number
+/// (`a.md-2.en.md`) when that is taken too. Names kurz uses in the output
+/// folder itself (the manifest, the lock, temporary files) are never given
+/// out: such a component gets a leading `_`. The result depends only on the
+/// set of inputs, not on their order or the number of jobs.
 pub fn assign_output_paths(inputs: &[InputItem], out_dir: &Path, format: Format) -> Vec<PathBuf> {
-    let plain: Vec<PathBuf> = inputs
+    let suffix = format!(".en.{}", format.extension());
+    let parts: Vec<(PathBuf, OsString)> =
+        inputs.iter().map(|i| split_stem(&i.output_stem)).collect();
+    let file = |dir: &Path, name: &OsStr, extra: &str| {
+        let mut file_name = name.to_os_string();
+        file_name.push(extra);
+        file_name.push(&suffix);
+        dir.join(file_name)
+    };
+    // Folders the outputs need are never file names.
+    let mut taken: HashSet<OsString> = parts
         .iter()
-        .map(|i| output_path(out_dir, &i.output_stem, "en", format))
+        .flat_map(|(dir, _)| dir.ancestors().map(path_key))
         .collect();
-    let mut uses: HashMap<&PathBuf, usize> = HashMap::new();
+    let plain: Vec<PathBuf> = parts.iter().map(|(d, n)| file(d, n, "")).collect();
+    let mut uses: HashMap<OsString, usize> = HashMap::new();
     for p in &plain {
-        *uses.entry(p).or_default() += 1;
+        *uses.entry(path_key(p)).or_default() += 1;
     }
-    inputs
-        .iter()
-        .zip(&plain)
-        .map(|(item, path)| {
-            if uses[path] == 1 {
-                return path.clone();
+    let mut assigned: Vec<Option<PathBuf>> = vec![None; inputs.len()];
+    for (slot, p) in assigned.iter_mut().zip(&plain) {
+        let key = path_key(p);
+        if uses[&key] == 1 && !taken.contains(&key) {
+            taken.insert(key);
+            *slot = Some(p.clone());
+        }
+    }
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by(|&a, &b| inputs[a].display.cmp(&inputs[b].display).then(a.cmp(&b)));
+    for i in order {
+        if assigned[i].is_some() {
+            continue;
+        }
+        let (dir, name) = &parts[i];
+        let ext = Path::new(&inputs[i].display)
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        let candidates = (1..).map(|n| match n {
+            1 => ext.clone(),
+            n => format!("{ext}-{n}"),
+        });
+        for extra in candidates.filter(|e| !e.is_empty()) {
+            let candidate = file(dir, name, &extra);
+            if taken.insert(path_key(&candidate)) {
+                assigned[i] = Some(candidate);
+                break;
             }
-            let ext = Path::new(&item.display)
-                .extension()
-                .map(|e| e.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut stem = item.output_stem.clone().into_os_string();
-            stem.push(format!(".{ext}"));
-            output_path(out_dir, Path::new(&stem), "en", format)
-        })
+        }
+    }
+    assigned
+        .into_iter()
+        .map(|p| out_dir.join(p.unwrap_or_default()))
         .collect()
+}
+
+/// Splits an output stem into its folder and file name, dropping all but
+/// normal components and renaming those kurz's own files could clash with.
+fn split_stem(stem: &Path) -> (PathBuf, OsString) {
+    let mut parts: Vec<OsString> = stem
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(part) => Some(part.to_os_string()),
+            _ => None,
+        })
+        .collect();
+    let name = parts.pop().unwrap_or_else(|| OsString::from("untitled"));
+    let top_level_reserved = [MANIFEST_FILE_NAME, LOCK_FILE_NAME];
+    let mut dir = PathBuf::new();
+    for (depth, part) in parts.into_iter().enumerate() {
+        let reserved = depth == 0
+            && top_level_reserved
+                .iter()
+                .any(|r| path_key(Path::new(r)) == path_key(Path::new(&part)));
+        dir.push(unreserved(part, reserved));
+    }
+    (dir, unreserved(name, false))
+}
+
+/// `part` with a leading `_` when it is `reserved` or looks like one of
+/// kurz's temporary files.
+fn unreserved(part: OsString, reserved: bool) -> OsString {
+    let temp = part
+        .as_encoded_bytes()
+        .to_ascii_lowercase()
+        .starts_with(TEMP_PREFIX.as_bytes());
+    if reserved || temp {
+        let mut renamed = OsString::from("_");
+        renamed.push(part);
+        renamed
+    } else {
+        part
+    }
+}
+
+/// How the file system compares a path: case-insensitively where that is
+/// the usual default (macOS, Windows), exactly elsewhere.
+fn path_key(path: &Path) -> OsString {
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        OsString::from(path.to_string_lossy().to_lowercase())
+    } else {
+        path.as_os_str().to_os_string()
+    }
 }
 
 struct Worker<'a> {
@@ -297,26 +524,107 @@ enum ItemError {
     Input(#[from] InputError),
     #[error("{0}")]
     Model(#[from] ModelError),
-    #[error("cannot write {}: {source}", path.display())]
+    /// The result could not be written for a reason of this input's own
+    /// (a symlink or folder in the way, a name too long): an error entry.
+    #[error("cannot write {}: {error}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// Writing failed for a reason that will fail every input (disk full,
+    /// read-only, ...): the batch stops.
+    #[error("cannot write {}: {error}", path.display())]
+    OutputFolder {
+        path: PathBuf,
+        error: std::io::Error,
     },
 }
 
+/// What became of one input.
+enum Outcome {
+    /// Its manifest line.
+    Entry(Box<ManifestEntry>),
+    /// It stopped on an interrupt: no line, no further inputs.
+    Interrupted,
+    /// The output folder cannot be written: the batch stops.
+    WriteFailed(PathBuf, std::io::Error),
+}
+
+/// Whether a write error will fail every other input too, so the batch
+/// should stop rather than record it and go on.
+fn fails_every_write(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        StorageFull | FileTooLarge | ReadOnlyFilesystem | QuotaExceeded | PermissionDenied
+    )
+}
+
+/// The text of a panic's payload, on one line.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 impl Worker<'_> {
-    fn process(&self, cache: &mut KvCache, item: &InputItem, out_path: &Path) -> ManifestEntry {
+    /// [`process`](Self::process), with a panic (a bug) caught and turned
+    /// into an error entry: the batch goes on, with a fresh cache.
+    fn process_guarded(
+        &self,
+        cache: &mut KvCache,
+        item: &InputItem,
+        out_path: &Path,
+        stop: &StopToken,
+    ) -> Outcome {
+        let started = Instant::now();
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.process(cache, item, out_path, stop)
+        }));
+        run.unwrap_or_else(|payload| {
+            *cache = self.model.transformer().new_cache();
+            let mut entry = self.blank_entry(item);
+            entry.error = Some(format!(
+                "{}: internal error: {}",
+                item.display,
+                panic_message(payload.as_ref())
+            ));
+            entry.seconds = started.elapsed().as_secs_f64();
+            entry.finished_at = crate::output::now_rfc3339();
+            Outcome::Entry(Box::new(entry))
+        })
+    }
+
+    fn process(
+        &self,
+        cache: &mut KvCache,
+        item: &InputItem,
+        out_path: &Path,
+        stop: &StopToken,
+    ) -> Outcome {
         let started = Instant::now();
         let mut entry = self.blank_entry(item);
-        if let Err(e) = self.process_into(&mut entry, cache, item, out_path) {
-            entry.status = Status::Error;
-            entry.error = Some(format!("{}: {e}", item.display));
+        match self.process_into(&mut entry, cache, item, out_path, stop) {
+            Ok(()) => {}
+            Err(ItemError::Model(ModelError::Aborted(Abort::Interrupted))) => {
+                return Outcome::Interrupted
+            }
+            Err(ItemError::OutputFolder { path, error }) => {
+                return Outcome::WriteFailed(path, error)
+            }
+            Err(e) => {
+                entry.status = Status::Error;
+                entry.error = Some(format!("{}: {e}", item.display));
+            }
         }
         if entry.status != Status::Skipped {
             entry.seconds = started.elapsed().as_secs_f64();
         }
         entry.finished_at = crate::output::now_rfc3339();
-        entry
+        Outcome::Entry(Box::new(entry))
     }
 
     fn process_into(
@@ -325,6 +633,7 @@ impl Worker<'_> {
         cache: &mut KvCache,
         item: &InputItem,
         out_path: &Path,
+        stop: &StopToken,
     ) -> Result<(), ItemError> {
         let bytes = read_source(item, self.config.max_bytes)?;
         let sha = sha256_hex(&bytes);
@@ -357,7 +666,7 @@ impl Worker<'_> {
         entry.title = doc.title.clone();
         entry.language = doc.language.as_ref().map(|l| l.code.to_string());
         entry.warnings.extend(language_warning(&doc));
-        let (result, title) = self.config.task.run(self.model, cache, &doc)?;
+        let (result, title) = self.config.task.run(self.model, cache, &doc, stop)?;
         self.write_output(item, &doc, title.as_deref(), &result.text, out_path)?;
         entry.output = Some(relative_output_path(self.manifest_path, out_path));
         entry.summary = Some(result.text.clone());
@@ -425,9 +734,13 @@ impl Worker<'_> {
                 language: doc.language.as_ref().map(|l| l.code),
             },
         );
-        write_atomic(out_path, rendered.as_bytes()).map_err(|source| ItemError::Write {
-            path: out_path.to_path_buf(),
-            source,
+        write_under(&self.config.output_dir, out_path, rendered.as_bytes()).map_err(|error| {
+            let path = out_path.to_path_buf();
+            if fails_every_write(&error) {
+                ItemError::OutputFolder { path, error }
+            } else {
+                ItemError::Write { path, error }
+            }
         })
     }
 
@@ -519,6 +832,256 @@ mod tests {
         let other = task(PromptStyle::Paragraph).params(Format::Md);
         assert_eq!(other["prompt_style"], "paragraph");
         assert_ne!(other, default);
+    }
+
+    #[test]
+    fn every_input_gets_its_own_output() {
+        let inputs = [
+            item("in/a.md", "in/a"),
+            item("in/a.txt", "in/a"),
+            item("in/a.md.txt", "in/a.md"),
+        ];
+        let paths = assign_output_paths(&inputs, Path::new("out"), Format::Md);
+        assert_eq!(
+            paths,
+            vec![
+                PathBuf::from("out/in/a.md-2.en.md"),
+                PathBuf::from("out/in/a.txt.en.md"),
+                PathBuf::from("out/in/a.md.en.md"),
+            ]
+        );
+    }
+
+    #[test]
+    fn kurz_own_names_and_folders_are_never_given_out() {
+        let inputs = [
+            item("manifest.jsonl/x.txt", "manifest.jsonl/x"),
+            item(".kurz.lock/y.txt", ".kurz.lock/y"),
+            item("d/.kurz-tmp-1.txt", "d/.kurz-tmp-1"),
+            item(".kurz-tmp-dir/z.txt", ".kurz-tmp-dir/z"),
+            item("b.txt", "b"),
+            item("b.en.md/c.txt", "b.en.md/c"),
+            item("-", "stdin"),
+            item("stdin.txt", "stdin"),
+        ];
+        let paths = assign_output_paths(&inputs, Path::new("out"), Format::Md);
+        assert_eq!(
+            paths,
+            [
+                "out/_manifest.jsonl/x.en.md",
+                "out/_.kurz.lock/y.en.md",
+                "out/d/_.kurz-tmp-1.en.md",
+                "out/_.kurz-tmp-dir/z.en.md",
+                "out/b.txt.en.md",
+                "out/b.en.md/c.en.md",
+                "out/stdin-2.en.md",
+                "out/stdin.txt.en.md",
+            ]
+            .map(PathBuf::from)
+        );
+    }
+
+    /// A small deterministic generator (xorshift) for the property test.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    /// Random sets of names made of parts that collide easily: all outputs
+    /// differ, none is a folder another output needs, none is one of kurz's
+    /// own names, and the assignment does not depend on the inputs' order.
+    #[test]
+    fn outputs_are_distinct_for_random_name_sets() {
+        const PARTS: [&str; 12] = [
+            "a",
+            "b",
+            ".md",
+            ".txt",
+            ".en",
+            ".html",
+            "-2",
+            ".kurz-tmp-",
+            "manifest.jsonl",
+            ".kurz.lock",
+            "x.en.md",
+            "stdin",
+        ];
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for round in 0..500 {
+            let mut displays: Vec<String> = Vec::new();
+            for _ in 0..1 + rng.below(12) {
+                let depth = rng.below(3);
+                let mut comps = Vec::new();
+                for _ in 0..=depth {
+                    let name: String = (0..1 + rng.below(3))
+                        .map(|_| PARTS[rng.below(PARTS.len())])
+                        .collect();
+                    comps.push(name);
+                }
+                let display = comps.join("/");
+                if !displays.contains(&display) {
+                    displays.push(display);
+                }
+            }
+            let inputs: Vec<InputItem> = displays
+                .iter()
+                .map(|d| {
+                    let stem = crate::input::output_stem_for(Path::new(d));
+                    item(d, stem.to_str().unwrap())
+                })
+                .collect();
+            let out = Path::new("/out");
+            let paths = assign_output_paths(&inputs, out, Format::Md);
+            let unique: HashSet<&PathBuf> = paths.iter().collect();
+            assert_eq!(
+                unique.len(),
+                paths.len(),
+                "round {round}: {displays:?} -> {paths:?}"
+            );
+            let folders: HashSet<&Path> = paths
+                .iter()
+                .flat_map(|p| p.parent().unwrap().ancestors())
+                .collect();
+            for p in &paths {
+                assert!(p.starts_with(out), "{p:?}");
+                assert!(!folders.contains(p.as_path()), "{p:?} is also a folder");
+                let rel = p.strip_prefix(out).unwrap();
+                let top = rel.components().next().unwrap().as_os_str();
+                assert!(top != MANIFEST_FILE_NAME && top != LOCK_FILE_NAME, "{p:?}");
+                assert!(
+                    rel.components()
+                        .all(|c| !c.as_os_str().to_string_lossy().starts_with(TEMP_PREFIX)),
+                    "{p:?}"
+                );
+            }
+            // Same inputs in another order: the same path for each input.
+            let mut shuffled: Vec<usize> = (0..inputs.len()).collect();
+            for i in (1..shuffled.len()).rev() {
+                shuffled.swap(i, rng.below(i + 1));
+            }
+            let reordered: Vec<InputItem> = shuffled.iter().map(|&i| inputs[i].clone()).collect();
+            let again = assign_output_paths(&reordered, out, Format::Md);
+            for (k, &i) in shuffled.iter().enumerate() {
+                assert_eq!(
+                    again[k], paths[i],
+                    "round {round}: order changed {displays:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn workers_take_every_item_once_and_stop_when_asked() {
+        let seen = Mutex::new(Vec::new());
+        run_workers(
+            "t",
+            3,
+            50,
+            || 0usize,
+            |count, i| {
+                *count += 1;
+                lock(&seen).push(i);
+                Flow::Continue
+            },
+        )
+        .unwrap();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..50).collect::<Vec<_>>());
+
+        let taken = AtomicUsize::new(0);
+        run_workers(
+            "t",
+            4,
+            1000,
+            || (),
+            |(), i| {
+                taken.fetch_add(1, Ordering::SeqCst);
+                if i == 5 {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            },
+        )
+        .unwrap();
+        // Item 5 stops the queue; at most the items in flight then finish.
+        assert!(taken.load(Ordering::SeqCst) < 20, "{taken:?}");
+        // No items: no work; more jobs than items is fine.
+        run_workers("t", 8, 0, || (), |(), _| unreachable!()).unwrap();
+    }
+
+    #[test]
+    fn workers_are_named_and_have_a_large_stack() {
+        fn depth(n: usize) -> usize {
+            // About 4 KiB of stack per call, kept by black_box.
+            let buf = std::hint::black_box([0u8; 4096]);
+            if n == 0 {
+                buf[0] as usize
+            } else {
+                depth(n - 1) + buf[n % 4096] as usize
+            }
+        }
+        let names = Mutex::new(Vec::new());
+        run_workers(
+            "kurz-job",
+            2,
+            2,
+            || (),
+            |(), _| {
+                lock(&names).push(std::thread::current().name().unwrap().to_string());
+                // ~16 MiB deep: more than the default 2 MiB thread stack.
+                assert_eq!(depth(4000), 0);
+                Flow::Continue
+            },
+        )
+        .unwrap();
+        let mut names = names.into_inner().unwrap();
+        names.sort();
+        names.dedup();
+        assert!(
+            names.iter().all(|n| n.starts_with("kurz-job-")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn panics_become_one_line_and_write_errors_are_classified() {
+        let payload = std::panic::catch_unwind(|| panic!("bad\nthing {}", 42)).unwrap_err();
+        assert_eq!(panic_message(payload.as_ref()), "bad thing 42");
+        let payload = std::panic::catch_unwind(|| std::panic::panic_any(7u8)).unwrap_err();
+        assert_eq!(panic_message(payload.as_ref()), "a panic without a message");
+        use std::io::{Error, ErrorKind};
+        for kind in [
+            ErrorKind::StorageFull,
+            ErrorKind::FileTooLarge,
+            ErrorKind::ReadOnlyFilesystem,
+            ErrorKind::QuotaExceeded,
+            ErrorKind::PermissionDenied,
+        ] {
+            assert!(fails_every_write(&Error::from(kind)), "{kind:?}");
+        }
+        for kind in [
+            ErrorKind::InvalidInput,
+            ErrorKind::IsADirectory,
+            ErrorKind::InvalidFilename,
+        ] {
+            assert!(!fails_every_write(&Error::from(kind)), "{kind:?}");
+        }
+        let e = BatchError::Write {
+            path: PathBuf::from("out/a.en.md"),
+            error: Error::from(ErrorKind::StorageFull),
+            report: BatchReport::default(),
+        };
+        let shown = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(shown.matches("cannot write").count(), 1, "{shown}");
+        assert_eq!(shown.matches("out/a.en.md").count(), 1, "{shown}");
     }
 
     #[test]

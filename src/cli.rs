@@ -255,6 +255,12 @@ pub struct RunArgs {
     #[arg(long, value_name = "S", default_value_t = 299_792_458)]
     pub seed: u64,
 
+    /// Give up on one input after this many seconds (it gets an error
+    /// entry naming --timeout-per-file; the batch goes on) [default: no
+    /// limit].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_per_file: Option<u64>,
+
     /// Refuse inputs larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 2 * 1024 * 1024)]
     pub max_bytes: u64,

@@ -96,8 +96,8 @@ fn shorten_candle_spinning() {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Summarize(args) => commands::run::summarize(args),
-        Command::Translate(args) => commands::run::translate(args),
+        Command::Summarize(args) => commands::run::summarize(args, &kurz::stop::Interrupt::new()),
+        Command::Translate(args) => commands::run::translate(args, &kurz::stop::Interrupt::new()),
         Command::Models(cmd) => commands::models::models(cmd),
         Command::Eval(cmd) => commands::eval::eval(cmd),
         Command::Bench(args) => commands::bench::bench(args),

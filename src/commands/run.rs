@@ -3,25 +3,28 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use super::EXIT_SOME_FAILED;
 use crate::cli::{ModelArgs, RunArgs, SummarizeArgs, TranslateArgs};
-use kurz::batch::{run_batch, BatchConfig, BatchReport, Task};
+use kurz::batch::{run_batch_locked, BatchConfig, BatchError, BatchReport, Task};
 use kurz::generate::Sampling;
 use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
 use kurz::model::{default_device, Model};
-use kurz::output::{sha256_file, ModelRef};
+use kurz::output::{sha256_file, ModelRef, OutputLock};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
+use kurz::stop::Interrupt;
 use kurz::task::guard::GuardOptions;
 use kurz::task::{SummaryOptions, TranslateOptions};
 
 /// Largest default prompt budget: beyond it, CPU inference slows sharply.
 const DEFAULT_CONTEXT_CAP: usize = 4096;
 
-pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
+/// `kurz summarize`; `interrupt` is raised by SIGINT/SIGTERM.
+pub fn summarize(args: SummarizeArgs, interrupt: &Interrupt) -> Result<ExitCode> {
     let run = &args.run;
     let sampling = sampling(run)?;
     let max_words = args.max_words as usize;
@@ -32,7 +35,7 @@ pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     let output = run.output.clone().unwrap_or_else(|| "kurz-out".into());
     let strict = args.strict;
     let style = args.prompt_style.unwrap_or_default();
-    run_task(run, &output, strict, |context| {
+    run_task(run, &output, strict, interrupt, |context| {
         Task::Summarize(SummaryOptions {
             max_words,
             context,
@@ -43,30 +46,35 @@ pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn translate(args: TranslateArgs) -> Result<ExitCode> {
+/// `kurz translate`; `interrupt` is raised by SIGINT/SIGTERM.
+pub fn translate(args: TranslateArgs, interrupt: &Interrupt) -> Result<ExitCode> {
     let run = &args.run;
     let sampling = sampling(run)?;
     let output = run
         .output
         .clone()
         .unwrap_or_else(|| "kurz-translations".into());
-    run_task(run, &output, false, |context| {
+    run_task(run, &output, false, interrupt, |context| {
         Task::Translate(TranslateOptions { context, sampling })
     })
 }
 
 /// Discovers inputs, loads the model, runs the batch and maps the outcome
-/// to an exit status.
+/// to an exit status: 0 all done, 2 some inputs failed, 128+signal when
+/// interrupted (after the tally line); an error (exit 1) when the output
+/// folder is in use or cannot be written.
 fn run_task(
     run: &RunArgs,
     output: &Path,
     strict: bool,
+    interrupt: &Interrupt,
     task: impl FnOnce(usize) -> Task,
 ) -> Result<ExitCode> {
     let verbosity = verbosity(run);
     let progress = Progress::new(verbosity);
     let inputs = find_inputs(run, output, &progress)?;
-    check_output_dir(output)?;
+    // Locked before the model loads, so a second run fails at once.
+    let lock = OutputLock::acquire(output)?;
     let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
     let started = std::time::Instant::now();
     let model = Model::load(&resolved.path, &default_device())
@@ -90,9 +98,30 @@ fn run_task(
         echo_stdout: run.stdout,
         strict,
         task: task(context),
+        interrupt: interrupt.clone(),
+        timeout_per_file: run.timeout_per_file.map(Duration::from_secs),
     };
-    let report = run_batch(&model, &model_ref, &inputs, &config, &progress)?;
+    let report = match run_batch_locked(&model, &model_ref, &inputs, &config, &progress, &lock) {
+        Ok(report) => report,
+        Err(BatchError::Write {
+            path,
+            error,
+            report,
+        }) => {
+            print_tally(&report, Verbosity::Normal);
+            return Err(BatchError::Write {
+                path,
+                error,
+                report,
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
     print_tally(&report, verbosity);
+    if report.interrupted {
+        return Ok(ExitCode::from(interrupt.exit_status().unwrap_or(130)));
+    }
     Ok(if report.failed > 0 {
         ExitCode::from(EXIT_SOME_FAILED)
     } else {
@@ -191,14 +220,6 @@ fn without_outputs(inputs: Vec<InputItem>, output: &Path) -> Vec<InputItem> {
         .collect()
 }
 
-fn check_output_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-    tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("output directory {} is not writable", dir.display()))?;
-    Ok(())
-}
-
 pub(crate) fn resolve(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
     let registry = Registry::builtin()?;
     let cache = ModelCache::from_env(args.cache_dir.as_deref());
@@ -250,8 +271,11 @@ pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result
 }
 
 fn print_tally(report: &BatchReport, verbosity: Verbosity) {
-    if verbosity == Verbosity::Quiet && report.failed == 0 {
+    if verbosity == Verbosity::Quiet && report.failed == 0 && !report.interrupted {
         return;
+    }
+    if report.interrupted {
+        eprintln!("kurz: interrupted; a rerun does the inputs that were not finished");
     }
     eprintln!(
         "kurz: {} ok, {} skipped, {} failed; manifest: {}",

@@ -1,18 +1,20 @@
 //! Translating a test set line by line with a model, for `kurz eval wmt`.
 
-use crate::stop::StopToken;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use rayon::prelude::*;
-
+use crate::batch::{run_workers, Flow};
 use crate::input::Document;
-use crate::model::{Model, ModelError};
+use crate::model::{KvCache, Model, ModelError};
+use crate::stop::StopToken;
+use crate::sync::lock;
 use crate::task::{translate, TranslateOptions};
 
 /// Translates every line of `sources` (one segment per line) with `jobs`
-/// workers; the result has one line per source line, in order, and does
-/// not depend on `jobs`. `on_done` is called after each line.
+/// workers (the batch runner's threads, each with its own cache); the
+/// result has one line per source line, in order, and does not depend on
+/// `jobs`. `on_done` is called after each line. The first failing line
+/// stops the run and its error is returned.
 pub fn translate_lines(
     model: &Model,
     sources: &[String],
@@ -20,33 +22,51 @@ pub fn translate_lines(
     jobs: usize,
     on_done: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<String>, ModelError> {
-    let results: Vec<Mutex<Option<Result<String, ModelError>>>> =
-        sources.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<String>>> = sources.iter().map(|_| Mutex::new(None)).collect();
+    let failure: Mutex<Option<(usize, ModelError)>> = Mutex::new(None);
     let done = AtomicUsize::new(0);
-    (0..jobs.max(1)).into_par_iter().for_each(|_| {
-        let mut cache = model.transformer().new_cache();
-        loop {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            let Some(source) = sources.get(i) else { break };
-            let result = translate_line(model, &mut cache, source, options);
-            *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
-            on_done(done.fetch_add(1, Ordering::SeqCst) + 1);
-        }
-    });
-    results
+    run_workers(
+        "kurz-wmt",
+        jobs,
+        sources.len(),
+        || model.transformer().new_cache(),
+        |cache, i| match translate_line(model, cache, &sources[i], options) {
+            Ok(line) => {
+                *lock(&results[i]) = Some(line);
+                on_done(done.fetch_add(1, Ordering::SeqCst) + 1);
+                Flow::Continue
+            }
+            Err(e) => {
+                let mut first = lock(&failure);
+                // The earliest line's error, whatever order workers fail in.
+                if first.as_ref().is_none_or(|(at, _)| i < *at) {
+                    *first = Some((i, e));
+                }
+                Flow::Stop
+            }
+        },
+    )
+    .map_err(|e| {
+        ModelError::Inference(candle_core::Error::Msg(format!(
+            "cannot start {jobs} worker threads: {e}"
+        )))
+    })?;
+    if let Some((_, e)) = lock(&failure).take() {
+        return Err(e);
+    }
+    Ok(results
         .into_iter()
         .map(|slot| {
             slot.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| Ok(String::new()))
+                .unwrap_or_default()
         })
-        .collect()
+        .collect())
 }
 
 fn translate_line(
     model: &Model,
-    cache: &mut crate::model::KvCache,
+    cache: &mut KvCache,
     source: &str,
     options: &TranslateOptions,
 ) -> Result<String, ModelError> {

@@ -28,12 +28,14 @@ pub enum LockError {
         pid: String,
     },
     /// The lock file cannot be created, opened or locked.
-    #[error("cannot lock output folder {}: {source}", dir.display())]
+    // Not named `source`: the error is part of this message, and a source
+    // would make `{:#}` print it twice.
+    #[error("cannot lock output folder {}: {error}", dir.display())]
     Io {
         /// The output folder.
         dir: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -48,9 +50,9 @@ pub struct OutputLock {
 impl OutputLock {
     /// Creates `dir` if needed and takes its lock without waiting.
     pub fn acquire(dir: &Path) -> Result<Self, LockError> {
-        let io = |source| LockError::Io {
+        let io = |error| LockError::Io {
             dir: dir.to_path_buf(),
-            source,
+            error,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         let path = dir.join(LOCK_FILE_NAME);
