@@ -286,3 +286,41 @@ fn wmt_refuses_source_and_reference_of_different_lengths() {
                 .and(predicates::str::contains("ref.A.en has 2")),
         );
 }
+
+/// `--jobs 2` runs two lines at once on the batch runner's worker threads
+/// and gives the same translations, in the same order, as `--jobs 1`.
+#[test]
+fn wmt_with_two_jobs_matches_one_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = wmt_folder(tmp.path());
+    let run = |jobs: &str| {
+        let saved = tmp.path().join(format!("kurz.{jobs}.en"));
+        kurz()
+            .env("KURZ_HOME", tmp.path().join("home"))
+            .args([
+                "eval",
+                "wmt",
+                "--json",
+                "--offline",
+                "--jobs",
+                jobs,
+                "--src",
+            ])
+            .arg(dir.join("src.de"))
+            .arg("--ref")
+            .arg(dir.join("ref.A.en"))
+            .arg("--save")
+            .arg(&saved)
+            .arg("--model")
+            .arg(common::test_model())
+            .assert()
+            .success()
+            .stderr(predicates::str::contains("translated 3/3 lines"));
+        fs::read_to_string(saved).unwrap()
+    };
+    let two = run("2");
+    let lines: Vec<&str> = two.lines().collect();
+    assert_eq!(lines.len(), 3, "{two:?}");
+    assert!(lines.iter().all(|l| !l.trim().is_empty()), "{two:?}");
+    assert_eq!(two, run("1"), "--jobs 2 and --jobs 1 differ");
+}
