@@ -1853,12 +1853,14 @@ fn write_failure_stops_the_batch_and_a_rerun_completes_it() {
     }
     let mut cmd = summarize(&s);
     cmd.args(["--jobs", "1", "in"]);
+    // A manifest line is about 800 bytes: the first fits under 1200 bytes,
+    // the second does not.
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
             let limit = libc::rlimit {
-                rlim_cur: 1600,
-                rlim_max: 1600,
+                rlim_cur: 1200,
+                rlim_max: 1200,
             };
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
             if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
