@@ -21,7 +21,8 @@ use kurz::task::{SummaryOptions, TranslateOptions};
 /// Largest default prompt budget: beyond it, CPU inference slows sharply.
 const DEFAULT_CONTEXT_CAP: usize = 4096;
 
-pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
+pub fn summarize(args: SummarizeArgs, interrupt: &kurz::stop::Interrupt) -> Result<ExitCode> {
+    let _ = interrupt;
     let run = &args.run;
     let sampling = sampling(run)?;
     let max_words = args.max_words as usize;
@@ -43,7 +44,8 @@ pub fn summarize(args: SummarizeArgs) -> Result<ExitCode> {
     })
 }
 
-pub fn translate(args: TranslateArgs) -> Result<ExitCode> {
+pub fn translate(args: TranslateArgs, interrupt: &kurz::stop::Interrupt) -> Result<ExitCode> {
+    let _ = interrupt;
     let run = &args.run;
     let sampling = sampling(run)?;
     let output = run
