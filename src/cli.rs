@@ -442,7 +442,12 @@ mod tests {
 
     #[test]
     fn help_and_version_are_not_errors() {
-        for args in [&["--help"][..], &["-h"], &["summarize", "--help"], &["models", "help"]] {
+        for args in [
+            &["--help"][..],
+            &["-h"],
+            &["summarize", "--help"],
+            &["models", "help"],
+        ] {
             let e = parse(args).expect_err("help is reported as an Err");
             assert_eq!(e.kind(), ErrorKind::DisplayHelp, "{args:?}");
             assert!(!e.use_stderr(), "{args:?}");
@@ -480,11 +485,44 @@ mod tests {
     #[test]
     fn summarize_options_are_read() {
         let a = summarize(&[
-            "-", "dir", "-o", "out", "-m", "m.gguf", "--offline", "--cache-dir", "c",
-            "--verify-model", "-j", "3", "--format", "json", "--stdout", "--force",
-            "--include", "*.md", "--include", "*.txt", "--exclude", "x/", "--context", "2048",
-            "--temperature", "0.7", "--top-p", "0.9", "--seed", "7", "--max-bytes", "1000",
-            "-q", "--max-words", "100", "--guard-retries", "0", "--strict",
+            "-",
+            "dir",
+            "-o",
+            "out",
+            "-m",
+            "m.gguf",
+            "--offline",
+            "--cache-dir",
+            "c",
+            "--verify-model",
+            "-j",
+            "3",
+            "--format",
+            "json",
+            "--stdout",
+            "--force",
+            "--include",
+            "*.md",
+            "--include",
+            "*.txt",
+            "--exclude",
+            "x/",
+            "--context",
+            "2048",
+            "--temperature",
+            "0.7",
+            "--top-p",
+            "0.9",
+            "--seed",
+            "7",
+            "--max-bytes",
+            "1000",
+            "-q",
+            "--max-words",
+            "100",
+            "--guard-retries",
+            "0",
+            "--strict",
         ]);
         let r = &a.run;
         assert_eq!(r.paths, vec![PathBuf::from("-"), PathBuf::from("dir")]);
@@ -533,7 +571,16 @@ mod tests {
             &["bench", "a", "--context", "10"],
             &["eval", "wmt", "--src", "s", "--ref", "r", "--jobs", "0"],
             &["eval", "wmt", "--src", "s", "--ref", "r", "--limit", "0"],
-            &["eval", "wmt", "--src", "s", "--ref", "r", "--context", "100"],
+            &[
+                "eval",
+                "wmt",
+                "--src",
+                "s",
+                "--ref",
+                "r",
+                "--context",
+                "100",
+            ],
         ];
         for args in bad {
             let kind = rejected(args);
@@ -556,12 +603,30 @@ mod tests {
             (&["translate"], ErrorKind::MissingRequiredArgument),
             (&["bench"], ErrorKind::MissingRequiredArgument),
             (&["summarize", "a", "-q", "-v"], ErrorKind::ArgumentConflict),
-            (&["summarize", "a", "--no-guard", "--strict"], ErrorKind::ArgumentConflict),
-            (&["bench", "a", "--summary-budget", "--max-new-tokens", "9"], ErrorKind::ArgumentConflict),
-            (&["translate", "a", "--max-words", "50"], ErrorKind::UnknownArgument),
-            (&["summarize", "a", "--no-such-flag"], ErrorKind::UnknownArgument),
-            (&["eval", "translation", "--hyp", "h"], ErrorKind::MissingRequiredArgument),
-            (&["eval", "wmt", "--src", "s"], ErrorKind::MissingRequiredArgument),
+            (
+                &["summarize", "a", "--no-guard", "--strict"],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["bench", "a", "--summary-budget", "--max-new-tokens", "9"],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["translate", "a", "--max-words", "50"],
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                &["summarize", "a", "--no-such-flag"],
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                &["eval", "translation", "--hyp", "h"],
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["eval", "wmt", "--src", "s"],
+                ErrorKind::MissingRequiredArgument,
+            ),
             (&["models", "path"], ErrorKind::MissingRequiredArgument),
             (&["models", "rm"], ErrorKind::MissingRequiredArgument),
             (&["models", "frobnicate"], ErrorKind::InvalidSubcommand),
@@ -574,16 +639,27 @@ mod tests {
 
     #[test]
     fn translate_bench_and_eval_options() {
-        match parse(&["translate", "a.md", "-o", "t", "--verify-model"]).expect("translate").command {
+        match parse(&["translate", "a.md", "-o", "t", "--verify-model"])
+            .expect("translate")
+            .command
+        {
             Command::Translate(t) => {
                 assert_eq!(t.run.output.as_deref(), Some(std::path::Path::new("t")));
                 assert!(t.run.model.verify_model);
             }
             other => panic!("{other:?}"),
         }
-        match parse(&["bench", "a", "-t", "4", "--json", "--dump-prompts", "p.jsonl"])
-            .expect("bench")
-            .command
+        match parse(&[
+            "bench",
+            "a",
+            "-t",
+            "4",
+            "--json",
+            "--dump-prompts",
+            "p.jsonl",
+        ])
+        .expect("bench")
+        .command
         {
             Command::Bench(b) => {
                 assert_eq!(b.threads, Some(4));
@@ -593,9 +669,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse(&["eval", "wmt", "--src", "s", "--ref", "r"]).expect("wmt").command {
-            Command::Eval(EvalCommand::Wmt { limit, jobs, context, json, save, .. }) => {
-                assert_eq!((limit, jobs, context, json, save), (None, None, 1024, false, None));
+        match parse(&["eval", "wmt", "--src", "s", "--ref", "r"])
+            .expect("wmt")
+            .command
+        {
+            Command::Eval(EvalCommand::Wmt {
+                limit,
+                jobs,
+                context,
+                json,
+                save,
+                ..
+            }) => {
+                assert_eq!(
+                    (limit, jobs, context, json, save),
+                    (None, None, 1024, false, None)
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -612,7 +701,10 @@ mod tests {
 
     #[test]
     fn models_subcommands() {
-        match parse(&["models", "pull", "a", "b", "--force", "--offline"]).expect("pull").command {
+        match parse(&["models", "pull", "a", "b", "--force", "--offline"])
+            .expect("pull")
+            .command
+        {
             Command::Models(ModelsCommand::Pull { ids, force, cache }) => {
                 assert_eq!(ids, vec!["a", "b"]);
                 assert!(force && cache.offline);
@@ -623,7 +715,10 @@ mod tests {
             Command::Models(ModelsCommand::Verify { ids, .. }) => assert!(ids.is_empty()),
             other => panic!("{other:?}"),
         }
-        match parse(&["models", "list", "--cache-dir", "c"]).expect("list").command {
+        match parse(&["models", "list", "--cache-dir", "c"])
+            .expect("list")
+            .command
+        {
             Command::Models(ModelsCommand::List(cache)) => {
                 assert_eq!(cache.cache_dir, Some(PathBuf::from("c")));
             }
@@ -635,8 +730,13 @@ mod tests {
     fn number_parsers_explain_the_refusal() {
         assert_eq!(usize_in::<1, 5>("5"), Ok(5));
         assert_eq!(usize_in::<1, 5>("6").unwrap_err(), "6 is not in 1..=5");
-        assert_eq!(usize_in::<1, { usize::MAX }>("0").unwrap_err(), "0 is not in 1..");
-        assert!(usize_in::<1, 5>("x").unwrap_err().contains("not a whole number"));
+        assert_eq!(
+            usize_in::<1, { usize::MAX }>("0").unwrap_err(),
+            "0 is not in 1.."
+        );
+        assert!(usize_in::<1, 5>("x")
+            .unwrap_err()
+            .contains("not a whole number"));
         assert_eq!(parse_temperature("0"), Ok(0.0));
         assert!(parse_temperature("nan").is_err());
         assert_eq!(parse_top_p("0.5"), Ok(0.5));

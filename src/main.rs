@@ -106,7 +106,11 @@ fn watch_signals(interrupt: &Interrupt) -> io::Result<()> {
     for signal in [SIGINT, SIGTERM] {
         // Handlers run in the order they were registered: the shutdown
         // sees `second` as it was before this signal.
-        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&second))?;
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&second),
+        )?;
         signal_hook::flag::register(signal, Arc::clone(&second))?;
         signal_hook::flag::register_usize(signal, interrupt.flag(), signal as usize)?;
     }
@@ -190,6 +194,16 @@ fn shorten_candle_spinning() {
     }
 }
 
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Summarize(args) => commands::run::summarize(args, &interrupt()),
+        Command::Translate(args) => commands::run::translate(args, &interrupt()),
+        Command::Models(cmd) => commands::models::models(cmd),
+        Command::Eval(cmd) => commands::eval::eval(cmd),
+        Command::Bench(args) => commands::bench::bench(args),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +215,9 @@ mod tests {
         assert!(!is_stdout_broken_pipe_panic(
             "failed printing to stdout: No space left on device (os error 28)"
         ));
-        assert!(!is_stdout_broken_pipe_panic("index out of bounds: Broken pipe"));
+        assert!(!is_stdout_broken_pipe_panic(
+            "index out of bounds: Broken pipe"
+        ));
     }
 
     #[test]
@@ -212,15 +228,5 @@ mod tests {
         assert_eq!(panic_message(owned.as_ref()), "formatted 7");
         let other: Box<dyn Any + Send> = Box::new(7u8);
         assert_eq!(panic_message(other.as_ref()), "unknown panic");
-    }
-}
-
-fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Command::Summarize(args) => commands::run::summarize(args, &interrupt()),
-        Command::Translate(args) => commands::run::translate(args, &interrupt()),
-        Command::Models(cmd) => commands::models::models(cmd),
-        Command::Eval(cmd) => commands::eval::eval(cmd),
-        Command::Bench(args) => commands::bench::bench(args),
     }
 }

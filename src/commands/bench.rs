@@ -252,7 +252,13 @@ fn print_table(
     )?;
     outln!(
         "{:<40} {:>7} {:>9} {:>9} {:>5} {:>8} {:>8}  stop",
-        "file", "prompt", "prefill s", "tok/s", "gen", "decode s", "tok/s"
+        "file",
+        "prompt",
+        "prefill s",
+        "tok/s",
+        "gen",
+        "decode s",
+        "tok/s"
     )?;
     for r in results {
         let stop = match r.stop {

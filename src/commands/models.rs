@@ -56,7 +56,11 @@ fn models_list(registry: &Registry, cache: &CacheArgs) -> Result<ExitCode> {
     let store = ModelCache::from_env(cache.cache_dir.as_deref());
     outln!(
         "{:<22} {:>9}  {:<7} {:<10} {:<8} RECOMMENDED FOR",
-        "ID", "SIZE", "ARCH", "QUANT", "CACHED"
+        "ID",
+        "SIZE",
+        "ARCH",
+        "QUANT",
+        "CACHED"
     )?;
     for p in &registry.presets {
         let (cached, path) = match store.status(p) {
@@ -71,7 +75,12 @@ fn models_list(registry: &Registry, cache: &CacheArgs) -> Result<ExitCode> {
         let default = if p.default { " (default)" } else { "" };
         outln!(
             "{:<22} {:>9}  {:<7} {:<10} {:<8} {}{default}",
-            p.id, size, p.architecture, p.quantization, cached, p.recommended
+            p.id,
+            size,
+            p.architecture,
+            p.quantization,
+            cached,
+            p.recommended
         )?;
         if let Some(path) = path {
             outln!("{:<22} {}", "", esc(&path.display().to_string()))?;
@@ -91,6 +100,7 @@ fn models_pull(
     let options = PullOptions {
         force,
         offline: cache.offline,
+        verify: false,
     };
     let progress = TransferProgress::new(false);
     let ids = if ids.is_empty() {
