@@ -795,7 +795,7 @@ impl ModelCache {
                 file.repo, file.file
             )));
         }
-        let path = hf::download(file, progress)?;
+        let path = hf::download(file, preset.size, progress)?;
         self.check_hf_file(preset, path, progress)
     }
 
