@@ -27,7 +27,9 @@ pub enum Command {
     /// Summarize German articles into short English summaries.
     ///
     /// Exit status: 0 when every input is ok or skipped, 2 when some inputs
-    /// failed (see the manifest's error entries), 1 when nothing could run.
+    /// failed (see the manifest's error entries), 1 when nothing could run
+    /// (invalid arguments included), 130 / 143 when interrupted by SIGINT
+    /// (Ctrl-C) / SIGTERM; a second signal ends kurz at once.
     Summarize(SummarizeArgs),
     /// Translate German briefs and articles into English, in full.
     ///

@@ -102,6 +102,33 @@ fn models_path_to_a_closed_pipe_is_quiet_too() {
 }
 
 #[test]
+fn summarize_stdout_to_a_closed_pipe_still_finishes_the_batch() {
+    let scratch = tempfile::tempdir().unwrap();
+    let article = scratch.path().join("artikel.txt");
+    fs::write(&article, "Kurz\n\nDer Stadtrat hat am Montag getagt.\n").unwrap();
+    let out_dir = scratch.path().join("out");
+    let out = run_with_closed_stdout(
+        kurz(&scratch)
+            .args([
+                "summarize",
+                "--stdout",
+                "--no-guard",
+                "--max-words",
+                "10",
+                "-q",
+                "-m",
+            ])
+            .arg(common::test_model())
+            .arg("-o")
+            .arg(&out_dir)
+            .arg(&article),
+    );
+    assert_quiet_success(&out, "summarize --stdout");
+    let manifest = fs::read_to_string(out_dir.join("manifest.jsonl")).unwrap();
+    assert!(manifest.contains("\"status\":\"ok\""), "{manifest}");
+}
+
+#[test]
 fn stdout_write_failures_other_than_a_broken_pipe_are_errors() {
     let full = Path::new("/dev/full");
     if !full.exists() {

@@ -125,9 +125,11 @@ fn models_verify(registry: &Registry, ids: &[String], cache: &CacheArgs) -> Resu
             .map(|id| preset(registry, id))
             .collect::<Result<_>>()?
     };
+    // Always hashes every file again, whatever its cache record says.
+    let progress = TransferProgress::new(false);
     let mut corrupt = false;
     for p in presets {
-        match store.verify(p)? {
+        match store.verify_with(p, &progress)? {
             VerifyOutcome::Ok { path, .. } => outln!("ok       {:<22} {}", p.id, shown(&path))?,
             VerifyOutcome::Missing => outln!("missing  {}", p.id)?,
             VerifyOutcome::Corrupt {
