@@ -690,6 +690,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        match parse(&["eval", "translation", "--hyp", "h", "--ref", "r"])
+            .expect("translation")
+            .command
+        {
+            Command::Eval(EvalCommand::Translation {
+                hyp,
+                reference,
+                json,
+            }) => {
+                assert_eq!((hyp, reference), (PathBuf::from("h"), PathBuf::from("r")));
+                assert!(!json);
+            }
+            other => panic!("{other:?}"),
+        }
         match parse(&["eval", "summaries", "--summaries", "out", "--json"])
             .expect("summaries")
             .command
@@ -710,6 +724,28 @@ mod tests {
             Command::Models(ModelsCommand::Pull { ids, force, cache }) => {
                 assert_eq!(ids, vec!["a", "b"]);
                 assert!(force && cache.offline);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["models", "path", "smollm2-135m"])
+            .expect("path")
+            .command
+        {
+            Command::Models(ModelsCommand::Path { id, cache }) => {
+                assert_eq!(id, "smollm2-135m");
+                assert!(!cache.offline && cache.cache_dir.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["models", "rm", "x", "--cache-dir", "c"])
+            .expect("rm")
+            .command
+        {
+            Command::Models(ModelsCommand::Rm { id, cache }) => {
+                assert_eq!(
+                    (id.as_str(), cache.cache_dir),
+                    ("x", Some(PathBuf::from("c")))
+                );
             }
             other => panic!("{other:?}"),
         }

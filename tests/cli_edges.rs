@@ -129,6 +129,24 @@ fn summarize_stdout_to_a_closed_pipe_still_finishes_the_batch() {
 }
 
 #[test]
+fn bench_to_a_closed_pipe_is_quiet() {
+    let scratch = tempfile::tempdir().unwrap();
+    let article = scratch.path().join("artikel.txt");
+    fs::write(&article, "Kurz\n\nDer Stadtrat hat am Montag getagt.\n").unwrap();
+    for json in [false, true] {
+        let mut cmd = kurz(&scratch);
+        cmd.args(["bench", "--max-new-tokens", "4", "-m"])
+            .arg(common::test_model())
+            .arg(&article);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = run_with_closed_stdout(&mut cmd);
+        assert_quiet_success(&out, "bench");
+    }
+}
+
+#[test]
 fn stdout_write_failures_other_than_a_broken_pipe_are_errors() {
     let full = Path::new("/dev/full");
     if !full.exists() {
