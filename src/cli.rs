@@ -27,7 +27,9 @@ pub enum Command {
     /// Summarize German articles into short English summaries.
     ///
     /// Exit status: 0 when every input is ok or skipped, 2 when some inputs
-    /// failed (see the manifest's error entries), 1 when nothing could run.
+    /// failed (see the manifest's error entries), 1 when nothing could run
+    /// (invalid arguments included), 130 / 143 when interrupted by SIGINT
+    /// (Ctrl-C) / SIGTERM; a second signal ends kurz at once.
     Summarize(SummarizeArgs),
     /// Translate German briefs and articles into English, in full.
     ///
@@ -68,7 +70,7 @@ pub struct BenchArgs {
     pub threads: Option<u64>,
 
     /// Most tokens generated per article [default: 128].
-    #[arg(long, value_name = "N", conflicts_with = "summary_budget")]
+    #[arg(long, value_name = "N", conflicts_with = "summary_budget", value_parser = usize_in::<1, 1_048_576>)]
     pub max_new_tokens: Option<usize>,
 
     /// Cap generation where `kurz summarize --max-words W` does instead of
@@ -138,7 +140,7 @@ pub enum EvalCommand {
         #[arg(long = "ref", value_name = "FILE")]
         reference: PathBuf,
         /// Use only the first N lines.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", value_parser = usize_in::<1, { usize::MAX }>)]
         limit: Option<usize>,
         /// Also write the translations here, one per line.
         #[arg(long, value_name = "FILE")]
@@ -147,7 +149,7 @@ pub enum EvalCommand {
         #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
         jobs: Option<u64>,
         /// Token budget of one model call.
-        #[arg(long, value_name = "TOKENS", default_value_t = 1024)]
+        #[arg(long, value_name = "TOKENS", default_value_t = 1024, value_parser = usize_in::<256, 1_048_576>)]
         context: usize,
         #[command(flatten)]
         model: ModelArgs,
@@ -243,12 +245,12 @@ pub struct RunArgs {
     pub context: Option<u64>,
 
     /// Sampling temperature; 0 is greedy decoding (deterministic).
-    #[arg(long, value_name = "T", default_value_t = 0.0)]
+    #[arg(long, value_name = "T", default_value_t = 0.0, value_parser = parse_temperature)]
     pub temperature: f64,
 
     /// Nucleus sampling: sample only from the most likely tokens whose
     /// probabilities add up to P (with --temperature > 0).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = parse_top_p)]
     pub top_p: Option<f64>,
 
     /// Random seed for sampling.
@@ -290,6 +292,60 @@ pub struct ModelArgs {
     /// folder, e.g. ~/.cache/kurz/models].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// Hash a cached preset's file again before using it, whatever its
+    /// cache record says, and stop (exit status 1) when it does not match.
+    #[arg(long)]
+    pub verify_model: bool,
+}
+
+/// A whole number between `MIN` and `MAX` (inclusive), for options whose
+/// value is a `usize`.
+fn usize_in<const MIN: usize, const MAX: usize>(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{text}` is not a whole number ({e})"))?;
+    if (MIN..=MAX).contains(&n) {
+        Ok(n)
+    } else if MAX == usize::MAX {
+        Err(format!("{n} is not in {MIN}.."))
+    } else {
+        Err(format!("{n} is not in {MIN}..={MAX}"))
+    }
+}
+
+/// A sampling temperature: a number from 0 to 10.
+fn parse_temperature(text: &str) -> Result<f64, String> {
+    let t = parse_number(text)?;
+    if (0.0..=10.0).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!("{t} is not between 0 and 10"))
+    }
+}
+
+/// A nucleus-sampling probability mass: more than 0, at most 1.
+fn parse_top_p(text: &str) -> Result<f64, String> {
+    let p = parse_number(text)?;
+    if p > 0.0 && p <= 1.0 {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not in (0, 1]"))
+    }
+}
+
+/// A finite number (NaN and infinities are refused).
+fn parse_number(text: &str) -> Result<f64, String> {
+    let x: f64 = text
+        .trim()
+        .parse()
+        .map_err(|e| format!("`{text}` is not a number ({e})"))?;
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(format!("`{text}` is not a finite number"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -359,4 +415,375 @@ pub struct CacheArgs {
     /// Never download (also HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub offline: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("kurz").chain(args.iter().copied()))
+    }
+
+    fn rejected(args: &[&str]) -> ErrorKind {
+        match parse(args) {
+            Ok(cli) => panic!("{args:?} was accepted: {cli:?}"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    fn summarize(args: &[&str]) -> SummarizeArgs {
+        let mut all = vec!["summarize"];
+        all.extend_from_slice(args);
+        match parse(&all).expect("valid summarize arguments").command {
+            Command::Summarize(a) => a,
+            other => panic!("not summarize: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_and_version_are_not_errors() {
+        for args in [
+            &["--help"][..],
+            &["-h"],
+            &["summarize", "--help"],
+            &["models", "help"],
+        ] {
+            let e = parse(args).expect_err("help is reported as an Err");
+            assert_eq!(e.kind(), ErrorKind::DisplayHelp, "{args:?}");
+            assert!(!e.use_stderr(), "{args:?}");
+        }
+        let e = parse(&["--version"]).expect_err("version");
+        assert_eq!(e.kind(), ErrorKind::DisplayVersion);
+        assert!(!e.use_stderr());
+        // A missing subcommand is an error (exit status 1), not help.
+        assert!(parse(&[]).expect_err("no subcommand").use_stderr());
+    }
+
+    #[test]
+    fn summarize_defaults() {
+        let a = summarize(&["article.txt"]);
+        let r = &a.run;
+        assert_eq!(r.paths, vec![PathBuf::from("article.txt")]);
+        assert_eq!(r.output, None);
+        assert_eq!(r.jobs, None);
+        assert_eq!(r.format, FormatArg::Md);
+        assert!(!r.stdout && !r.force && !r.quiet && !r.verbose);
+        assert!(r.include.is_empty() && r.exclude.is_empty());
+        assert_eq!(r.context, None);
+        assert_eq!(r.temperature, 0.0);
+        assert_eq!(r.top_p, None);
+        assert_eq!(r.seed, 299_792_458);
+        assert_eq!(r.max_bytes, 2 * 1024 * 1024);
+        assert!(!r.model.offline && !r.model.verify_model);
+        assert_eq!(r.model.cache_dir, None);
+        assert_eq!(a.max_words, 60);
+        assert!(!a.no_guard && !a.strict);
+        assert_eq!(a.guard_retries, 2);
+        assert_eq!(a.prompt_style, None);
+    }
+
+    #[test]
+    fn summarize_options_are_read() {
+        let a = summarize(&[
+            "-",
+            "dir",
+            "-o",
+            "out",
+            "-m",
+            "m.gguf",
+            "--offline",
+            "--cache-dir",
+            "c",
+            "--verify-model",
+            "-j",
+            "3",
+            "--format",
+            "json",
+            "--stdout",
+            "--force",
+            "--include",
+            "*.md",
+            "--include",
+            "*.txt",
+            "--exclude",
+            "x/",
+            "--context",
+            "2048",
+            "--temperature",
+            "0.7",
+            "--top-p",
+            "0.9",
+            "--seed",
+            "7",
+            "--max-bytes",
+            "1000",
+            "-q",
+            "--max-words",
+            "100",
+            "--guard-retries",
+            "0",
+            "--strict",
+        ]);
+        let r = &a.run;
+        assert_eq!(r.paths, vec![PathBuf::from("-"), PathBuf::from("dir")]);
+        assert_eq!(r.output.as_deref(), Some(std::path::Path::new("out")));
+        assert_eq!(r.model.model.as_deref(), Some("m.gguf"));
+        assert!(r.model.offline && r.model.verify_model);
+        assert_eq!(r.jobs, Some(3));
+        assert_eq!(r.format, FormatArg::Json);
+        assert_eq!(r.include, vec!["*.md", "*.txt"]);
+        assert_eq!(r.context, Some(2048));
+        assert_eq!((r.temperature, r.top_p, r.seed), (0.7, Some(0.9), 7));
+        assert_eq!(r.max_bytes, 1000);
+        assert!(r.quiet && a.strict);
+        assert_eq!((a.max_words, a.guard_retries), (100, 0));
+        let styled = summarize(&["a.txt", "--prompt-style", "paragraph"]);
+        assert!(styled.prompt_style.is_some());
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused() {
+        let bad: &[&[&str]] = &[
+            &["summarize", "a", "--jobs", "0"],
+            &["summarize", "a", "--jobs", "257"],
+            &["summarize", "a", "--jobs", "-1"],
+            &["summarize", "a", "--jobs", "two"],
+            &["summarize", "a", "--context", "255"],
+            &["summarize", "a", "--context", "1048577"],
+            &["summarize", "a", "--max-words", "9"],
+            &["summarize", "a", "--max-words", "1001"],
+            &["summarize", "a", "--guard-retries", "11"],
+            &["summarize", "a", "--temperature", "-0.1"],
+            &["summarize", "a", "--temperature", "10.5"],
+            &["summarize", "a", "--temperature", "NaN"],
+            &["summarize", "a", "--top-p", "0"],
+            &["summarize", "a", "--top-p", "1.01"],
+            &["summarize", "a", "--top-p", "inf"],
+            &["summarize", "a", "--seed", "-1"],
+            &["summarize", "a", "--max-bytes", "-5"],
+            &["summarize", "a", "--format", "pdf"],
+            &["summarize", "a", "--prompt-style", "nonsense"],
+            &["translate", "a", "--jobs", "0"],
+            &["bench", "a", "--threads", "0"],
+            &["bench", "a", "--threads", "1025"],
+            &["bench", "a", "--max-new-tokens", "0"],
+            &["bench", "a", "--max-words", "5"],
+            &["bench", "a", "--context", "10"],
+            &["eval", "wmt", "--src", "s", "--ref", "r", "--jobs", "0"],
+            &["eval", "wmt", "--src", "s", "--ref", "r", "--limit", "0"],
+            &[
+                "eval",
+                "wmt",
+                "--src",
+                "s",
+                "--ref",
+                "r",
+                "--context",
+                "100",
+            ],
+        ];
+        for args in bad {
+            let kind = rejected(args);
+            // A negative number reads as an unknown flag.
+            let negative = args.last().is_some_and(|a| a.starts_with('-'));
+            assert!(
+                matches!(kind, ErrorKind::ValueValidation | ErrorKind::InvalidValue)
+                    || (negative && kind == ErrorKind::UnknownArgument),
+                "{args:?}: {kind:?}"
+            );
+        }
+        let ok = summarize(&["a", "--jobs", "256", "--temperature", "10", "--top-p", "1"]);
+        assert_eq!(ok.run.jobs, Some(256));
+    }
+
+    #[test]
+    fn conflicts_and_missing_arguments() {
+        let cases: &[(&[&str], ErrorKind)] = &[
+            (&["summarize"], ErrorKind::MissingRequiredArgument),
+            (&["translate"], ErrorKind::MissingRequiredArgument),
+            (&["bench"], ErrorKind::MissingRequiredArgument),
+            (&["summarize", "a", "-q", "-v"], ErrorKind::ArgumentConflict),
+            (
+                &["summarize", "a", "--no-guard", "--strict"],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["bench", "a", "--summary-budget", "--max-new-tokens", "9"],
+                ErrorKind::ArgumentConflict,
+            ),
+            (
+                &["translate", "a", "--max-words", "50"],
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                &["summarize", "a", "--no-such-flag"],
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                &["eval", "translation", "--hyp", "h"],
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (
+                &["eval", "wmt", "--src", "s"],
+                ErrorKind::MissingRequiredArgument,
+            ),
+            (&["models", "path"], ErrorKind::MissingRequiredArgument),
+            (&["models", "rm"], ErrorKind::MissingRequiredArgument),
+            (&["models", "frobnicate"], ErrorKind::InvalidSubcommand),
+            (&["frobnicate"], ErrorKind::InvalidSubcommand),
+        ];
+        for (args, kind) in cases {
+            assert_eq!(rejected(args), *kind, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn translate_bench_and_eval_options() {
+        match parse(&["translate", "a.md", "-o", "t", "--verify-model"])
+            .expect("translate")
+            .command
+        {
+            Command::Translate(t) => {
+                assert_eq!(t.run.output.as_deref(), Some(std::path::Path::new("t")));
+                assert!(t.run.model.verify_model);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "bench",
+            "a",
+            "-t",
+            "4",
+            "--json",
+            "--dump-prompts",
+            "p.jsonl",
+        ])
+        .expect("bench")
+        .command
+        {
+            Command::Bench(b) => {
+                assert_eq!(b.threads, Some(4));
+                assert!(b.json && !b.summary_budget);
+                assert_eq!((b.max_new_tokens, b.max_words, b.context), (None, 60, None));
+                assert_eq!(b.dump_prompts, Some(PathBuf::from("p.jsonl")));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["eval", "wmt", "--src", "s", "--ref", "r"])
+            .expect("wmt")
+            .command
+        {
+            Command::Eval(EvalCommand::Wmt {
+                limit,
+                jobs,
+                context,
+                json,
+                save,
+                ..
+            }) => {
+                assert_eq!(
+                    (limit, jobs, context, json, save),
+                    (None, None, 1024, false, None)
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["eval", "translation", "--hyp", "h", "--ref", "r"])
+            .expect("translation")
+            .command
+        {
+            Command::Eval(EvalCommand::Translation {
+                hyp,
+                reference,
+                json,
+            }) => {
+                assert_eq!((hyp, reference), (PathBuf::from("h"), PathBuf::from("r")));
+                assert!(!json);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["eval", "summaries", "--summaries", "out", "--json"])
+            .expect("summaries")
+            .command
+        {
+            Command::Eval(EvalCommand::Summaries { refs, json, .. }) => {
+                assert!(refs.is_none() && json);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn models_subcommands() {
+        match parse(&["models", "pull", "a", "b", "--force", "--offline"])
+            .expect("pull")
+            .command
+        {
+            Command::Models(ModelsCommand::Pull { ids, force, cache }) => {
+                assert_eq!(ids, vec!["a", "b"]);
+                assert!(force && cache.offline);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["models", "path", "smollm2-135m"])
+            .expect("path")
+            .command
+        {
+            Command::Models(ModelsCommand::Path { id, cache }) => {
+                assert_eq!(id, "smollm2-135m");
+                assert!(!cache.offline && cache.cache_dir.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["models", "rm", "x", "--cache-dir", "c"])
+            .expect("rm")
+            .command
+        {
+            Command::Models(ModelsCommand::Rm { id, cache }) => {
+                assert_eq!(
+                    (id.as_str(), cache.cache_dir),
+                    ("x", Some(PathBuf::from("c")))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["models", "verify"]).expect("verify").command {
+            Command::Models(ModelsCommand::Verify { ids, .. }) => assert!(ids.is_empty()),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["models", "list", "--cache-dir", "c"])
+            .expect("list")
+            .command
+        {
+            Command::Models(ModelsCommand::List(cache)) => {
+                assert_eq!(cache.cache_dir, Some(PathBuf::from("c")));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn number_parsers_explain_the_refusal() {
+        assert_eq!(usize_in::<1, 5>("5"), Ok(5));
+        assert_eq!(usize_in::<1, 5>("6").unwrap_err(), "6 is not in 1..=5");
+        assert_eq!(
+            usize_in::<1, { usize::MAX }>("0").unwrap_err(),
+            "0 is not in 1.."
+        );
+        assert!(usize_in::<1, 5>("x")
+            .unwrap_err()
+            .contains("not a whole number"));
+        assert_eq!(parse_temperature("0"), Ok(0.0));
+        assert!(parse_temperature("nan").is_err());
+        assert_eq!(parse_top_p("0.5"), Ok(0.5));
+        assert!(parse_top_p("0").unwrap_err().contains("(0, 1]"));
+    }
 }

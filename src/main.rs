@@ -3,17 +3,27 @@
 mod cli;
 mod commands;
 
+use std::any::Any;
+use std::io;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Parser;
 
 use cli::{Cli, Command};
 use kurz::batch::available_cores;
+use kurz::progress::{escape_keeping_newlines, print_stderr};
+use kurz::stop::Interrupt;
 
 fn main() -> ExitCode {
     tune_malloc();
-    let cli = Cli::parse();
+    install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_exit(&e),
+    };
     let threads = match &cli.command {
         Command::Bench(args) => args.threads,
         _ => None,
@@ -22,11 +32,101 @@ fn main() -> ExitCode {
     shorten_candle_spinning();
     match run(cli) {
         Ok(code) => code,
+        Err(e) if commands::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("kurz: error: {e:#}");
+            print_stderr(&format!(
+                "kurz: error: {}",
+                escape_keeping_newlines(&format!("{e:#}"))
+            ));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints clap's message for an invalid command line (exit status 1: 2
+/// means "some inputs failed") or for --help / --version (exit status 0).
+fn usage_exit(error: &clap::Error) -> ExitCode {
+    // A closed stdout (`kurz --help | head -1`) is not worth a message.
+    let _ = error.print();
+    if error.use_stderr() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Replaces Rust's panic report (thread name, location, "note: run with
+/// RUST_BACKTRACE=1") with one line, `kurz: internal error: <message>`.
+/// When the user set RUST_BACKTRACE (to anything but 0), the standard
+/// report with its backtrace is kept. A `println!` elsewhere that failed
+/// because stdout's reader went away ends the process quietly with exit
+/// status 0, as a broken pipe does everywhere else.
+fn install_panic_hook() {
+    let standard = std::panic::take_hook();
+    let user_wants_backtrace = std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0");
+    std::panic::set_hook(Box::new(move |info| {
+        let message = panic_message(info.payload());
+        if is_stdout_broken_pipe_panic(message) {
+            std::process::exit(0);
+        }
+        if user_wants_backtrace {
+            standard(info);
+        } else {
+            print_stderr(&format!(
+                "kurz: internal error: {}",
+                kurz::progress::escape_for_terminal(message)
+            ));
+        }
+    }));
+}
+
+/// The text a panic was raised with.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "unknown panic"
+    }
+}
+
+/// Whether a panic is `println!`'s "failed printing to stdout: Broken pipe".
+fn is_stdout_broken_pipe_panic(message: &str) -> bool {
+    // The OS's text for EPIPE, as `std::io::Error` shows it.
+    message.starts_with("failed printing to stdout") && message.contains("Broken pipe")
+}
+
+/// Makes SIGINT and SIGTERM raise `interrupt` (the batch then finishes the
+/// manifest line being written and stops); a second such signal ends the
+/// process at once with status 128 + the signal (130 / 143).
+fn watch_signals(interrupt: &Interrupt) -> io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let second = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        // Handlers run in the order they were registered: the shutdown
+        // sees `second` as it was before this signal.
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            128 + signal,
+            Arc::clone(&second),
+        )?;
+        signal_hook::flag::register(signal, Arc::clone(&second))?;
+        signal_hook::flag::register_usize(signal, interrupt.flag(), signal as usize)?;
+    }
+    Ok(())
+}
+
+/// An interrupt flag watching SIGINT and SIGTERM, for the commands that
+/// stop cleanly on it. The others keep the default: a signal ends them.
+fn interrupt() -> Interrupt {
+    let interrupt = Interrupt::new();
+    if let Err(e) = watch_signals(&interrupt) {
+        print_stderr(&format!(
+            "kurz: warning: cannot watch for Ctrl-C ({e}); it will end kurz at once"
+        ));
+    }
+    interrupt
 }
 
 /// glibc gives threads that allocate at the same time malloc arenas of
@@ -96,10 +196,37 @@ fn shorten_candle_spinning() {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Summarize(args) => commands::run::summarize(args, &kurz::stop::Interrupt::new()),
-        Command::Translate(args) => commands::run::translate(args, &kurz::stop::Interrupt::new()),
+        Command::Summarize(args) => commands::run::summarize(args, &interrupt()),
+        Command::Translate(args) => commands::run::translate(args, &interrupt()),
         Command::Models(cmd) => commands::models::models(cmd),
         Command::Eval(cmd) => commands::eval::eval(cmd),
         Command::Bench(args) => commands::bench::bench(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_println_broken_pipe_panics_only() {
+        let broken = "failed printing to stdout: Broken pipe (os error 32)";
+        assert!(is_stdout_broken_pipe_panic(broken), "{broken}");
+        assert!(!is_stdout_broken_pipe_panic(
+            "failed printing to stdout: No space left on device (os error 28)"
+        ));
+        assert!(!is_stdout_broken_pipe_panic(
+            "index out of bounds: Broken pipe"
+        ));
+    }
+
+    #[test]
+    fn panic_messages_are_read_from_both_payload_kinds() {
+        let text: Box<dyn Any + Send> = Box::new("static text");
+        assert_eq!(panic_message(text.as_ref()), "static text");
+        let owned: Box<dyn Any + Send> = Box::new(String::from("formatted 7"));
+        assert_eq!(panic_message(owned.as_ref()), "formatted 7");
+        let other: Box<dyn Any + Send> = Box::new(7u8);
+        assert_eq!(panic_message(other.as_ref()), "unknown panic");
     }
 }

@@ -1,6 +1,8 @@
 //! Progress reporting on stderr: an indicatif bar on a terminal, plain log
 //! lines otherwise (CI logs, pipes, files).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::output::{ManifestEntry, Status};
+use crate::sync::lock;
 
 /// How much kurz says while it works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,19 +122,80 @@ impl Progress {
         }
     }
 
+    /// Prints one line, its control characters escaped (file names and
+    /// error texts come from untrusted input).
     fn println(&self, line: &str) {
+        let line = escape_for_terminal(line);
         match &self.bar {
-            Some(bar) => bar.suspend(|| eprintln!("{line}")),
-            None => {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "{line}");
-            }
+            Some(bar) => bar.suspend(|| print_stderr(&line)),
+            None => print_stderr(&line),
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
+}
+
+/// Writes `line` and a newline to stderr, ignoring failures: a closed
+/// stderr must not stop the batch (`eprintln!` would panic).
+pub fn print_stderr(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// `text` with every control character escaped, so that a file name or an
+/// error text cannot move the cursor, recolour or clear the terminal, or
+/// forge lines: `\t`, `\r` and `\n` for tab, carriage return and newline,
+/// `\xHH` for the other ASCII controls (ESC is `\x1b`), `\u{HHHH}` for the
+/// C1 controls (such as `\u{9b}`, an 8-bit escape sequence start) and the
+/// bidirectional-text controls (which reorder what a name shows). Other
+/// characters, backslashes included, stay as they are (as ripgrep prints
+/// names). Borrowed when nothing needs escaping.
+pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
+    escape_with(text, false)
+}
+
+/// [`escape_for_terminal`] that keeps newlines, for multi-line messages
+/// (e.g. one line per failed model source) whose parts are untrusted.
+pub fn escape_keeping_newlines(text: &str) -> Cow<'_, str> {
+    escape_with(text, true)
+}
+
+fn escape_with(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let needs = |c: char| needs_escape(c) && !(keep_newlines && c == '\n');
+    if !text.chars().any(needs) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !needs(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters that must not reach a terminal raw: the C0 and C1 controls,
+/// DEL, and the Unicode bidirectional formatting characters.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// One log line for a finished input.
@@ -184,7 +248,7 @@ impl TransferProgress {
     }
 
     fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
-        self.bar.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.bar)
     }
 }
 
@@ -194,7 +258,7 @@ impl crate::registry::PullProgress for TransferProgress {
             return;
         }
         if !self.terminal {
-            eprintln!("kurz: {what}");
+            print_stderr(&format!("kurz: {}", escape_keeping_newlines(what)));
             return;
         }
         let bar = ProgressBar::with_draw_target(total_bytes, ProgressDrawTarget::stderr());
@@ -203,7 +267,7 @@ impl crate::registry::PullProgress for TransferProgress {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
-        bar.set_message(what.to_string());
+        bar.set_message(escape_for_terminal(what).into_owned());
         *self.bar() = Some(bar);
     }
 
@@ -217,9 +281,10 @@ impl crate::registry::PullProgress for TransferProgress {
         if self.quiet {
             return;
         }
+        let line = format!("kurz: {}", escape_keeping_newlines(msg));
         match self.bar().as_ref() {
-            Some(bar) => bar.suspend(|| eprintln!("kurz: {msg}")),
-            None => eprintln!("kurz: {msg}"),
+            Some(bar) => bar.suspend(|| print_stderr(&line)),
+            None => print_stderr(&line),
         }
     }
 
@@ -227,5 +292,46 @@ impl crate::registry::PullProgress for TransferProgress {
         if let Some(bar) = self.bar().take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        let text = "skipping a/Grüße – “b”.txt: not text \\ ok";
+        assert!(matches!(escape_for_terminal(text), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            escape_for_terminal("evil\x1b[2J\x1b]0;title\x07name.txt"),
+            "evil\\x1b[2J\\x1b]0;title\\x07name.txt"
+        );
+        assert_eq!(escape_for_terminal("a\tb\rc\nd\x7f"), "a\\tb\\rc\\nd\\x7f");
+        assert_eq!(escape_for_terminal("csi\u{9b}31m"), "csi\\u{9b}31m");
+        assert_eq!(
+            escape_for_terminal("invoice\u{202e}fdp.exe"),
+            "invoice\\u{202e}fdp.exe"
+        );
+        assert_eq!(escape_for_terminal("\0"), "\\x00");
+    }
+
+    #[test]
+    fn multi_line_messages_keep_their_newlines_only() {
+        assert_eq!(
+            escape_keeping_newlines("failed:\n  - bad\x1b[31m\r\n  - two"),
+            "failed:\n  - bad\\x1b[31m\\r\n  - two"
+        );
+    }
+
+    #[test]
+    fn escaped_output_has_no_control_characters() {
+        let all: String = (0u32..0x300).filter_map(char::from_u32).collect();
+        let escaped = escape_for_terminal(&all);
+        assert!(!escaped.chars().any(needs_escape), "{escaped}");
     }
 }

@@ -21,6 +21,7 @@ use serde_json::json;
 use super::run::{call_budget, how_to_get_model, resolve};
 use super::EXIT_SOME_FAILED;
 use crate::cli::BenchArgs;
+use crate::outln;
 use kurz::generate::{generate, GenerateOptions, Generation, Sampling};
 use kurz::input::{discover, load_document, DiscoverOptions, InputItem};
 use kurz::model::{default_device, Model};
@@ -102,7 +103,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
         match run {
             Ok((generation, fits)) => results.push(file_result(file, &generation, fits)),
             Err(e) => {
-                eprintln!("kurz: {file}: {e:#}");
+                warn_line(&format!("{file}: {e:#}"));
                 errors.push(json!({ "file": file, "error": format!("{e:#}") }));
             }
         }
@@ -120,22 +121,31 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
             "errors": errors,
             "totals": totals,
         });
-        println!("{report}");
+        outln!("{report}")?;
     } else {
-        print_table(&resolved.path, &model, load_s, &results, &totals);
+        print_table(&resolved.path, &model, load_s, &results, &totals)?;
     }
     Ok(exit_code(!errors.is_empty()))
+}
+
+/// Prints `kurz: <message>` on stderr, control characters escaped (the
+/// message names an input file).
+fn warn_line(message: &str) {
+    kurz::progress::print_stderr(&format!(
+        "kurz: {}",
+        kurz::progress::escape_for_terminal(message)
+    ));
 }
 
 /// Discovers the articles as `summarize` does (folders recursively).
 fn find_inputs(args: &BenchArgs) -> Result<Vec<InputItem>> {
     let discovery = discover(&args.paths, &DiscoverOptions::default())?;
     for skipped in &discovery.skipped {
-        eprintln!(
-            "kurz: skipping {}: {}",
+        warn_line(&format!(
+            "skipping {}: {}",
             skipped.path.display(),
             skipped.reason
-        );
+        ));
     }
     if discovery.inputs.is_empty() {
         bail!("no input files found (kurz reads .txt, .md, .markdown, .html and .htm files)");
@@ -177,7 +187,7 @@ fn dump_prompts(
                 writeln!(w, "{line}")?;
             }
             Err(e) => {
-                eprintln!("kurz: {name}: {e:#}");
+                warn_line(&format!("{name}: {e:#}"));
                 failed = true;
             }
         }
@@ -233,26 +243,32 @@ fn print_table(
     load_s: f64,
     results: &[FileResult],
     totals: &serde_json::Value,
-) {
-    println!(
+) -> Result<(), super::StdoutError> {
+    outln!(
         "model {} ({}), {} threads, loaded in {load_s:.2} s",
-        path.display(),
+        kurz::progress::escape_for_terminal(&path.display().to_string()),
         model.info().architecture,
         kurz::model::tensor_threads()
-    );
-    println!(
+    )?;
+    outln!(
         "{:<40} {:>7} {:>9} {:>9} {:>5} {:>8} {:>8}  stop",
-        "file", "prompt", "prefill s", "tok/s", "gen", "decode s", "tok/s"
-    );
+        "file",
+        "prompt",
+        "prefill s",
+        "tok/s",
+        "gen",
+        "decode s",
+        "tok/s"
+    )?;
     for r in results {
         let stop = match r.stop {
             kurz::generate::StopReason::EndOfTurn => "eos",
             kurz::generate::StopReason::MaxTokens => "cap",
             kurz::generate::StopReason::Enough => "enough",
         };
-        println!(
+        outln!(
             "{:<40} {:>7} {:>9.2} {:>9.1} {:>5} {:>8.2} {:>8.1}  {stop}{}",
-            r.file,
+            kurz::progress::escape_for_terminal(&r.file),
             r.prompt_tokens,
             r.prefill_s,
             r.prefill_tok_s,
@@ -264,10 +280,10 @@ fn print_table(
             } else {
                 " (summarize would chunk)"
             }
-        );
+        )?;
     }
     let f = |k: &str| totals[k].as_f64().unwrap_or(0.0);
-    println!(
+    outln!(
         "{:<40} {:>7} {:>9.2} {:>9.1} {:>5} {:>8.2} {:>8.1}",
         "total",
         f("prompt_tokens"),
@@ -276,7 +292,7 @@ fn print_table(
         f("generated_tokens"),
         f("decode_s"),
         f("decode_tok_s")
-    );
+    )
 }
 
 fn exit_code(some_failed: bool) -> ExitCode {

@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 
 use super::EXIT_SOME_FAILED;
 use crate::cli::{CacheArgs, ModelsCommand};
-use kurz::progress::TransferProgress;
+use crate::outln;
+use kurz::progress::{escape_for_terminal as esc, print_stderr, TransferProgress};
 use kurz::registry::{CacheStatus, ModelCache, PullOptions, Registry, VerifyOutcome};
 
 pub fn models(cmd: ModelsCommand) -> Result<ExitCode> {
@@ -19,8 +20,9 @@ pub fn models(cmd: ModelsCommand) -> Result<ExitCode> {
             let preset = preset(&registry, &id)?;
             let store = ModelCache::from_env(cache.cache_dir.as_deref());
             match store.status(preset) {
+                // Raw, for scripts (`$(kurz models path <id>)`).
                 CacheStatus::Cached { path } | CacheStatus::Unverified { path } => {
-                    println!("{}", path.display());
+                    outln!("{}", path.display())?;
                     Ok(ExitCode::SUCCESS)
                 }
                 CacheStatus::Missing => {
@@ -32,9 +34,9 @@ pub fn models(cmd: ModelsCommand) -> Result<ExitCode> {
             let preset = preset(&registry, &id)?;
             let store = ModelCache::from_env(cache.cache_dir.as_deref());
             if store.remove(preset)? {
-                eprintln!("kurz: removed {id}");
+                print_stderr(&format!("kurz: removed {id}"));
             } else {
-                eprintln!("kurz: {id} was not cached");
+                print_stderr(&format!("kurz: {id} was not cached"));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -52,10 +54,14 @@ fn preset<'r>(registry: &'r Registry, id: &str) -> Result<&'r kurz::registry::Pr
 
 fn models_list(registry: &Registry, cache: &CacheArgs) -> Result<ExitCode> {
     let store = ModelCache::from_env(cache.cache_dir.as_deref());
-    println!(
+    outln!(
         "{:<22} {:>9}  {:<7} {:<10} {:<8} RECOMMENDED FOR",
-        "ID", "SIZE", "ARCH", "QUANT", "CACHED"
-    );
+        "ID",
+        "SIZE",
+        "ARCH",
+        "QUANT",
+        "CACHED"
+    )?;
     for p in &registry.presets {
         let (cached, path) = match store.status(p) {
             CacheStatus::Cached { path } => ("yes", Some(path)),
@@ -67,15 +73,20 @@ fn models_list(registry: &Registry, cache: &CacheArgs) -> Result<ExitCode> {
             .map(|s| format!("{:.2} GB", s as f64 / 1e9))
             .unwrap_or_else(|| "?".into());
         let default = if p.default { " (default)" } else { "" };
-        println!(
+        outln!(
             "{:<22} {:>9}  {:<7} {:<10} {:<8} {}{default}",
-            p.id, size, p.architecture, p.quantization, cached, p.recommended
-        );
+            p.id,
+            size,
+            p.architecture,
+            p.quantization,
+            cached,
+            p.recommended
+        )?;
         if let Some(path) = path {
-            println!("{:<22} {}", "", path.display());
+            outln!("{:<22} {}", "", esc(&path.display().to_string()))?;
         }
     }
-    println!("\ncache: {}", store.root().display());
+    outln!("\ncache: {}", esc(&store.root().display().to_string()))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,6 +100,7 @@ fn models_pull(
     let options = PullOptions {
         force,
         offline: cache.offline,
+        verify: false,
     };
     let progress = TransferProgress::new(false);
     let ids = if ids.is_empty() {
@@ -99,7 +111,7 @@ fn models_pull(
     for id in &ids {
         let preset = preset(registry, id)?;
         let path = store.pull(preset, &options, &progress)?;
-        println!("{}", path.display());
+        outln!("{}", path.display())?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -113,23 +125,25 @@ fn models_verify(registry: &Registry, ids: &[String], cache: &CacheArgs) -> Resu
             .map(|id| preset(registry, id))
             .collect::<Result<_>>()?
     };
+    // Always hashes every file again, whatever its cache record says.
+    let progress = TransferProgress::new(false);
     let mut corrupt = false;
     for p in presets {
-        match store.verify(p)? {
-            VerifyOutcome::Ok { path, .. } => println!("ok       {:<22} {}", p.id, path.display()),
-            VerifyOutcome::Missing => println!("missing  {}", p.id),
+        match store.verify_with(p, &progress)? {
+            VerifyOutcome::Ok { path, .. } => outln!("ok       {:<22} {}", p.id, shown(&path))?,
+            VerifyOutcome::Missing => outln!("missing  {}", p.id)?,
             VerifyOutcome::Corrupt {
                 path,
                 expected,
                 actual,
             } => {
                 corrupt = true;
-                println!(
+                outln!(
                     "corrupt  {:<22} {} (expected {expected}, found {actual}; `kurz models pull --force {}` fetches it again)",
                     p.id,
-                    path.display(),
+                    shown(&path),
                     p.id
-                );
+                )?;
             }
         }
     }
@@ -138,4 +152,9 @@ fn models_verify(registry: &Registry, ids: &[String], cache: &CacheArgs) -> Resu
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A path for a human-readable table: control characters escaped.
+fn shown(path: &std::path::Path) -> String {
+    esc(&path.display().to_string()).into_owned()
 }

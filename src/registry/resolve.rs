@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{CacheStatus, ModelCache, Preset, PullOptions, PullProgress, Registry, RegistryError};
+use crate::output::manifest::Sha256From;
 
 /// The first four bytes of every GGUF file.
 const GGUF_MAGIC: &[u8; 4] = b"GGUF";
@@ -16,9 +17,11 @@ pub struct ResolvedModel {
     pub path: PathBuf,
     /// The preset id, when the model came from a preset.
     pub preset: Option<String>,
-    /// The file's sha256 when already known (from the preset or the verified
-    /// record), so callers need not hash it again.
+    /// The file's sha256 when already known (hashed while resolving, or
+    /// from the verified record), so callers need not hash it again.
     pub sha256: Option<String>,
+    /// Where `sha256` came from (`None` exactly when `sha256` is).
+    pub sha256_from: Option<Sha256From>,
 }
 
 /// Resolves a `--model` argument:
@@ -28,7 +31,8 @@ pub struct ResolvedModel {
 ///   GGUF magic bytes);
 /// * an existing directory: the single `.gguf` file inside it;
 /// * a preset id: the verified cached file, pulled first when missing
-///   (refused with [`RegistryError::OfflineMissing`] when offline);
+///   (refused with [`RegistryError::OfflineMissing`] when offline); with
+///   `opts.verify` a cached file is hashed again whatever its record says;
 /// * anything else: [`RegistryError::UnknownModel`].
 pub fn resolve_model(
     arg: Option<&str>,
@@ -66,6 +70,7 @@ fn resolve_file(path: &Path) -> Result<ResolvedModel, RegistryError> {
         path: path.to_path_buf(),
         preset: None,
         sha256: None,
+        sha256_from: None,
     })
 }
 
@@ -120,7 +125,10 @@ fn resolve_preset(
     opts: &PullOptions,
     progress: &dyn PullProgress,
 ) -> Result<ResolvedModel, RegistryError> {
-    let (path, sha256) = match cache.status(preset) {
+    let verified = match cache.status(preset) {
+        CacheStatus::Cached { .. } | CacheStatus::Unverified { .. } if opts.verify => {
+            cache.verify_now(preset, progress)?
+        }
         CacheStatus::Cached { .. } | CacheStatus::Unverified { .. } => {
             cache.ensure_verified_sha(preset, progress)?
         }
@@ -132,9 +140,10 @@ fn resolve_preset(
         CacheStatus::Missing => cache.pull_sha(preset, opts, progress)?,
     };
     Ok(ResolvedModel {
-        path,
+        path: verified.path,
         preset: Some(preset.id.clone()),
-        sha256: Some(sha256),
+        sha256: Some(verified.sha256),
+        sha256_from: Some(verified.sha256_from),
     })
 }
 
@@ -146,8 +155,8 @@ mod tests {
 
     fn offline() -> PullOptions {
         PullOptions {
-            force: false,
             offline: true,
+            ..PullOptions::default()
         }
     }
 
@@ -235,6 +244,29 @@ mod tests {
         assert_eq!(got.preset.as_deref(), Some("tiny"));
         assert_eq!(got.sha256, preset.sha256);
         assert_eq!(resolve(&f, None).expect("default").path, pulled);
+    }
+
+    #[test]
+    fn verify_option_hashes_a_file_its_record_vouches_for() {
+        let f = fixture();
+        let preset = f.registry.get("tiny").expect("preset");
+        f.cache.pull(preset, &offline(), &NoProgress).expect("pull");
+        let trusted = resolve(&f, Some("tiny")).expect("resolves");
+        assert_eq!(trusted.sha256_from, Some(Sha256From::CacheRecord));
+        let verify = PullOptions {
+            verify: true,
+            ..offline()
+        };
+        let checked = resolve_model(Some("tiny"), &f.registry, &f.cache, &verify, &NoProgress)
+            .expect("verified");
+        assert_eq!(checked.sha256_from, Some(Sha256From::Computed));
+        assert_eq!(checked.sha256, trusted.sha256);
+        let file = f.dir.path().join("model.gguf");
+        fs::write(&file, b"GGUF").expect("write");
+        let arg = file.to_string_lossy().into_owned();
+        let plain = resolve_model(Some(&arg), &f.registry, &f.cache, &verify, &NoProgress)
+            .expect("a plain file");
+        assert_eq!((plain.sha256, plain.sha256_from), (None, None));
     }
 
     #[test]
