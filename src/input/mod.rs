@@ -174,6 +174,18 @@ pub enum InputError {
         /// The most elements accepted.
         limit: usize,
     },
+    /// HTML has so many deeply nested elements that extracting its text
+    /// would take too long (the sum of all elements' depths is over the
+    /// limit).
+    #[error(
+        "{markup} has too many elements nested too deeply (their nesting levels add up to more than {limit})"
+    )]
+    NestingTooCostly {
+        /// `HTML`.
+        markup: &'static str,
+        /// The largest sum of element depths accepted.
+        limit: usize,
+    },
     /// An `--include`/`--exclude` glob is invalid.
     #[error("invalid --{option} pattern {pattern:?}: {reason}")]
     InvalidPattern {
