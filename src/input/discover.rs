@@ -15,11 +15,13 @@ use std::collections::HashSet;
 use std::ffi::{OsStr, OsString};
 use std::fs::FileType;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::WalkBuilder;
 
 use super::{InputError, InputItem, InputKind, InputSource, SUPPORTED_EXTENSIONS};
+use crate::sync::lock;
 
 /// Filters for files found while walking folders.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,11 +149,34 @@ fn walk(
 ) -> Result<(), InputError> {
     let canonical_root = std::fs::canonicalize(root)
         .map_err(|error| InputError::Walk(format!("{}: {error}", escape_name(root.as_os_str()))))?;
+    if let Some(reason) = bad_ignore_file(root) {
+        found.skipped.push(SkippedPath {
+            path: root.to_path_buf(),
+            reason,
+        });
+        return Ok(());
+    }
+    // Folders are checked before the walker reads their ignore files.
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let folder_notes = Arc::clone(&notes);
     let walker = WalkBuilder::new(root)
         .require_git(false)
         .git_global(false)
         .hidden(true)
         .follow_links(false)
+        .filter_entry(move |entry| {
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            let Some(reason) = bad_ignore_file(entry.path()) else {
+                return true;
+            };
+            lock(&folder_notes).push(SkippedPath {
+                path: entry.path().to_path_buf(),
+                reason,
+            });
+            false
+        })
         .build();
     for entry in walker {
         let entry = match entry {
@@ -180,7 +205,32 @@ fn walk(
             Walked::Ignore => {}
         }
     }
+    found.skipped.append(&mut lock(&notes));
     Ok(())
+}
+
+/// Largest ignore file (`.gitignore`, `.ignore`, `.git/info/exclude`) the
+/// walker may read.
+const MAX_IGNORE_FILE_BYTES: u64 = 1024 * 1024;
+/// The ignore files the walker reads in each folder.
+const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".git/info/exclude"];
+
+/// Why the folder `dir` must not be walked, if one of its ignore files is
+/// not a regular file (a named pipe would block the walker, `/dev/zero`
+/// would never end) or is implausibly large.
+fn bad_ignore_file(dir: &Path) -> Option<String> {
+    IGNORE_FILES.iter().find_map(|name| {
+        let meta = std::fs::metadata(dir.join(name)).ok()?;
+        if let Some(kind) = special_kind(meta.file_type()).or(meta.is_dir().then_some("folder")) {
+            return Some(format!("its {name} is not a regular file ({kind})"));
+        }
+        (meta.len() > MAX_IGNORE_FILE_BYTES).then(|| {
+            format!(
+                "its {name} is larger than {}",
+                super::human_size(MAX_IGNORE_FILE_BYTES)
+            )
+        })
+    })
 }
 
 /// What to do with a non-folder entry met while walking.
@@ -1180,5 +1230,41 @@ mod tests {
         let p = Path::new(OsStr::from_bytes(b"dir\xff/a\xfe.md"));
         assert_eq!(output_stem_for(p), PathBuf::from("dir%FF/a%FE"));
         assert_eq!(stem("already%FF.md"), PathBuf::from("already%FF"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_with_hostile_ignore_files_are_skipped() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("ok.txt"), "Text").unwrap();
+        for sub in ["zero", "pipe", "big"] {
+            fs::create_dir(root.join(sub)).unwrap();
+            fs::write(root.join(sub).join("x.txt"), "Text").unwrap();
+        }
+        symlink("/dev/zero", root.join("zero/.gitignore")).unwrap();
+        #[cfg(target_os = "linux")]
+        make_fifo(&root.join("pipe/.ignore"));
+        fs::write(root.join("big/.gitignore"), vec![b'#'; 2 << 20]).unwrap();
+        let d = walk_one(root);
+        assert_eq!(rel_displays(&d, root), ["ok.txt"]);
+        assert_eq!(
+            skip_reason(&d, &root.join("zero")),
+            Some("its .gitignore is not a regular file (character device)")
+        );
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            skip_reason(&d, &root.join("pipe")),
+            Some("its .ignore is not a regular file (fifo)")
+        );
+        assert_eq!(
+            skip_reason(&d, &root.join("big")),
+            Some("its .gitignore is larger than 1.0 MiB")
+        );
+        // The same at the top of the walk.
+        let d = walk_one(&root.join("zero"));
+        assert!(d.inputs.is_empty());
+        assert_eq!(d.skipped.len(), 1);
     }
 }

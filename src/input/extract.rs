@@ -1295,4 +1295,88 @@ mod tests {
         let d = doc(&format!("{}Zitat\n", "> ".repeat(100)), InputKind::Markdown);
         assert_eq!(d.text, "Zitat");
     }
+
+    /// Pseudo-random documents made of markup fragments.
+    fn soup(fragments: &[&str], seed: u64, len: usize) -> String {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                fragments[usize::try_from(state % fragments.len() as u64).unwrap()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn html_tag_soup_never_panics() {
+        let fragments = [
+            "<div>",
+            "</div>",
+            "<b>",
+            "</b>",
+            "<i id=x>",
+            "</i>",
+            "<table>",
+            "<tr>",
+            "<td>",
+            "</table>",
+            "<p>",
+            "</p>",
+            "<li>",
+            "<ul>",
+            "</ul>",
+            "<svg>",
+            "<path/>",
+            "</svg>",
+            "<math>",
+            "<!--",
+            "-->",
+            "<script>",
+            "</script>",
+            "<title>",
+            "</title>",
+            "<h1>",
+            "</h1>",
+            "<a href='",
+            "'>",
+            "</a>",
+            "&amp;",
+            "&#x0;",
+            "Wort ",
+            "\n\n",
+            "<",
+            ">",
+            "</",
+            "<template>",
+            "</template>",
+            "<select><option>",
+            "<frameset>",
+            "<br/>",
+            "ä€",
+            "<body>",
+            "</html>",
+            "<plaintext>",
+            "<textarea>",
+        ];
+        for seed in 0..300 {
+            let html = soup(&fragments, seed, 300);
+            let _ = on_worker_stack(html, InputKind::Html);
+        }
+    }
+
+    #[test]
+    fn markdown_soup_never_panics() {
+        let fragments = [
+            "> ", "- ", "* ", "1. ", "*", "_", "**", "[", "](", ")", "![", "`", "```", "\n",
+            "\n\n", "#", "# ", "|", "|-|", "---", "+++", "<div>", "</div>", "Wort ", "  ", "\t",
+            "[^1]", "[^1]: ", ":", "~~", "- [ ] ", "&amp;", "\\", "<", "ä€",
+        ];
+        for seed in 0..300 {
+            let md = soup(&fragments, seed, 300);
+            let _ = on_worker_stack(md, InputKind::Markdown);
+            let _ = on_worker_stack(soup(&fragments, seed + 1000, 300), InputKind::Text);
+        }
+    }
 }
