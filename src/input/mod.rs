@@ -76,11 +76,13 @@ pub struct InputItem {
     /// Where to read the input from.
     pub source: InputSource,
     /// The path as the user gave it (relative to the current directory where
-    /// possible), with `/` separators; `-` for standard input.
+    /// possible), with `/` separators, escaped with [`escape_name`] (bytes
+    /// that are not UTF-8 become `%XX`, reversibly); `-` for standard input.
     pub display: String,
     /// Relative path without extension under the output directory, e.g.
     /// `a/b/c` for `a/b/c.html`; `stdin` for standard input. Never absolute
-    /// and never contains `..`, root or prefix components.
+    /// and never contains `..`, root or prefix components; escaped like
+    /// `display`, so different names get different stems.
     pub output_stem: PathBuf,
     /// The markup kind; standard input is always [`InputKind::Text`].
     pub kind: InputKind,
