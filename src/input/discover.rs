@@ -56,7 +56,12 @@ pub struct Discovery {
 /// Each path is a file (taken even if hidden), a folder (walked recursively,
 /// skipping hidden and ignored files, filtered by `options`), or `-` for
 /// standard input. Files with unsupported extensions end up in
-/// [`Discovery::skipped`]. A path that does not exist is an error.
+/// [`Discovery::skipped`], and so do, while walking, named pipes, sockets
+/// and devices ("not a regular file (fifo)"), symlinks whose target is
+/// outside the folder given ("symlink points outside <folder>"), broken
+/// symlinks, unreadable folders, and folders whose `.gitignore`/`.ignore`
+/// is not a regular file or is over 1 MiB. A path given directly is taken
+/// whatever it is. A path that does not exist is an error.
 ///
 /// # Errors
 ///
