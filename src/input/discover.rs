@@ -1,13 +1,27 @@
 //! Finding inputs: explicit files, folders walked recursively (honouring
 //! hidden files, `.gitignore` and `.ignore`), and `-` for standard input.
+//!
+//! Walking a folder takes regular files only: named pipes, sockets and
+//! devices are skipped with a note, and so is a symbolic link whose target
+//! lies outside the folder that was given (a link to `/etc/shadow` inside an
+//! article folder is never read). A path named on the command line is taken
+//! whatever it is: that is the user's choice.
+//!
+//! File names are shown and turned into output paths with [`escape_name`],
+//! which keeps every byte of a name that is not valid UTF-8 (as `%XX`), so
+//! two different names never share a display name or an output path.
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::fs::FileType;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::WalkBuilder;
 
 use super::{InputError, InputItem, InputKind, InputSource, SUPPORTED_EXTENSIONS};
+use crate::sync::lock;
 
 /// Filters for files found while walking folders.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,7 +56,12 @@ pub struct Discovery {
 /// Each path is a file (taken even if hidden), a folder (walked recursively,
 /// skipping hidden and ignored files, filtered by `options`), or `-` for
 /// standard input. Files with unsupported extensions end up in
-/// [`Discovery::skipped`]. A path that does not exist is an error.
+/// [`Discovery::skipped`], and so do, while walking, named pipes, sockets
+/// and devices ("not a regular file (fifo)"), symlinks whose target is
+/// outside the folder given ("symlink points outside <folder>"), broken
+/// symlinks, unreadable folders, and folders whose `.gitignore`/`.ignore`
+/// is not a regular file or is over 1 MiB. A path given directly is taken
+/// whatever it is. A path that does not exist is an error.
 ///
 /// # Errors
 ///
@@ -122,16 +141,47 @@ impl Found {
 }
 
 /// Walks one folder and adds the files it holds.
+///
+/// The walk itself keeps no recursion on the call stack (a tree of 10,000
+/// nested folders is fine; folders whose paths get too long for the system
+/// are skipped with a note), and a folder that cannot be read is skipped
+/// with a note while the walk goes on.
 fn walk(
     root: &Path,
     filter: &Filter,
     cwd: Option<&Path>,
     found: &mut Found,
 ) -> Result<(), InputError> {
+    let canonical_root = std::fs::canonicalize(root)
+        .map_err(|error| InputError::Walk(format!("{}: {error}", escape_name(root.as_os_str()))))?;
+    if let Some(reason) = bad_ignore_file(root) {
+        found.skipped.push(SkippedPath {
+            path: root.to_path_buf(),
+            reason,
+        });
+        return Ok(());
+    }
+    // Folders are checked before the walker reads their ignore files.
+    let notes = Arc::new(Mutex::new(Vec::new()));
+    let folder_notes = Arc::clone(&notes);
     let walker = WalkBuilder::new(root)
         .require_git(false)
         .git_global(false)
         .hidden(true)
+        .follow_links(false)
+        .filter_entry(move |entry| {
+            if !entry.file_type().is_some_and(|t| t.is_dir()) {
+                return true;
+            }
+            let Some(reason) = bad_ignore_file(entry.path()) else {
+                return true;
+            };
+            lock(&folder_notes).push(SkippedPath {
+                path: entry.path().to_path_buf(),
+                reason,
+            });
+            false
+        })
         .build();
     for entry in walker {
         let entry = match entry {
@@ -144,18 +194,112 @@ fn walk(
                 continue;
             }
         };
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
         let path = entry.path();
-        let is_file = entry.file_type().is_some_and(|t| t.is_file())
-            || entry.path_is_symlink() && path.is_file();
-        if !is_file {
+        if file_type.is_dir() || !filter.accepts(path.strip_prefix(root).unwrap_or(path)) {
             continue;
         }
-        let relative = path.strip_prefix(root).unwrap_or(path);
-        if filter.accepts(relative) {
-            found.add_file(path, cwd);
+        match classify(path, file_type, &canonical_root, root) {
+            Walked::File => found.add_file(path, cwd),
+            Walked::Skip(reason) => found.skipped.push(SkippedPath {
+                path: path.to_path_buf(),
+                reason,
+            }),
+            Walked::Ignore => {}
         }
     }
+    found.skipped.append(&mut lock(&notes));
     Ok(())
+}
+
+/// Largest ignore file (`.gitignore`, `.ignore`, `.git/info/exclude`) the
+/// walker may read.
+const MAX_IGNORE_FILE_BYTES: u64 = 1024 * 1024;
+/// The ignore files the walker reads in each folder.
+const IGNORE_FILES: [&str; 3] = [".gitignore", ".ignore", ".git/info/exclude"];
+
+/// Why the folder `dir` must not be walked, if one of its ignore files is
+/// not a regular file (a named pipe would block the walker, `/dev/zero`
+/// would never end) or is implausibly large.
+fn bad_ignore_file(dir: &Path) -> Option<String> {
+    IGNORE_FILES.iter().find_map(|name| {
+        let meta = std::fs::metadata(dir.join(name)).ok()?;
+        if let Some(kind) = special_kind(meta.file_type()).or(meta.is_dir().then_some("folder")) {
+            return Some(format!("its {name} is not a regular file ({kind})"));
+        }
+        (meta.len() > MAX_IGNORE_FILE_BYTES).then(|| {
+            format!(
+                "its {name} is larger than {}",
+                super::human_size(MAX_IGNORE_FILE_BYTES)
+            )
+        })
+    })
+}
+
+/// What to do with a non-folder entry met while walking.
+#[derive(Debug, PartialEq, Eq)]
+enum Walked {
+    /// A regular file (or a link to one inside the tree): an input candidate.
+    File,
+    /// Skipped, with the reason shown to the user.
+    Skip(String),
+    /// Left out silently: a link to a folder inside the tree (which is
+    /// walked on its own).
+    Ignore,
+}
+
+/// Decides about one walked entry of type `file_type` (not followed).
+fn classify(path: &Path, file_type: FileType, canonical_root: &Path, root: &Path) -> Walked {
+    if !file_type.is_symlink() {
+        return match special_kind(file_type) {
+            Some(kind) => Walked::Skip(format!("not a regular file ({kind})")),
+            None => Walked::File,
+        };
+    }
+    let target = match std::fs::canonicalize(path) {
+        Ok(target) => target,
+        Err(error) => return Walked::Skip(format!("broken symlink ({error})")),
+    };
+    if !target.starts_with(canonical_root) {
+        return Walked::Skip(format!(
+            "symlink points outside {}",
+            escape_name(root.as_os_str())
+        ));
+    }
+    match std::fs::metadata(&target) {
+        Ok(meta) if meta.is_dir() => Walked::Ignore,
+        Ok(meta) => match special_kind(meta.file_type()) {
+            Some(kind) => Walked::Skip(format!("not a regular file ({kind})")),
+            None => Walked::File,
+        },
+        Err(error) => Walked::Skip(format!("cannot read symlink target ({error})")),
+    }
+}
+
+/// The kind of a file that is neither a regular file, a folder nor a link.
+fn special_kind(file_type: FileType) -> Option<&'static str> {
+    if file_type.is_file() || file_type.is_dir() || file_type.is_symlink() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("fifo");
+        }
+        if file_type.is_socket() {
+            return Some("socket");
+        }
+        if file_type.is_block_device() {
+            return Some("block device");
+        }
+        if file_type.is_char_device() {
+            return Some("character device");
+        }
+    }
+    Some("special file")
 }
 
 /// Whether a walk error concerns the walked root itself.
@@ -257,7 +401,7 @@ fn unsupported_reason(path: &Path) -> String {
     match path.extension() {
         Some(ext) => format!(
             "unsupported extension .{} (supported: {supported})",
-            ext.to_string_lossy()
+            escape_name(ext)
         ),
         None => format!("no file extension (supported: {supported})"),
     }
@@ -274,31 +418,153 @@ fn file_item(path: &Path, kind: InputKind, cwd: Option<&Path>) -> InputItem {
 }
 
 /// The path as shown to the user: relative to `cwd` if it is absolute and
-/// under it, with `/` separators.
+/// under it, with `/` separators, escaped with [`escape_name`].
 fn display_path(path: &Path, cwd: Option<&Path>) -> String {
     let shown = match cwd {
         Some(cwd) if path.is_absolute() => path.strip_prefix(cwd).unwrap_or(path),
         _ => path,
     };
-    let text = shown.to_string_lossy();
+    let text = escape_name(shown.as_os_str());
     if std::path::MAIN_SEPARATOR == '/' {
-        text.into_owned()
+        text
     } else {
         text.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// Escapes a file name (or a whole path) into a string, reversibly.
+///
+/// A name that is valid UTF-8 and holds no `%XX` sequence (`%` followed by
+/// two uppercase hex digits) is returned unchanged, so ordinary names —
+/// `100%.txt` included — look as they are. Any other name is escaped: each
+/// byte that is not part of valid UTF-8 becomes `%XX` (uppercase hex) and
+/// each `%` becomes `%25`; `bad\xff.txt` becomes `bad%FF.txt` and
+/// `50%\xfe.txt` becomes `50%25%FE.txt`. An escaped name always contains a
+/// `%XX` sequence and an unchanged one never does, so [`unescape_name`]
+/// recovers the original bytes and different names never get the same
+/// string. Path separators are kept.
+///
+/// On platforms whose names are not bytes (Windows), a name that is not
+/// valid Unicode is shown lossily.
+pub fn escape_name(name: &OsStr) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        escape_bytes(name.as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        match name.to_str() {
+            Some(text) => escape_bytes(text.as_bytes()),
+            None => name.to_string_lossy().into_owned(),
+        }
+    }
+}
+
+/// The inverse of [`escape_name`]: a string without a `%XX` sequence is
+/// the name itself; otherwise every `%XX` is decoded to its byte (a `%` not
+/// followed by two uppercase hex digits stays as it is).
+pub fn unescape_name(escaped: &str) -> OsString {
+    let bytes = unescape_bytes(escaped);
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        OsString::from_vec(bytes)
+    }
+    #[cfg(not(unix))]
+    {
+        OsString::from(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+fn escape_bytes(bytes: &[u8]) -> String {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if !has_escape(text.as_bytes()) {
+            return text.to_owned();
+        }
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '%' {
+                out.push_str("%25");
+            } else {
+                out.push(c);
+            }
+        }
+        for &byte in chunk.invalid() {
+            push_escaped(&mut out, byte);
+        }
+    }
+    out
+}
+
+fn push_escaped(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0xF)]));
+}
+
+fn unescape_bytes(escaped: &str) -> Vec<u8> {
+    let bytes = escaped.as_bytes();
+    if !has_escape(bytes) {
+        return bytes.to_vec();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match escape_at(bytes, i) {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Whether `bytes` holds a `%XX` sequence (uppercase hex).
+fn has_escape(bytes: &[u8]) -> bool {
+    (0..bytes.len()).any(|i| escape_at(bytes, i).is_some())
+}
+
+/// The byte of a `%XX` sequence (uppercase hex) starting at `i`, if any.
+fn escape_at(bytes: &[u8], i: usize) -> Option<u8> {
+    match bytes.get(i..i + 3)? {
+        [b'%', hi, lo] => Some(upper_hex(*hi)? << 4 | upper_hex(*lo)?),
+        _ => None,
+    }
+}
+
+fn upper_hex(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
     }
 }
 
 /// The output path (relative, without extension) for a displayed input path.
 ///
 /// Keeps only normal components (drops `.`, `..`, root and prefix
-/// components) and strips the last extension: `a/b.c.html` → `a/b.c`,
+/// components), escapes components that are not valid UTF-8 with
+/// [`escape_name`] (a display path is escaped already and stays as it is)
+/// and strips the last extension: `a/b.c.html` → `a/b.c`,
 /// `/tmp/x.md` → `tmp/x`, `../x/y.md` → `x/y`. Never returns an empty,
 /// absolute or `..`-containing path (`input` if nothing is left).
 pub fn output_stem_for(display_path: &Path) -> PathBuf {
     let mut parts: Vec<String> = display_path
         .components()
         .filter_map(|c| match c {
-            Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            Component::Normal(part) => Some(
+                part.to_str()
+                    .map_or_else(|| escape_name(part), str::to_owned),
+            ),
             _ => None,
         })
         .collect();
@@ -624,5 +890,386 @@ mod tests {
         assert_eq!(display_path(Path::new("/etc/x.md"), Some(cwd)), "/etc/x.md");
         assert_eq!(display_path(Path::new("./a.md"), Some(cwd)), "./a.md");
         assert_eq!(display_path(Path::new("../a.md"), None), "../a.md");
+    }
+
+    // ------------------------------------------------ walking: file types
+
+    fn skip_reason<'a>(d: &'a Discovery, path: &Path) -> Option<&'a str> {
+        d.skipped
+            .iter()
+            .find(|s| s.path == path)
+            .map(|s| s.reason.as_str())
+    }
+
+    fn walk_one(root: &Path) -> Discovery {
+        discover(&[root.to_path_buf()], &DiscoverOptions::default()).unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    fn make_fifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn walked_fifo_and_socket_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("ok.txt"), "Text").unwrap();
+        make_fifo(&root.join("pipe.txt"));
+        let _listener = std::os::unix::net::UnixListener::bind(root.join("sock.md")).unwrap();
+        let d = walk_one(root);
+        assert_eq!(rel_displays(&d, root), ["ok.txt"]);
+        assert_eq!(
+            skip_reason(&d, &root.join("pipe.txt")),
+            Some("not a regular file (fifo)")
+        );
+        assert_eq!(
+            skip_reason(&d, &root.join("sock.md")),
+            Some("not a regular file (socket)")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walked_symlinks_out_of_the_tree_are_skipped() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret.txt"), "Geheim").unwrap();
+        fs::create_dir(outside.path().join("folder")).unwrap();
+        fs::write(outside.path().join("folder/more.txt"), "Mehr").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("a.txt"), "Text").unwrap();
+        symlink(outside.path().join("secret.txt"), root.join("shadow.txt")).unwrap();
+        symlink("/dev/zero", root.join("zero.txt")).unwrap();
+        symlink(outside.path().join("folder"), root.join("linked")).unwrap();
+        symlink("../../../../../../../../etc/passwd", root.join("up.txt")).unwrap();
+        symlink(root.join("missing.txt"), root.join("dangling.txt")).unwrap();
+        let d = walk_one(root);
+        assert_eq!(rel_displays(&d, root), ["a.txt"]);
+        let outside_note = format!("symlink points outside {}", root.display());
+        for name in ["shadow.txt", "zero.txt", "linked", "up.txt"] {
+            assert_eq!(
+                skip_reason(&d, &root.join(name)),
+                Some(outside_note.as_str()),
+                "{name}: {:?}",
+                d.skipped
+            );
+        }
+        assert!(skip_reason(&d, &root.join("dangling.txt"))
+            .is_some_and(|r| r.starts_with("broken symlink (")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walked_symlinks_inside_the_tree_are_taken_once() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("sub")).unwrap();
+        fs::write(root.join("sub/a.txt"), "Text").unwrap();
+        symlink("sub/a.txt", root.join("alias.txt")).unwrap();
+        symlink(root.join("sub"), root.join("subalias")).unwrap();
+        let d = walk_one(root);
+        // The link and its target are one input (the first by display).
+        assert_eq!(rel_displays(&d, root), ["alias.txt"]);
+        assert!(d.skipped.is_empty(), "{:?}", d.skipped);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn walked_symlink_to_fifo_inside_is_skipped() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        make_fifo(&root.join("pipe"));
+        symlink("pipe", root.join("pipe.md")).unwrap();
+        let d = walk_one(root);
+        assert!(d.inputs.is_empty());
+        assert_eq!(
+            skip_reason(&d, &root.join("pipe.md")),
+            Some("not a regular file (fifo)")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn walking_through_a_symlinked_root_works() {
+        use std::os::unix::fs::symlink;
+        let dir = tree();
+        let links = tempfile::tempdir().unwrap();
+        let root = links.path().join("articles");
+        symlink(dir.path(), &root).unwrap();
+        let d = walk_one(&root);
+        assert_eq!(d.inputs.len(), 6, "{:?}", d.skipped);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn explicit_symlink_out_of_any_tree_is_read() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("x.txt"), "Text").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("link.txt");
+        symlink(outside.path().join("x.txt"), &link).unwrap();
+        let d = discover(&[link], &DiscoverOptions::default()).unwrap();
+        assert_eq!(d.inputs.len(), 1);
+        assert!(d.skipped.is_empty());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn unreadable_subfolder_is_a_note_and_the_walk_goes_on() {
+        use std::os::unix::fs::PermissionsExt;
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            return; // root reads everything
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("locked")).unwrap();
+        fs::write(root.join("locked/x.txt"), "Text").unwrap();
+        fs::write(root.join("ok.txt"), "Text").unwrap();
+        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+        let d = walk_one(root);
+        fs::set_permissions(root.join("locked"), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(rel_displays(&d, root), ["ok.txt"]);
+        assert!(d
+            .skipped
+            .iter()
+            .any(|s| s.reason.starts_with("cannot read while walking folder")));
+    }
+
+    /// Creates `depth` nested folders named `d` under `root` (with
+    /// `*at` calls: the full path is far longer than `PATH_MAX`), and a file
+    /// `x.txt` at the bottom.
+    #[cfg(target_os = "linux")]
+    fn nest(root: &Path, depth: usize) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(root.as_os_str().as_bytes()).unwrap();
+        let name = c"d";
+        // SAFETY: plain *at calls on descriptors this function owns and
+        // closes; all paths are valid NUL-terminated strings.
+        unsafe {
+            let mut fd = libc::open(c.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+            assert!(fd >= 0);
+            for _ in 0..depth {
+                assert_eq!(libc::mkdirat(fd, name.as_ptr(), 0o755), 0);
+                let next = libc::openat(fd, name.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY);
+                assert!(next >= 0);
+                libc::close(fd);
+                fd = next;
+            }
+            let file = libc::openat(fd, c"x.txt".as_ptr(), libc::O_CREAT | libc::O_WRONLY, 0o644);
+            assert!(file >= 0);
+            libc::close(file);
+            libc::close(fd);
+        }
+    }
+
+    /// Removes what [`nest`] made, bottom up, without recursion.
+    #[cfg(target_os = "linux")]
+    fn unnest(root: &Path, depth: usize) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(root.as_os_str().as_bytes()).unwrap();
+        // SAFETY: as in `nest`.
+        unsafe {
+            let mut fds = vec![libc::open(c.as_ptr(), libc::O_DIRECTORY | libc::O_RDONLY)];
+            for _ in 0..depth {
+                let last = *fds.last().unwrap();
+                fds.push(libc::openat(
+                    last,
+                    c"d".as_ptr(),
+                    libc::O_DIRECTORY | libc::O_RDONLY,
+                ));
+            }
+            let mut fd = fds.pop().unwrap();
+            libc::unlinkat(fd, c"x.txt".as_ptr(), 0);
+            libc::close(fd);
+            while let Some(parent) = fds.pop() {
+                libc::unlinkat(parent, c"d".as_ptr(), libc::AT_REMOVEDIR);
+                fd = parent;
+                libc::close(fd);
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn ten_thousand_nested_folders_do_not_overflow() {
+        const DEPTH: usize = 10_000;
+        let dir = tempfile::tempdir().unwrap();
+        nest(dir.path(), DEPTH);
+        fs::write(dir.path().join("top.txt"), "Text").unwrap();
+        let root = dir.path().to_path_buf();
+        // Test threads have small stacks (2 MiB), like kurz's workers.
+        let d = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || walk_one(&root))
+            .unwrap()
+            .join()
+            .expect("walking a deep tree panicked or overflowed");
+        unnest(dir.path(), DEPTH);
+        assert!(rel_displays(&d, dir.path()).contains(&"top.txt".to_string()));
+        // The bottom is beyond PATH_MAX: a note, not an error.
+        assert!(!d.skipped.is_empty());
+    }
+
+    // ------------------------------------------------------ name escaping
+
+    #[cfg(unix)]
+    fn os(bytes: &[u8]) -> OsString {
+        use std::os::unix::ffi::OsStringExt;
+        OsString::from_vec(bytes.to_vec())
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn escape_examples() {
+        let esc = |b: &[u8]| escape_name(&os(b));
+        assert_eq!(esc(b"plain.txt"), "plain.txt");
+        assert_eq!(esc("Grüße.md".as_bytes()), "Grüße.md");
+        assert_eq!(esc(b"100%.txt"), "100%.txt");
+        assert_eq!(esc(b"50%ab.txt"), "50%ab.txt");
+        assert_eq!(esc(b"bad\xff.txt"), "bad%FF.txt");
+        assert_eq!(esc(b"bad\xfe.txt"), "bad%FE.txt");
+        assert_eq!(esc(b"50%\xfe.txt"), "50%25%FE.txt");
+        assert_eq!(esc(b"dir/sub\x80/a.md"), "dir/sub%80/a.md");
+        // A literal `%XX` in a valid name is escaped, so it cannot be
+        // mistaken for the escape of a byte.
+        assert_eq!(esc(b"bad%FF.txt"), "bad%25FF.txt");
+        assert_ne!(esc(b"bad%FF.txt"), esc(b"bad\xff.txt"));
+        // Valid UTF-8 around invalid bytes is kept as characters.
+        assert_eq!(esc(b"\xc3\xa4\xff"), "ä%FF");
+        assert_eq!(esc(b"\xc3"), "%C3");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn escape_round_trips_and_is_injective() {
+        let mut names: Vec<Vec<u8>> = [
+            &b""[..],
+            b"%",
+            b"%%",
+            b"%2",
+            b"%25",
+            b"%2525",
+            b"%ff",
+            b"%FF",
+            b"%\xff",
+            b"\xff%",
+            b"%F\xff",
+            b"a%4",
+            b"a%41\xc3",
+            b"\xe2\x82",
+            "€%".as_bytes(),
+        ]
+        .iter()
+        .map(|b| b.to_vec())
+        .collect();
+        // Pseudo-random names over a small alphabet rich in `%`, hex digits
+        // and stray UTF-8 bytes.
+        let alphabet = b"%%%25AFaf0\xff\xc3\xa4\xe2\x82\xac/.x";
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut name = Vec::new();
+            for _ in 0..(state % 9) {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                name.push(alphabet[usize::try_from(state >> 33).unwrap() % alphabet.len()]);
+            }
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            names.push(name);
+        }
+        let mut seen = std::collections::HashMap::new();
+        for name in &names {
+            let escaped = escape_name(&os(name));
+            assert_eq!(unescape_name(&escaped), os(name), "{escaped:?}");
+            if let Some(other) = seen.insert(escaped.clone(), name.clone()) {
+                assert_eq!(&other, name, "two names escape to {escaped:?}");
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_names_get_distinct_displays_and_stems() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [&b"bad\xff.txt"[..], b"bad\xfe.txt", b"bad%FF.txt"] {
+            fs::write(root.join(OsStr::from_bytes(name)), "Text").unwrap();
+        }
+        let d = walk_one(root);
+        assert_eq!(
+            rel_displays(&d, root),
+            ["bad%25FF.txt", "bad%FE.txt", "bad%FF.txt"]
+        );
+        let stems: HashSet<&Path> = d.inputs.iter().map(|i| i.output_stem.as_path()).collect();
+        assert_eq!(stems.len(), 3);
+        for item in &d.inputs {
+            let InputSource::File(path) = &item.source else {
+                panic!("not a file")
+            };
+            let shown = Path::new(&item.display);
+            assert_eq!(
+                unescape_name(shown.file_name().unwrap().to_str().unwrap()),
+                path.file_name().unwrap()
+            );
+            assert!(item.output_stem.to_str().is_some());
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stem_of_a_raw_non_utf8_path_is_escaped() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = Path::new(OsStr::from_bytes(b"dir\xff/a\xfe.md"));
+        assert_eq!(output_stem_for(p), PathBuf::from("dir%FF/a%FE"));
+        assert_eq!(stem("already%FF.md"), PathBuf::from("already%FF"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folders_with_hostile_ignore_files_are_skipped() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("ok.txt"), "Text").unwrap();
+        for sub in ["zero", "pipe", "big"] {
+            fs::create_dir(root.join(sub)).unwrap();
+            fs::write(root.join(sub).join("x.txt"), "Text").unwrap();
+        }
+        symlink("/dev/zero", root.join("zero/.gitignore")).unwrap();
+        #[cfg(target_os = "linux")]
+        make_fifo(&root.join("pipe/.ignore"));
+        fs::write(root.join("big/.gitignore"), vec![b'#'; 2 << 20]).unwrap();
+        let d = walk_one(root);
+        assert_eq!(rel_displays(&d, root), ["ok.txt"]);
+        assert_eq!(
+            skip_reason(&d, &root.join("zero")),
+            Some("its .gitignore is not a regular file (character device)")
+        );
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            skip_reason(&d, &root.join("pipe")),
+            Some("its .ignore is not a regular file (fifo)")
+        );
+        assert_eq!(
+            skip_reason(&d, &root.join("big")),
+            Some("its .gitignore is larger than 1.0 MiB")
+        );
+        // The same at the top of the walk.
+        let d = walk_one(&root.join("zero"));
+        assert!(d.inputs.is_empty());
+        assert_eq!(d.skipped.len(), 1);
     }
 }

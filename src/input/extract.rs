@@ -24,14 +24,22 @@ const CLUTTER_SELECTOR: &str = "script, style, noscript, template, nav, header, 
 /// [`load_document`](super::load_document) replaces it with the detected one. Returns
 /// [`InputError::Empty`] when no text is left.
 ///
+/// HTML and Markdown are refused when they nest deeper than
+/// [`MAX_MARKUP_DEPTH`] or hold more than [`MAX_MARKUP_ELEMENTS`]
+/// elements; HTML is checked in a linear pre-scan before it is parsed and
+/// again on the parsed tree, before any recursive code walks it. Any input
+/// gives a result or an error (no panic, no unbounded recursion).
+///
 /// # Errors
 ///
-/// [`InputError::Empty`] when no text is left after extraction.
+/// [`InputError::Empty`] when no text is left after extraction;
+/// [`InputError::TooDeep`] and [`InputError::TooManyElements`] for markup
+/// over the limits.
 pub fn extract_document(text: &str, kind: InputKind) -> Result<Document, InputError> {
     let (title, body) = match kind {
         InputKind::Text => extract_text(text),
-        InputKind::Markdown => extract_markdown(text),
-        InputKind::Html => extract_html(text),
+        InputKind::Markdown => extract_markdown(text)?,
+        InputKind::Html => extract_html(text)?,
     };
     let body = normalize_paragraphs(&body);
     if body.is_empty() {
@@ -245,8 +253,11 @@ fn join_blocks(blocks: &[Block]) -> String {
 }
 
 /// Markdown: plain text of paragraphs, headings, list items and tables;
-/// title from the first H1 (or first heading).
-fn extract_markdown(text: &str) -> (Option<String>, String) {
+/// title from the first H1 (or first heading). Refused when elements nest
+/// deeper than [`MAX_MARKUP_DEPTH`] or there are more than
+/// [`MAX_MARKUP_ELEMENTS`] (pulldown-cmark itself is not recursive; the
+/// limits keep what follows bounded).
+fn extract_markdown(text: &str) -> Result<(Option<String>, String), InputError> {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
@@ -254,19 +265,41 @@ fn extract_markdown(text: &str) -> (Option<String>, String) {
         | Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
         | Options::ENABLE_PLUSES_DELIMITED_METADATA_BLOCKS;
     let mut collector = MarkdownText::default();
+    let (mut depth, mut elements) = (0usize, 0usize);
     for event in Parser::new_ext(text, options) {
+        match &event {
+            Event::Start(_) => {
+                depth += 1;
+                elements += 1;
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_MARKUP_DEPTH {
+            return Err(InputError::TooDeep {
+                markup: "Markdown",
+                limit: MAX_MARKUP_DEPTH,
+            });
+        }
+        if elements > MAX_MARKUP_ELEMENTS {
+            return Err(InputError::TooManyElements {
+                markup: "Markdown",
+                limit: MAX_MARKUP_ELEMENTS,
+            });
+        }
         collector.event(event);
     }
-    collector.finish()
+    Ok(collector.finish())
 }
 
 // ---------------------------------------------------------------- html
 
 /// HTML: the main article found by readability, or the page's visible body
 /// text (without clutter) when readability finds less than
-/// [`MIN_ARTICLE_CHARS`].
-fn extract_html(html: &str) -> (Option<String>, String) {
-    let article = readability_article(html);
+/// [`MIN_ARTICLE_CHARS`]. Pages over the markup limits are refused first.
+fn extract_html(html: &str) -> Result<(Option<String>, String), InputError> {
+    prescan_html(html)?;
+    let article = readability_article(html)?;
     let article_chars = article.as_ref().map_or(0, |(_, text)| text.chars().count());
     let (title, text) = match article {
         Some(found) if article_chars >= MIN_ARTICLE_CHARS => found,
@@ -277,18 +310,25 @@ fn extract_html(html: &str) -> (Option<String>, String) {
     };
     let title = Some(title).filter(|t| !t.trim().is_empty());
     let text = strip_leading_title(&normalize_paragraphs(&text), title.as_deref());
-    (title, text)
+    Ok((title, text))
 }
 
-/// Title and formatted text of the article readability finds, if any.
-fn readability_article(html: &str) -> Option<(String, String)> {
+/// Title and formatted text of the article readability finds, if any. The
+/// parsed tree is checked against the markup limits before readability
+/// (which recurses over the tree) runs.
+fn readability_article(html: &str) -> Result<Option<(String, String)>, InputError> {
     let config = Config {
         text_mode: TextMode::Formatted,
         ..Config::default()
     };
-    let mut readability = Readability::new(html, None, Some(config)).ok()?;
-    let article = readability.parse().ok()?;
-    Some((article.title, article.text_content.to_string()))
+    let Ok(mut readability) = Readability::new(html, None, Some(config)) else {
+        return Ok(None);
+    };
+    check_parsed_tree(&readability)?;
+    Ok(readability
+        .parse()
+        .ok()
+        .map(|article| (article.title, article.text_content.to_string())))
 }
 
 /// The page title (`<title>`, else the first `<h1>`) and the text of
@@ -317,6 +357,410 @@ fn strip_leading_title(text: &str, title: Option<&str>) -> String {
         Some((first, rest)) if collapse_spaces(first) == collapse_spaces(title) => rest.to_string(),
         _ => text.to_string(),
     }
+}
+
+// ------------------------------------------------------- markup limits
+
+/// Deepest element nesting accepted in HTML and Markdown. Chromium's HTML
+/// parser caps the DOM at the same depth; real articles nest less than 100.
+pub const MAX_MARKUP_DEPTH: usize = 512;
+/// Most elements accepted in one HTML or Markdown input (a long real
+/// article has a few thousand; a 2 MiB page rarely 50,000).
+pub const MAX_MARKUP_ELEMENTS: usize = 200_000;
+/// Most work a parsed HTML page may ask of readability, measured as the sum
+/// of every element's depth (readability's scoring visits each element's
+/// ancestors and subtrees, so its time grows with this sum). A 2 MiB
+/// encyclopaedia page stays under 2,000,000; 2 MiB of 500-deep `<div>`
+/// chains would be 47,000,000 (about 40 s).
+pub const MAX_HTML_NESTING_SUM: usize = 5_000_000;
+
+/// Elements with no content and no end tag.
+const VOID_ELEMENTS: [&str; 18] = [
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "img", "input",
+    "keygen", "link", "meta", "param", "source", "track", "wbr",
+];
+/// Elements whose content is not markup (skipped up to their end tag).
+const RAW_TEXT_ELEMENTS: [&str; 10] = [
+    "script",
+    "style",
+    "textarea",
+    "title",
+    "xmp",
+    "iframe",
+    "noembed",
+    "noframes",
+    "noscript",
+    "plaintext",
+];
+/// Formatting elements, which the HTML parser re-opens inside later blocks
+/// when they are left unclosed.
+const FORMATTING_ELEMENTS: [&str; 14] = [
+    "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt", "u",
+];
+/// Elements that end an open `<p>` when they start.
+const CLOSES_P: [&str; 36] = [
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "listing",
+    "main",
+    "menu",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "search",
+    "section",
+    "summary",
+    "table",
+    "ul",
+    "li",
+];
+/// Elements that bound the search for an end tag's element (the parser's
+/// "default scope", plus the foreign-content integration points).
+const SCOPE_BOUNDARIES: [&str; 16] = [
+    "applet",
+    "caption",
+    "html",
+    "table",
+    "td",
+    "th",
+    "marquee",
+    "object",
+    "template",
+    "foreignobject",
+    "desc",
+    "mi",
+    "mo",
+    "mn",
+    "ms",
+    "mtext",
+];
+/// End tags that are searched in "table scope" (only `html`, `table`,
+/// `template` bound them).
+const TABLE_SCOPE_END_TAGS: [&str; 7] = ["table", "tbody", "thead", "tfoot", "tr", "td", "th"];
+
+/// An open element as the pre-scan sees it.
+struct Open {
+    name: String,
+    /// How many tree levels it stands for: table cells and rows also count
+    /// the `tbody`/`tr` the parser inserts when they are missing.
+    weight: usize,
+}
+
+/// A cheap, linear, non-recursive pass over HTML that over-estimates the
+/// nesting depth and element count the HTML parser will produce, so that
+/// hostile pages are refused before the (quadratic in depth) parser and the
+/// (recursive) readability code see them.
+#[derive(Default)]
+struct HtmlScan {
+    open: Vec<Open>,
+    depth: usize,
+    elements: usize,
+    /// Open `svg`/`math` elements (where `<x/>` really self-closes).
+    foreign: usize,
+    /// Formatting elements closed implicitly, which the parser re-opens
+    /// (nested) before later content.
+    dangling_formatting: usize,
+}
+
+impl HtmlScan {
+    fn check(&self) -> Result<(), InputError> {
+        if self.depth + self.dangling_formatting > MAX_MARKUP_DEPTH {
+            return Err(InputError::TooDeep {
+                markup: "HTML",
+                limit: MAX_MARKUP_DEPTH,
+            });
+        }
+        if self.elements > MAX_MARKUP_ELEMENTS {
+            return Err(InputError::TooManyElements {
+                markup: "HTML",
+                limit: MAX_MARKUP_ELEMENTS,
+            });
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, name: String, weight: usize) {
+        if matches!(name.as_str(), "svg" | "math") {
+            self.foreign += 1;
+        }
+        self.depth += weight;
+        self.open.push(Open { name, weight });
+    }
+
+    fn pop(&mut self) -> Option<Open> {
+        let top = self.open.pop()?;
+        self.depth -= top.weight;
+        if matches!(top.name.as_str(), "svg" | "math") {
+            self.foreign -= 1;
+        }
+        Some(top)
+    }
+
+    fn top_is(&self, names: &[&str]) -> bool {
+        self.open
+            .last()
+            .is_some_and(|top| names.contains(&top.name.as_str()))
+    }
+
+    /// Text: the parser may re-open every dangling formatting element.
+    fn text(&mut self) {
+        self.elements += self.dangling_formatting;
+    }
+
+    fn start_tag(&mut self, name: String, self_closing: bool) {
+        self.elements += 1 + self.dangling_formatting;
+        if VOID_ELEMENTS.contains(&name.as_str()) || (self_closing && self.foreign > 0) {
+            return;
+        }
+        self.close_implied(&name);
+        let weight = match name.as_str() {
+            "td" | "th" if !self.top_is(&["tr"]) => 3,
+            "tr" if !self.top_is(&["tbody", "thead", "tfoot"]) => 2,
+            _ => 1,
+        };
+        self.push(name, weight);
+    }
+
+    /// Pops the elements a start tag ends implicitly (a new `<li>` ends
+    /// the open one, a `<div>` ends an open `<p>`, ...).
+    fn close_implied(&mut self, name: &str) {
+        let closes: &[&str] = match name {
+            "li" => &["li", "p"],
+            "dd" | "dt" => &["dd", "dt", "p"],
+            "td" | "th" => &["td", "th"],
+            "tr" => &["td", "th", "tr"],
+            "tbody" | "thead" | "tfoot" => &["td", "th", "tr", "tbody", "thead", "tfoot"],
+            "option" => &["option"],
+            "optgroup" => &["option", "optgroup"],
+            n if CLOSES_P.contains(&n) => &["p"],
+            _ => &[],
+        };
+        while self.top_is(closes) {
+            self.pop_implicitly();
+        }
+    }
+
+    fn pop_implicitly(&mut self) {
+        if let Some(open) = self.pop() {
+            if FORMATTING_ELEMENTS.contains(&open.name.as_str()) {
+                self.dangling_formatting += 1;
+            }
+        }
+    }
+
+    fn end_tag(&mut self, name: &str) {
+        if matches!(name, "html" | "body" | "head") {
+            return;
+        }
+        let table_scope = TABLE_SCOPE_END_TAGS.contains(&name);
+        let bounds = |open: &str| {
+            if table_scope {
+                return matches!(open, "html" | "table" | "template");
+            }
+            SCOPE_BOUNDARIES.contains(&open)
+                || (name == "li" && matches!(open, "ol" | "ul"))
+                || (name == "p" && open == "button")
+        };
+        let found = self
+            .open
+            .iter()
+            .rev()
+            .position(|open| open.name == name || bounds(&open.name))
+            .map(|from_top| self.open.len() - 1 - from_top)
+            .filter(|&at| self.open[at].name == name);
+        let formatting = FORMATTING_ELEMENTS.contains(&name);
+        match found {
+            // A formatting element closed out of order: the parser's
+            // adoption agency keeps (copies of) the elements above it open,
+            // so nothing is popped here.
+            Some(at) if formatting && at + 1 != self.open.len() => {}
+            Some(at) => {
+                while self.open.len() > at + 1 {
+                    self.pop_implicitly();
+                }
+                self.pop();
+            }
+            None if formatting => {
+                self.dangling_formatting = self.dangling_formatting.saturating_sub(1);
+            }
+            // A stray end tag; `</p>` and `</br>` make an element.
+            None => self.elements += 1,
+        }
+    }
+}
+
+/// Checks `html` against [`MAX_MARKUP_DEPTH`] and [`MAX_MARKUP_ELEMENTS`]
+/// with [`HtmlScan`], in one linear pass.
+fn prescan_html(html: &str) -> Result<(), InputError> {
+    let bytes = html.as_bytes();
+    let mut scan = HtmlScan::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(lt) = find_byte(bytes, i, b'<') else {
+            if has_text(&bytes[i..]) {
+                scan.text();
+            }
+            break;
+        };
+        if has_text(&bytes[i..lt]) {
+            scan.text();
+        }
+        i = scan_markup(bytes, lt, &mut scan);
+        scan.check()?;
+    }
+    scan.check()
+}
+
+/// Handles the markup starting at `bytes[lt] == b'<'`; returns where
+/// scanning goes on.
+fn scan_markup(bytes: &[u8], lt: usize, scan: &mut HtmlScan) -> usize {
+    let rest = &bytes[lt..];
+    if rest.starts_with(b"<!--") {
+        return find_seq(bytes, lt + 4, b"-->").map_or(bytes.len(), |end| end + 3);
+    }
+    match rest.get(1) {
+        Some(b'!' | b'?') => find_byte(bytes, lt + 1, b'>').map_or(bytes.len(), |gt| gt + 1),
+        Some(b'/') if rest.get(2).is_some_and(u8::is_ascii_alphabetic) => {
+            let (name, after) = tag_name(bytes, lt + 2);
+            scan.end_tag(&name);
+            find_byte(bytes, after, b'>').map_or(bytes.len(), |gt| gt + 1)
+        }
+        Some(c) if c.is_ascii_alphabetic() => {
+            let (name, after) = tag_name(bytes, lt + 1);
+            let (end, self_closing) = skip_attributes(bytes, after);
+            let raw = RAW_TEXT_ELEMENTS.contains(&name.as_str()) && !self_closing;
+            let raw_end = raw.then(|| skip_raw_text(bytes, end, &name));
+            scan.start_tag(name, self_closing);
+            if let Some(raw_end) = raw_end {
+                // The raw-text element is closed by its end tag.
+                scan.pop();
+                return raw_end;
+            }
+            end
+        }
+        _ => lt + 1,
+    }
+}
+
+/// The lowercased tag name starting at `start`, and where it ends.
+fn tag_name(bytes: &[u8], start: usize) -> (String, usize) {
+    let end = bytes[start..]
+        .iter()
+        .position(|&b| b.is_ascii_whitespace() || b == b'/' || b == b'>')
+        .map_or(bytes.len(), |n| start + n);
+    let name = String::from_utf8_lossy(&bytes[start..end]).to_ascii_lowercase();
+    (name, end)
+}
+
+/// Skips a start tag's attributes (quoted values may hold `>`); returns the
+/// position after the closing `>` and whether the tag ended with `/>`.
+fn skip_attributes(bytes: &[u8], mut i: usize) -> (usize, bool) {
+    let mut after_equals = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'>' => return (i + 1, i > 0 && bytes[i - 1] == b'/'),
+            quote @ (b'"' | b'\'') if after_equals => {
+                i = find_byte(bytes, i + 1, quote).map_or(bytes.len(), |q| q + 1);
+                after_equals = false;
+                continue;
+            }
+            b'=' => after_equals = true,
+            b if b.is_ascii_whitespace() => {}
+            _ => after_equals = false,
+        }
+        i += 1;
+    }
+    (bytes.len(), false)
+}
+
+/// Skips the content of a raw-text element up to and including its end tag.
+fn skip_raw_text(bytes: &[u8], mut i: usize, name: &str) -> usize {
+    if name == "plaintext" {
+        return bytes.len();
+    }
+    while let Some(lt) = find_seq(bytes, i, b"</") {
+        let candidate = bytes.get(lt + 2..lt + 2 + name.len());
+        if candidate.is_some_and(|c| c.eq_ignore_ascii_case(name.as_bytes())) {
+            return find_byte(bytes, lt + 2, b'>').map_or(bytes.len(), |gt| gt + 1);
+        }
+        i = lt + 2;
+    }
+    bytes.len()
+}
+
+fn find_byte(bytes: &[u8], from: usize, byte: u8) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == byte)
+        .map(|n| from + n)
+}
+
+fn find_seq(bytes: &[u8], from: usize, seq: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(seq.len())
+        .position(|w| w == seq)
+        .map(|n| from + n)
+}
+
+fn has_text(bytes: &[u8]) -> bool {
+    bytes.iter().any(|b| !b.is_ascii_whitespace())
+}
+
+/// Checks the parsed page's real depth and element count, iteratively,
+/// before any recursive code walks it.
+fn check_parsed_tree(page: &Readability) -> Result<(), InputError> {
+    let (mut elements, mut nesting_sum) = (0usize, 0usize);
+    let mut stack = vec![(page.doc.root(), 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_MARKUP_DEPTH {
+            return Err(InputError::TooDeep {
+                markup: "HTML",
+                limit: MAX_MARKUP_DEPTH,
+            });
+        }
+        if node.is_element() {
+            elements += 1;
+            if elements > MAX_MARKUP_ELEMENTS {
+                return Err(InputError::TooManyElements {
+                    markup: "HTML",
+                    limit: MAX_MARKUP_ELEMENTS,
+                });
+            }
+            nesting_sum += depth;
+            if nesting_sum > MAX_HTML_NESTING_SUM {
+                return Err(InputError::NestingTooCostly {
+                    markup: "HTML",
+                    limit: MAX_HTML_NESTING_SUM,
+                });
+            }
+        }
+        stack.extend(node.children_it(false).map(|child| (child, depth + 1)));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -649,5 +1093,290 @@ mod tests {
             extract_document(html, InputKind::Html),
             Err(InputError::Empty)
         ));
+    }
+
+    // ------------------------------------------------- hostile markup
+
+    /// Extracts on a thread with a 2 MiB stack, like kurz's workers; a
+    /// stack overflow would abort the test binary.
+    fn on_worker_stack(text: String, kind: InputKind) -> Result<Document, InputError> {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || extract_document(&text, kind))
+            .unwrap()
+            .join()
+            .expect("extraction panicked")
+    }
+
+    fn assert_refused(text: String, kind: InputKind, needle: &str) {
+        let len = text.len();
+        match on_worker_stack(text, kind) {
+            Err(e) => assert!(e.to_string().contains(needle), "{len} bytes: {e}"),
+            Ok(d) => panic!("{len} bytes accepted: {} chars", d.text.len()),
+        }
+    }
+
+    #[test]
+    fn deeply_nested_html_is_refused() {
+        let deep = "nested too deeply";
+        assert_refused("<div>".repeat(50_000), InputKind::Html, deep);
+        assert_refused(
+            format!("{}x{}", "<div>".repeat(600), "</div>".repeat(600)),
+            InputKind::Html,
+            deep,
+        );
+        // `<div/>` is not self-closing in HTML: it nests.
+        assert_refused("<div/>".repeat(400_000), InputKind::Html, deep);
+        // Misnested formatting, table scope and list-item scope tricks.
+        assert_refused("<b><div></b>".repeat(100_000), InputKind::Html, deep);
+        assert_refused(
+            "<div><table><td></div>".repeat(50_000),
+            InputKind::Html,
+            deep,
+        );
+        assert_refused("<ul><li><ul></li>".repeat(50_000), InputKind::Html, deep);
+        assert_refused("<table><tr><td>".repeat(100_000), InputKind::Html, deep);
+        assert_refused("<b>x".repeat(400_000), InputKind::Html, deep);
+        assert_refused("<a>".repeat(700_000), InputKind::Html, deep);
+        assert_refused(
+            format!("<svg>{}</svg>", "<g>".repeat(10_000)),
+            InputKind::Html,
+            deep,
+        );
+    }
+
+    #[test]
+    fn html_with_too_many_elements_is_refused() {
+        assert_refused(
+            "<p>x</p>".repeat(MAX_MARKUP_ELEMENTS + 10),
+            InputKind::Html,
+            "too many elements",
+        );
+        // Unclosed formatting elements are re-opened before every later
+        // block; the pre-scan counts what the parser would build.
+        let mut dangling = String::from("<div>");
+        for i in 0..400 {
+            dangling.push_str(&format!("<b id={i}>"));
+        }
+        dangling.push_str("</div>");
+        dangling.push_str(&"<p>x</p>".repeat(1_000));
+        assert_refused(dangling, InputKind::Html, "too many elements");
+    }
+
+    #[test]
+    fn many_deep_chains_are_refused_as_too_costly() {
+        let chain = format!("{}x{}", "<div>".repeat(500), "</div>".repeat(500));
+        let err = on_worker_stack(chain.repeat(200), InputKind::Html).unwrap_err();
+        assert!(matches!(err, InputError::NestingTooCostly { .. }), "{err}");
+        assert!(err.to_string().contains("nested too deeply"), "{err}");
+        assert!(err.to_string().contains("too many elements"), "{err}");
+    }
+
+    #[test]
+    fn big_but_flat_html_is_accepted() {
+        let d = on_worker_stack("<p>Ein Satz.</p>".repeat(100_000), InputKind::Html).unwrap();
+        assert_eq!(d.text.matches("Ein Satz.").count(), 100_000);
+        let d = on_worker_stack(
+            format!("<ul>{}</ul>", "<li>Punkt".repeat(50_000)),
+            InputKind::Html,
+        )
+        .unwrap();
+        assert!(d.text.contains("Punkt"));
+        // Self-closing tags inside SVG do close.
+        let svg = format!(
+            "<p>Text davor.</p><svg>{}</svg>",
+            "<path d=\"1\"/>".repeat(50_000)
+        );
+        assert_eq!(
+            on_worker_stack(svg, InputKind::Html).unwrap().text,
+            "Text davor."
+        );
+        // Depth just under the limit is fine.
+        let deep_ok = format!("{}Tief.{}", "<div>".repeat(400), "</div>".repeat(400));
+        assert_eq!(
+            on_worker_stack(deep_ok, InputKind::Html).unwrap().text,
+            "Tief."
+        );
+    }
+
+    #[test]
+    fn markup_in_scripts_comments_and_attributes_is_not_counted() {
+        let html = format!(
+            "<script>var s = \"{}\";</script><!-- {} --><div title=\"{}\">Inhalt.</div>",
+            "<div>".repeat(5_000),
+            "<div>".repeat(5_000),
+            "<div>".repeat(5_000)
+        );
+        assert_eq!(
+            on_worker_stack(html, InputKind::Html).unwrap().text,
+            "Inhalt."
+        );
+    }
+
+    #[test]
+    fn unclosed_paragraphs_and_cells_of_real_pages_are_fine() {
+        let rows: String = (0..2_000)
+            .map(|i| format!("<tr><td>{i}<td>Wert {i}"))
+            .collect();
+        let html = format!(
+            "<html><body>{}<table>{rows}</table>{}</body></html>",
+            "<p>Absatz ohne Ende".repeat(2_000),
+            "<ul><li>a<li>b<li>c</ul>".repeat(500)
+        );
+        assert!(on_worker_stack(html, InputKind::Html).is_ok());
+    }
+
+    #[test]
+    fn html_garbage_shapes_complete() {
+        for html in [
+            "<<<<<<".repeat(100_000),
+            "<!--".repeat(100_000),
+            "<!".repeat(100_000),
+            "</".repeat(100_000),
+            "<a b='".repeat(100_000),
+            "<script>".repeat(100_000),
+            "<plaintext><div>".repeat(1_000),
+            format!("<div {}>x</div>", "a=\"b\" ".repeat(100_000)),
+            "&amp;&#x110000;&#0;&".repeat(50_000),
+        ] {
+            // Any outcome but a panic or an overflow is fine.
+            let _ = on_worker_stack(html, InputKind::Html);
+        }
+    }
+
+    #[test]
+    fn deeply_nested_markdown_is_refused() {
+        let deep = "nested too deeply";
+        assert_refused(
+            format!("{}Text\n", ">".repeat(50_000)),
+            InputKind::Markdown,
+            deep,
+        );
+        assert_refused(
+            format!("{}Text\n", "- ".repeat(5_000)),
+            InputKind::Markdown,
+            deep,
+        );
+    }
+
+    #[test]
+    fn markdown_with_too_many_elements_is_refused() {
+        assert_refused(
+            "*a* ".repeat(MAX_MARKUP_ELEMENTS + 10),
+            InputKind::Markdown,
+            "too many elements",
+        );
+    }
+
+    #[test]
+    fn markdown_garbage_shapes_complete() {
+        for md in [
+            "[".repeat(500_000),
+            format!("{}x{}", "[".repeat(50_000), "](u)".repeat(50_000)),
+            format!("{}x{}", "![".repeat(50_000), "](u)".repeat(50_000)),
+            format!("{}x{}", "*_".repeat(50_000), "_*".repeat(50_000)),
+            format!("{}x{}", "*".repeat(50_000), "*".repeat(50_000)),
+            "*a ".repeat(200_000),
+            "`".repeat(200_000),
+            "![".repeat(200_000),
+            "[^a]: ".repeat(100_000),
+            format!("|a|\n|-|\n{}", "|x".repeat(200_000)),
+            "<div>".repeat(200_000),
+            (0..1_000)
+                .map(|i| format!("{}- x\n", " ".repeat(2 * i)))
+                .collect(),
+        ] {
+            let _ = on_worker_stack(md, InputKind::Markdown);
+        }
+    }
+
+    #[test]
+    fn nested_markdown_within_limits_is_fine() {
+        let d = doc(&format!("{}Zitat\n", "> ".repeat(100)), InputKind::Markdown);
+        assert_eq!(d.text, "Zitat");
+    }
+
+    /// Pseudo-random documents made of markup fragments.
+    fn soup(fragments: &[&str], seed: u64, len: usize) -> String {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                fragments[usize::try_from(state % fragments.len() as u64).unwrap()]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn html_tag_soup_never_panics() {
+        let fragments = [
+            "<div>",
+            "</div>",
+            "<b>",
+            "</b>",
+            "<i id=x>",
+            "</i>",
+            "<table>",
+            "<tr>",
+            "<td>",
+            "</table>",
+            "<p>",
+            "</p>",
+            "<li>",
+            "<ul>",
+            "</ul>",
+            "<svg>",
+            "<path/>",
+            "</svg>",
+            "<math>",
+            "<!--",
+            "-->",
+            "<script>",
+            "</script>",
+            "<title>",
+            "</title>",
+            "<h1>",
+            "</h1>",
+            "<a href='",
+            "'>",
+            "</a>",
+            "&amp;",
+            "&#x0;",
+            "Wort ",
+            "\n\n",
+            "<",
+            ">",
+            "</",
+            "<template>",
+            "</template>",
+            "<select><option>",
+            "<frameset>",
+            "<br/>",
+            "ä€",
+            "<body>",
+            "</html>",
+            "<plaintext>",
+            "<textarea>",
+        ];
+        for seed in 0..300 {
+            let html = soup(&fragments, seed, 300);
+            let _ = on_worker_stack(html, InputKind::Html);
+        }
+    }
+
+    #[test]
+    fn markdown_soup_never_panics() {
+        let fragments = [
+            "> ", "- ", "* ", "1. ", "*", "_", "**", "[", "](", ")", "![", "`", "```", "\n",
+            "\n\n", "#", "# ", "|", "|-|", "---", "+++", "<div>", "</div>", "Wort ", "  ", "\t",
+            "[^1]", "[^1]: ", ":", "~~", "- [ ] ", "&amp;", "\\", "<", "ä€",
+        ];
+        for seed in 0..300 {
+            let md = soup(&fragments, seed, 300);
+            let _ = on_worker_stack(md, InputKind::Markdown);
+            let _ = on_worker_stack(soup(&fragments, seed + 1000, 300), InputKind::Text);
+        }
     }
 }

@@ -16,7 +16,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use decode::decode_bytes;
-pub use discover::{discover, output_stem_for, DiscoverOptions, Discovery, SkippedPath};
+pub use discover::{
+    discover, escape_name, output_stem_for, unescape_name, DiscoverOptions, Discovery, SkippedPath,
+};
 pub use extract::extract_document;
 pub use language::LanguageGuess;
 
@@ -74,11 +76,13 @@ pub struct InputItem {
     /// Where to read the input from.
     pub source: InputSource,
     /// The path as the user gave it (relative to the current directory where
-    /// possible), with `/` separators; `-` for standard input.
+    /// possible), with `/` separators, escaped with [`escape_name`] (bytes
+    /// that are not UTF-8 become `%XX`, reversibly); `-` for standard input.
     pub display: String,
     /// Relative path without extension under the output directory, e.g.
     /// `a/b/c` for `a/b/c.html`; `stdin` for standard input. Never absolute
-    /// and never contains `..`, root or prefix components.
+    /// and never contains `..`, root or prefix components; escaped like
+    /// `display`, so different names get different stems.
     pub output_stem: PathBuf,
     /// The markup kind; standard input is always [`InputKind::Text`].
     pub kind: InputKind,
@@ -145,13 +149,44 @@ pub enum InputError {
         /// Name of the detected encoding.
         encoding: &'static str,
     },
-    /// The input is larger than the configured limit.
+    /// The input is larger than the configured limit. Reading stops after
+    /// `limit + 1` bytes, so the full size is only known for regular files.
     #[error("{}", too_large_message(*.bytes, *.limit))]
     TooLarge {
-        /// Size of the input in bytes.
-        bytes: u64,
+        /// Size of the input in bytes, when known (a regular file's size);
+        /// `None` for streams (standard input, pipes, devices), which are
+        /// never read past the limit.
+        bytes: Option<u64>,
         /// The limit in bytes.
         limit: u64,
+    },
+    /// HTML or Markdown nests elements deeper than extraction allows.
+    #[error("{markup} nested too deeply (more than {limit} levels)")]
+    TooDeep {
+        /// `HTML` or `Markdown`.
+        markup: &'static str,
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
+    /// HTML or Markdown has more elements than extraction allows.
+    #[error("{markup} has too many elements (more than {limit})")]
+    TooManyElements {
+        /// `HTML` or `Markdown`.
+        markup: &'static str,
+        /// The most elements accepted.
+        limit: usize,
+    },
+    /// HTML has so many deeply nested elements that extracting its text
+    /// would take too long (the sum of all elements' depths is over the
+    /// limit).
+    #[error(
+        "{markup} has too many elements nested too deeply (their nesting levels add up to more than {limit})"
+    )]
+    NestingTooCostly {
+        /// `HTML`.
+        markup: &'static str,
+        /// The largest sum of element depths accepted.
+        limit: usize,
     },
     /// An `--include`/`--exclude` glob is invalid.
     #[error("invalid --{option} pattern {pattern:?}: {reason}")]
@@ -184,8 +219,16 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-fn too_large_message(bytes: u64, limit: u64) -> String {
-    let (size, max) = (human_size(bytes), human_size(limit));
+fn too_large_message(bytes: Option<u64>, limit: u64) -> String {
+    let max = human_size(limit);
+    let Some(bytes) = bytes else {
+        return if limit < 1024 {
+            format!("input is more than {max}, over the limit (--max-bytes)")
+        } else {
+            format!("input is more than {max} ({limit} bytes), over the limit (--max-bytes)")
+        };
+    };
+    let size = human_size(bytes);
     if size == max {
         format!("file is {bytes} bytes, over the {limit} bytes limit (--max-bytes)")
     } else {
@@ -193,10 +236,14 @@ fn too_large_message(bytes: u64, limit: u64) -> String {
     }
 }
 
-/// Reads the whole input: a file or all of standard input.
+/// Reads the whole input: a file (or device, or named pipe) or standard
+/// input.
 ///
-/// A file's size is checked against `max_bytes` before it is read; standard
-/// input is read up to the limit and then drained to report its size.
+/// At most `max_bytes + 1` bytes are ever read: a regular file larger than
+/// the limit is rejected from its size without reading, and any other source
+/// is read until one byte past the limit and then left alone (an endless
+/// source such as `/dev/zero` or `yes` cannot keep kurz busy). Files are
+/// opened so that a named pipe without a writer does not block the open.
 ///
 /// # Errors
 ///
@@ -208,8 +255,8 @@ pub fn read_source(item: &InputItem, max_bytes: u64) -> Result<Vec<u8>, InputErr
         InputSource::Stdin => {
             read_limited(std::io::stdin().lock(), max_bytes).map_err(|error| match error {
                 ReadLimitError::Io(error) => InputError::Unreadable { path: None, error },
-                ReadLimitError::TooLarge(bytes) => InputError::TooLarge {
-                    bytes,
+                ReadLimitError::TooLarge => InputError::TooLarge {
+                    bytes: None,
                     limit: max_bytes,
                 },
             })
@@ -222,53 +269,86 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, InputError> {
         path: Some(path.to_path_buf()),
         error,
     };
-    let meta = std::fs::metadata(path).map_err(|error| match error.kind() {
+    let file = open_for_reading(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => InputError::NotFound {
             path: path.to_path_buf(),
         },
         _ => unreadable(error),
     })?;
-    if meta.is_file() && meta.len() > max_bytes {
+    let meta = file.metadata().map_err(unreadable)?;
+    let size = meta.is_file().then_some(meta.len());
+    if let Some(bytes) = size.filter(|&len| len > max_bytes) {
         return Err(InputError::TooLarge {
-            bytes: meta.len(),
+            bytes: Some(bytes),
             limit: max_bytes,
         });
     }
-    // The size check above can race with writers, or the path may be a pipe;
-    // the limited read guards against both.
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    // The size check above can race with writers, and devices and pipes have
+    // no size; the limited read guards against both.
     read_limited(file, max_bytes).map_err(|error| match error {
         ReadLimitError::Io(error) => unreadable(error),
-        ReadLimitError::TooLarge(bytes) => InputError::TooLarge {
-            bytes,
+        ReadLimitError::TooLarge => InputError::TooLarge {
+            bytes: None,
             limit: max_bytes,
         },
     })
 }
 
-enum ReadLimitError {
-    Io(std::io::Error),
-    TooLarge(u64),
+/// Opens `path` for reading without blocking on a named pipe that has no
+/// writer: the file is opened with `O_NONBLOCK` (and `O_NOCTTY`), which is
+/// then cleared so that reads wait for data as usual. A pipe without a
+/// writer then reads as empty.
+#[cfg(target_os = "linux")]
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is an open descriptor owned by `file` for this whole
+    // block; F_GETFL/F_SETFL only read and change its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(file)
 }
 
-/// Reads at most `max_bytes`; if there is more, drains the rest to learn the
-/// full size and reports it.
-fn read_limited<R: std::io::Read>(
-    mut reader: R,
-    max_bytes: u64,
-) -> Result<Vec<u8>, ReadLimitError> {
+/// Opens `path` for reading. Without `libc` on this platform a named pipe
+/// given on the command line blocks until a writer opens it (walked folders
+/// never yield pipes).
+#[cfg(not(target_os = "linux"))]
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+#[derive(Debug)]
+enum ReadLimitError {
+    Io(std::io::Error),
+    /// More than the limit is available; nothing past `limit + 1` bytes was read.
+    TooLarge,
+}
+
+/// Reads at most `max_bytes + 1` bytes; returns them if there were no more
+/// than `max_bytes`, else [`ReadLimitError::TooLarge`]. The rest of the
+/// source is never read.
+fn read_limited<R: std::io::Read>(reader: R, max_bytes: u64) -> Result<Vec<u8>, ReadLimitError> {
     use std::io::Read;
     let mut buf = Vec::new();
-    (&mut reader)
+    reader
         .take(max_bytes.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(ReadLimitError::Io)?;
-    let read = buf.len() as u64;
-    if read <= max_bytes {
-        return Ok(buf);
+    if buf.len() as u64 > max_bytes {
+        return Err(ReadLimitError::TooLarge);
     }
-    let rest = std::io::copy(&mut reader, &mut std::io::sink()).map_err(ReadLimitError::Io)?;
-    Err(ReadLimitError::TooLarge(read + rest))
+    Ok(buf)
 }
 
 /// Reads, decodes and extracts one input, and guesses its language.
@@ -337,17 +417,45 @@ mod tests {
         let msg = |e: InputError| e.to_string();
         assert_eq!(
             msg(InputError::TooLarge {
-                bytes: 3_355_443,
+                bytes: Some(3_355_443),
                 limit: 2 * 1024 * 1024
             }),
             "file is 3.2 MiB, over the 2.0 MiB limit (--max-bytes)"
         );
         assert_eq!(
             msg(InputError::TooLarge {
-                bytes: 2 * 1024 * 1024 + 1,
+                bytes: Some(2 * 1024 * 1024 + 1),
                 limit: 2 * 1024 * 1024
             }),
             "file is 2097153 bytes, over the 2097152 bytes limit (--max-bytes)"
+        );
+        assert_eq!(
+            msg(InputError::TooLarge {
+                bytes: None,
+                limit: 2 * 1024 * 1024
+            }),
+            "input is more than 2.0 MiB (2097152 bytes), over the limit (--max-bytes)"
+        );
+        assert_eq!(
+            msg(InputError::TooLarge {
+                bytes: None,
+                limit: 100
+            }),
+            "input is more than 100 bytes, over the limit (--max-bytes)"
+        );
+        assert_eq!(
+            msg(InputError::TooDeep {
+                markup: "HTML",
+                limit: 512
+            }),
+            "HTML nested too deeply (more than 512 levels)"
+        );
+        assert_eq!(
+            msg(InputError::TooManyElements {
+                markup: "Markdown",
+                limit: 1000
+            }),
+            "Markdown has too many elements (more than 1000)"
         );
         assert_eq!(
             msg(InputError::Binary {
@@ -402,7 +510,7 @@ mod tests {
         let item = file_item(&path, InputKind::Text);
         match read_source(&item, 1000) {
             Err(InputError::TooLarge { bytes, limit }) => {
-                assert_eq!((bytes, limit), (2000, 1000));
+                assert_eq!((bytes, limit), (Some(2000), 1000));
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }
@@ -431,14 +539,129 @@ mod tests {
         assert!(err.to_string().starts_with("cannot read file: "));
     }
 
-    #[test]
-    fn read_limited_reports_full_size() {
-        let data = vec![b'x'; 5000];
-        match read_limited(&data[..], 100) {
-            Err(ReadLimitError::TooLarge(n)) => assert_eq!(n, 5000),
-            _ => panic!("expected TooLarge"),
+    /// An endless reader that counts the bytes it hands out.
+    struct Endless {
+        handed_out: u64,
+    }
+
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(b'y');
+            self.handed_out += buf.len() as u64;
+            Ok(buf.len())
         }
+    }
+
+    #[test]
+    fn read_limited_stops_one_byte_past_the_limit() {
+        let data = vec![b'x'; 5000];
+        assert!(matches!(
+            read_limited(&data[..], 100),
+            Err(ReadLimitError::TooLarge)
+        ));
         assert!(matches!(read_limited(&data[..], 5000), Ok(v) if v.len() == 5000));
+        assert!(matches!(
+            read_limited(&data[..], 4999),
+            Err(ReadLimitError::TooLarge)
+        ));
+        assert!(matches!(read_limited(&b""[..], 0), Ok(v) if v.is_empty()));
+        assert!(matches!(
+            read_limited(&b"a"[..], 0),
+            Err(ReadLimitError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn read_limited_never_drains_an_endless_source() {
+        let mut endless = Endless { handed_out: 0 };
+        assert!(matches!(
+            read_limited(&mut endless, 10_000),
+            Err(ReadLimitError::TooLarge)
+        ));
+        // `Take` never asks for more than the remaining `limit + 1` bytes.
+        assert_eq!(endless.handed_out, 10_001);
+    }
+
+    #[test]
+    fn dev_zero_is_too_large_without_a_size() {
+        let item = file_item(Path::new("/dev/zero"), InputKind::Text);
+        match read_source(&item, 4096) {
+            Err(
+                e @ InputError::TooLarge {
+                    bytes: None,
+                    limit: 4096,
+                },
+            ) => {
+                assert!(e.to_string().contains("(--max-bytes)"), "{e}");
+                assert!(
+                    e.to_string().starts_with("input is more than 4.0 KiB"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn make_fifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fifo_without_writer_does_not_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pipe.txt");
+        make_fifo(&path);
+        let item = file_item(&path, InputKind::Text);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_source(&item, 1000).map(|b| b.len()));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("opening a FIFO without a writer blocked");
+        assert_eq!(got.unwrap(), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn fifo_with_endless_writer_stops_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("endless.txt");
+        make_fifo(&path);
+        // Opening read-write never blocks on Linux; the writer thread keeps
+        // the pipe full (and stays blocked in `write` once the test is done).
+        let mut writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            while writer.write_all(&[b'y'; 4096]).is_ok() {}
+        });
+        let item = file_item(&path, InputKind::Text);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(read_source(&item, 100_000));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("reading an endless FIFO did not stop");
+        assert!(
+            matches!(
+                got,
+                Err(InputError::TooLarge {
+                    bytes: None,
+                    limit: 100_000
+                })
+            ),
+            "{got:?}"
+        );
     }
 
     #[test]
