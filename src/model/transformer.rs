@@ -71,9 +71,9 @@ impl Config {
         let embedding_length = md.usize(&key("embedding_length"))?;
         let head_dim = match md.opt_usize(&key("attention.key_length"))? {
             Some(d) => d,
-            None => embedding_length / head_count,
+            None => embedding_length.checked_div(head_count).unwrap_or(0),
         };
-        Ok(Self {
+        let config = Self {
             block_count: md.usize(&key("block_count"))?,
             head_count_kv: md
                 .opt_usize(&key("attention.head_count_kv"))?
@@ -86,7 +86,61 @@ impl Config {
             head_count,
             head_dim,
             rope_style,
-        })
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks that the shape read from a (possibly hostile) file is one the
+    /// network can run: no zero sizes or head counts (divisions), key/value
+    /// heads that group the query heads evenly, even head dimensions (rotary
+    /// pairs), finite norm and rotary constants, and sizes small enough that
+    /// buffers derived from them cannot overflow.
+    pub fn validate(&self) -> Result<()> {
+        const MAX_WIDTH: usize = 1 << 20;
+        const MAX_BLOCKS: usize = 4096;
+        const MAX_CONTEXT: usize = 1 << 24;
+        let fail = |what: String| -> Result<()> {
+            candle_core::bail!("invalid model shape in the file's metadata: {what}")
+        };
+        let c = self;
+        if c.block_count == 0 || c.block_count > MAX_BLOCKS {
+            return fail(format!("block_count {} (1 to {MAX_BLOCKS})", c.block_count));
+        }
+        if c.embedding_length == 0 || c.embedding_length > MAX_WIDTH {
+            return fail(format!(
+                "embedding_length {} (1 to {MAX_WIDTH})",
+                c.embedding_length
+            ));
+        }
+        if c.head_count == 0 || c.head_count_kv == 0 || c.head_count % c.head_count_kv != 0 {
+            return fail(format!(
+                "{} attention heads cannot share {} key/value heads",
+                c.head_count, c.head_count_kv
+            ));
+        }
+        if c.head_dim == 0
+            || c.head_dim % 2 != 0
+            || c.head_dim.saturating_mul(c.head_count) > MAX_WIDTH
+        {
+            return fail(format!(
+                "head dimension {} for {} heads",
+                c.head_dim, c.head_count
+            ));
+        }
+        if c.context_length == 0 || c.context_length > MAX_CONTEXT {
+            return fail(format!(
+                "context_length {} (1 to {MAX_CONTEXT})",
+                c.context_length
+            ));
+        }
+        if !(c.rms_norm_eps.is_finite() && c.rms_norm_eps >= 0.0) {
+            return fail(format!("rms norm epsilon {}", c.rms_norm_eps));
+        }
+        if !(c.rope_freq_base.is_finite() && c.rope_freq_base > 0.0) {
+            return fail(format!("rope frequency base {}", c.rope_freq_base));
+        }
+        Ok(())
     }
 }
 
@@ -1076,6 +1130,49 @@ mod tests {
     const FFN: usize = 512;
     const VOCAB: usize = 300;
     const BLOCKS: usize = 2;
+
+    fn good_config() -> Config {
+        Config {
+            architecture: "llama".into(),
+            block_count: 2,
+            embedding_length: 256,
+            head_count: 8,
+            head_count_kv: 2,
+            head_dim: 32,
+            context_length: 2048,
+            rms_norm_eps: 1e-5,
+            rope_freq_base: 10_000.0,
+            rope_style: RopeStyle::Interleaved,
+        }
+    }
+
+    #[test]
+    fn hostile_shapes_are_refused_before_any_division() {
+        assert!(good_config().validate().is_ok());
+        let bad: Vec<(&str, fn(&mut Config))> = vec![
+            ("heads", |c| c.head_count = 0),
+            ("heads", |c| c.head_count_kv = 0),
+            ("heads", |c| c.head_count_kv = 3),
+            ("head dimension", |c| c.head_dim = 0),
+            ("head dimension", |c| c.head_dim = 33),
+            ("head dimension", |c| c.head_dim = 1 << 40),
+            ("block_count", |c| c.block_count = 0),
+            ("embedding_length", |c| c.embedding_length = usize::MAX),
+            ("context_length", |c| c.context_length = 0),
+            ("context_length", |c| c.context_length = usize::MAX),
+            ("epsilon", |c| c.rms_norm_eps = f64::NAN),
+            ("rope", |c| c.rope_freq_base = f32::INFINITY),
+        ];
+        for (word, spoil) in bad {
+            let mut c = good_config();
+            spoil(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(
+                err.contains("invalid model shape") && err.contains(word),
+                "{err}"
+            );
+        }
+    }
 
     /// Deterministic pseudo-random values in `[-scale, scale)`.
     fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
