@@ -113,14 +113,17 @@ impl Config {
                 c.embedding_length
             ));
         }
-        if c.head_count == 0 || c.head_count_kv == 0 || c.head_count % c.head_count_kv != 0 {
+        if c.head_count == 0
+            || c.head_count_kv == 0
+            || !c.head_count.is_multiple_of(c.head_count_kv)
+        {
             return fail(format!(
                 "{} attention heads cannot share {} key/value heads",
                 c.head_count, c.head_count_kv
             ));
         }
         if c.head_dim == 0
-            || c.head_dim % 2 != 0
+            || !c.head_dim.is_multiple_of(2)
             || c.head_dim.saturating_mul(c.head_count) > MAX_WIDTH
         {
             return fail(format!(
@@ -1149,7 +1152,8 @@ mod tests {
     #[test]
     fn hostile_shapes_are_refused_before_any_division() {
         assert!(good_config().validate().is_ok());
-        let bad: Vec<(&str, fn(&mut Config))> = vec![
+        type Spoil = fn(&mut Config);
+        let bad: Vec<(&str, Spoil)> = vec![
             ("heads", |c| c.head_count = 0),
             ("heads", |c| c.head_count_kv = 0),
             ("heads", |c| c.head_count_kv = 3),
