@@ -1,9 +1,21 @@
 //! Splitting long texts into pieces that fit a token budget, at paragraph
-//! boundaries where possible, then sentences, then words.
+//! boundaries where possible, then sentences, then words, and a word longer
+//! than the budget (base64, a minified script) between characters.
+//!
+//! Every function here takes any UTF-8 text (empty, only whitespace, huge
+//! words, combining characters) and never panics; the work is close to
+//! linear in the text's length: each paragraph, sentence and word is
+//! counted about once, and a chunk is counted again only to confirm it.
 
 /// Splits `text` into chunks whose token count (as measured by `count`) is
-/// at most `budget`, keeping paragraphs whole where they fit and never
-/// dropping text. Chunks keep paragraph breaks as blank lines.
+/// at most `budget` (a budget of 0 counts as 1), keeping paragraphs whole
+/// where they fit and never dropping text: a paragraph over the budget is
+/// split between sentences, a sentence between words, a word between
+/// characters. Chunks keep paragraph breaks as blank lines; text without
+/// anything but whitespace gives no chunk.
+///
+/// Only a single character whose tokens exceed the budget can give a chunk
+/// over it.
 pub fn split_to_budget<E>(
     text: &str,
     budget: usize,
@@ -12,8 +24,9 @@ pub fn split_to_budget<E>(
     let budget = budget.max(1);
     let mut pieces = Vec::new();
     for paragraph in paragraphs(text) {
-        if count(paragraph)? <= budget {
-            pieces.push(paragraph.to_string());
+        let tokens = count(paragraph)?;
+        if tokens <= budget {
+            pieces.push(Piece::new(paragraph, tokens));
         } else {
             pieces.extend(split_long_paragraph(paragraph, budget, count)?);
         }
@@ -26,28 +39,243 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
     text.split("\n\n").map(str::trim).filter(|p| !p.is_empty())
 }
 
+/// Splits `word` (any text; typically one without spaces) into consecutive
+/// pieces of at most `budget` tokens each (a budget of 0 counts as 1), cut
+/// between characters, each as long as fits. The pieces join to `word`.
+/// A single character over the budget becomes a piece of its own.
+pub fn split_by_tokens<E>(
+    word: &str,
+    budget: usize,
+    count: &dyn Fn(&str) -> Result<usize, E>,
+) -> Result<Vec<String>, E> {
+    let budget = budget.max(1);
+    let pieces = split_word(word, budget, count)?;
+    Ok(pieces.into_iter().map(|p| p.text).collect())
+}
+
+/// The longest prefix of `text` of at most `budget` tokens, cut between
+/// characters (the whole text when it fits; empty for empty text; the first
+/// character when not even it fits). Costs about as much as counting the
+/// prefix a few times, however long `text` is.
+pub fn prefix_within<'a, E>(
+    text: &'a str,
+    budget: usize,
+    count: &dyn Fn(&str) -> Result<usize, E>,
+) -> Result<&'a str, E> {
+    if text.is_empty() {
+        return Ok(text);
+    }
+    let (len, _) = fit_prefix(text, budget.max(1), count)?;
+    Ok(&text[..len])
+}
+
+/// A piece of text and its token count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    text: String,
+    tokens: usize,
+}
+
+impl Piece {
+    fn new(text: &str, tokens: usize) -> Self {
+        Self {
+            text: text.to_string(),
+            tokens,
+        }
+    }
+}
+
 /// Splits one paragraph that exceeds the budget into sentence groups; a
-/// single sentence over the budget is split between words.
+/// single sentence over the budget is split between words, a word over it
+/// between characters.
 fn split_long_paragraph<E>(
     paragraph: &str,
     budget: usize,
     count: &dyn Fn(&str) -> Result<usize, E>,
-) -> Result<Vec<String>, E> {
+) -> Result<Vec<Piece>, E> {
     let mut pieces = Vec::new();
     for sentence in sentences(paragraph) {
-        if count(sentence)? <= budget {
-            pieces.push(sentence.to_string());
-        } else {
-            let words: Vec<String> = sentence.split_whitespace().map(str::to_string).collect();
-            pieces.extend(pack(words, budget, " ", count)?);
+        let tokens = count(sentence)?;
+        if tokens <= budget {
+            pieces.push(Piece::new(sentence, tokens));
+            continue;
+        }
+        let mut words = Vec::new();
+        for word in sentence.split_whitespace() {
+            let tokens = count(word)?;
+            if tokens <= budget {
+                words.push(Piece::new(word, tokens));
+            } else {
+                words.extend(split_word(word, budget, count)?);
+            }
+        }
+        for chunk in pack(words, budget, " ", count)? {
+            let tokens = count(&chunk)?;
+            pieces.push(Piece {
+                text: chunk,
+                tokens,
+            });
         }
     }
-    pack(pieces, budget, " ", count)
+    let chunks = pack(pieces, budget, " ", count)?;
+    chunks
+        .into_iter()
+        .map(|text| count(&text).map(|tokens| Piece { text, tokens }))
+        .collect()
 }
 
-/// Greedily joins consecutive pieces with `sep` while the result fits.
+/// Cuts `word` into the longest prefixes that fit `budget`.
+fn split_word<E>(
+    word: &str,
+    budget: usize,
+    count: &dyn Fn(&str) -> Result<usize, E>,
+) -> Result<Vec<Piece>, E> {
+    let mut pieces = Vec::new();
+    let mut rest = word;
+    while !rest.is_empty() {
+        let (len, tokens) = fit_prefix(rest, budget, count)?;
+        pieces.push(Piece::new(&rest[..len], tokens));
+        rest = &rest[len..];
+    }
+    Ok(pieces)
+}
+
+/// The byte length of the longest prefix of `text` (non-empty, cut at a
+/// character boundary) whose count is at most `budget`, and that count; the
+/// first character when not even it fits. Starts from a prefix of `budget`
+/// bytes and doubles, then bisects, so the cost follows the prefix's
+/// length, not the text's.
+fn fit_prefix<E>(
+    text: &str,
+    budget: usize,
+    count: &dyn Fn(&str) -> Result<usize, E>,
+) -> Result<(usize, usize), E> {
+    let first = text.chars().next().map_or(0, char::len_utf8);
+    // Largest known fitting length and its count, smallest known misfit.
+    let mut fit = (0, 0);
+    let mut probe = floor_boundary(text, budget.min(text.len())).max(first);
+    let mut misfit = loop {
+        let tokens = count(&text[..probe])?;
+        if tokens > budget {
+            break probe;
+        }
+        fit = (probe, tokens);
+        if probe == text.len() {
+            return Ok(fit);
+        }
+        probe = ceil_boundary(text, probe.saturating_mul(2).min(text.len()));
+    };
+    // Bisect between the fitting and the misfitting length.
+    loop {
+        let mid = floor_boundary(text, fit.0 + (misfit - fit.0) / 2);
+        if mid <= fit.0 {
+            break;
+        }
+        let tokens = count(&text[..mid])?;
+        if tokens <= budget {
+            fit = (mid, tokens);
+        } else {
+            misfit = mid;
+        }
+    }
+    if fit.0 == 0 {
+        return Ok((first, count(&text[..first])?));
+    }
+    Ok(fit)
+}
+
+/// The smallest character boundary of `text` at or above `index`.
+fn ceil_boundary(text: &str, index: usize) -> usize {
+    let mut i = index.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
+}
+
+/// The largest character boundary of `text` at or below `index`.
+fn floor_boundary(text: &str, index: usize) -> usize {
+    let mut i = index.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Greedily joins consecutive pieces with `sep` while the joined text fits
+/// the budget. Whether a piece still fits is first judged by adding counts
+/// (the chunk's, the separator's, the piece's); only when that sum is over
+/// the budget is the joined text counted, so each chunk is counted about
+/// once instead of once per piece. A chunk whose sum fit but whose text
+/// does not (rare: joined pieces seldom tokenize longer than apart) is
+/// packed again, every join counted. Pieces are each within the budget.
 fn pack<E>(
-    pieces: Vec<String>,
+    pieces: Vec<Piece>,
+    budget: usize,
+    sep: &str,
+    count: &dyn Fn(&str) -> Result<usize, E>,
+) -> Result<Vec<String>, E> {
+    let sep_tokens = count(sep)?;
+    let mut groups: Vec<Group> = Vec::new();
+    for piece in pieces {
+        let Some(group) = groups.last_mut() else {
+            groups.push(Group::new(piece));
+            continue;
+        };
+        if group.tokens + sep_tokens + piece.tokens <= budget {
+            group.tokens += sep_tokens + piece.tokens;
+            group.exact = false;
+            group.text.push_str(sep);
+            group.text.push_str(&piece.text);
+            group.pieces.push(piece);
+            continue;
+        }
+        let candidate = format!("{}{sep}{}", group.text, piece.text);
+        let tokens = count(&candidate)?;
+        if tokens <= budget {
+            group.text = candidate;
+            group.tokens = tokens;
+            group.exact = true;
+            group.pieces.push(piece);
+        } else {
+            groups.push(Group::new(piece));
+        }
+    }
+    let mut chunks = Vec::new();
+    for group in groups {
+        if group.exact || count(&group.text)? <= budget {
+            chunks.push(group.text);
+        } else {
+            chunks.extend(pack_exactly(group.pieces, budget, sep, count)?);
+        }
+    }
+    Ok(chunks)
+}
+
+/// Pieces packed into one chunk so far.
+struct Group {
+    pieces: Vec<Piece>,
+    text: String,
+    /// The text's count, or (when not `exact`) the sum of its parts'.
+    tokens: usize,
+    exact: bool,
+}
+
+impl Group {
+    fn new(piece: Piece) -> Self {
+        Self {
+            text: piece.text.clone(),
+            tokens: piece.tokens,
+            exact: true,
+            pieces: vec![piece],
+        }
+    }
+}
+
+/// Greedily joins consecutive pieces with `sep` while the joined text's
+/// own count fits.
+fn pack_exactly<E>(
+    pieces: Vec<Piece>,
     budget: usize,
     sep: &str,
     count: &dyn Fn(&str) -> Result<usize, E>,
@@ -56,14 +284,14 @@ fn pack<E>(
     let mut current = String::new();
     for piece in pieces {
         if current.is_empty() {
-            current = piece;
+            current = piece.text;
             continue;
         }
-        let candidate = format!("{current}{sep}{piece}");
+        let candidate = format!("{current}{sep}{}", piece.text);
         if count(&candidate)? <= budget {
             current = candidate;
         } else {
-            chunks.push(std::mem::replace(&mut current, piece));
+            chunks.push(std::mem::replace(&mut current, piece.text));
         }
     }
     if !current.is_empty() {
@@ -210,6 +438,122 @@ mod tests {
                 "Sagte sie."
             ]
         );
+    }
+
+    /// One token per byte: long words are over any small budget.
+    fn bytes(s: &str) -> Result<usize, Infallible> {
+        Ok(s.len())
+    }
+
+    /// One token per character.
+    fn chars(s: &str) -> Result<usize, Infallible> {
+        Ok(s.chars().count())
+    }
+
+    #[test]
+    fn an_overlong_word_is_split_between_characters_within_budget() {
+        let word = "QUJD".repeat(2000);
+        let text = format!("Vorher. {word} nachher.");
+        let chunks = split_to_budget(&text, 100, &bytes).unwrap();
+        assert!(chunks.len() >= 80, "{}", chunks.len());
+        for c in &chunks {
+            assert!(c.len() <= 100, "{}", c.len());
+        }
+        let joined: String = chunks.concat();
+        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let rejoined: String = joined.chars().filter(|c| !c.is_whitespace()).collect();
+        assert_eq!(rejoined, squeezed);
+    }
+
+    #[test]
+    fn split_by_tokens_cuts_at_char_boundaries_and_keeps_everything() {
+        for word in ["äöü€😀".repeat(50), "e\u{301}".repeat(300), "x".repeat(1)] {
+            for budget in [0, 1, 3, 7, 64, 10_000] {
+                let pieces = split_by_tokens(&word, budget, &bytes).unwrap();
+                assert_eq!(pieces.concat(), word, "budget {budget}");
+                for p in &pieces {
+                    assert!(!p.is_empty());
+                    // A character longer than the budget stands alone.
+                    assert!(p.len() <= budget.max(1) || p.chars().count() == 1, "{p:?}");
+                }
+            }
+        }
+        assert!(split_by_tokens("", 5, &bytes).unwrap().is_empty());
+    }
+
+    #[test]
+    fn prefixes_are_as_long_as_fits() {
+        assert_eq!(prefix_within("abcdef", 4, &bytes).unwrap(), "abcd");
+        assert_eq!(prefix_within("ab", 4, &bytes).unwrap(), "ab");
+        assert_eq!(prefix_within("€uro", 2, &bytes).unwrap(), "€");
+        assert_eq!(prefix_within("€uro", 4, &chars).unwrap(), "€uro");
+        assert_eq!(prefix_within("", 4, &chars).unwrap(), "");
+        let long = "ab".repeat(100_000);
+        assert_eq!(prefix_within(&long, 1234, &chars).unwrap().len(), 1234);
+    }
+
+    #[test]
+    fn odd_texts_never_panic_and_keep_their_words() {
+        let texts = [
+            String::new(),
+            " \n\n \t ".to_string(),
+            "\n\n\n".to_string(),
+            "a".to_string(),
+            "x\u{301}\u{302}\u{303}. Y\u{308}. ".repeat(40),
+            "Ende.\n\n\u{200B}\u{FEFF}".to_string(),
+            "!?.".repeat(500),
+            ". . . A. b. C.".repeat(100),
+            format!("{} {}", "🙂".repeat(3000), "z".repeat(5000)),
+        ];
+        for text in &texts {
+            for budget in [0, 1, 2, 5, 50, 100_000] {
+                for count in [
+                    &bytes as &dyn Fn(&str) -> Result<usize, Infallible>,
+                    &chars,
+                    &words,
+                ] {
+                    let chunks = split_to_budget(text, budget, count).unwrap();
+                    let expected: String = text.split_whitespace().collect();
+                    let got: String = chunks.iter().flat_map(|c| c.split_whitespace()).collect();
+                    assert_eq!(got, expected, "budget {budget}");
+                    for c in &chunks {
+                        assert!(!c.trim().is_empty());
+                        assert!(count(c).unwrap() <= budget.max(1) || c.chars().count() == 1);
+                    }
+                }
+            }
+            let _ = sentences(text);
+            let _ = paragraphs(text).count();
+        }
+    }
+
+    #[test]
+    fn packing_by_sums_gives_the_greedy_chunks() {
+        // With an additive count the sum is exact: the chunks are what the
+        // greedy packing of every join gives.
+        let text = (0..50)
+            .map(|i| format!("Satz {i} ist kurz."))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let chunks = split_to_budget(&text, 17, &words).unwrap();
+        assert_eq!(chunks.len(), 13);
+        for c in &chunks[..12] {
+            assert_eq!(words(c).unwrap(), 16, "{c}");
+        }
+    }
+
+    #[test]
+    fn a_chunk_longer_than_its_parts_is_packed_again() {
+        // Joined text counts one more per separator than its parts say.
+        let costly = |s: &str| -> Result<usize, Infallible> {
+            Ok(s.split_whitespace().count() * 2 - 1 + s.matches(' ').count())
+        };
+        let text = "a b c d e f g h";
+        let chunks = split_to_budget(text, 5, &costly).unwrap();
+        for c in &chunks {
+            assert!(costly(c).unwrap() <= 5, "{c}");
+        }
+        assert_eq!(chunks.join(" "), text);
     }
 
     #[test]
