@@ -28,10 +28,11 @@ pub fn split_to_budget<E>(
         if tokens <= budget {
             pieces.push(Piece::new(paragraph, tokens));
         } else {
-            pieces.extend(split_long_paragraph(paragraph, budget, count)?);
+            pieces.extend(split_long_paragraph(paragraph, tokens, budget, count)?);
         }
     }
-    pack(pieces, budget, "\n\n", count)
+    let chunks = pack(pieces, budget, "\n\n", count)?;
+    Ok(chunks.into_iter().map(|chunk| chunk.text).collect())
 }
 
 /// Paragraphs of `text`: blocks separated by blank lines, trimmed, non-empty.
@@ -41,7 +42,8 @@ pub fn paragraphs(text: &str) -> impl Iterator<Item = &str> {
 
 /// Splits `word` (any text; typically one without spaces) into consecutive
 /// pieces of at most `budget` tokens each (a budget of 0 counts as 1), cut
-/// between characters, each as long as fits. The pieces join to `word`.
+/// between characters, each as long as fits (or within about 3% of that).
+/// The pieces join to `word`.
 /// A single character over the budget becomes a piece of its own.
 pub fn split_by_tokens<E>(
     word: &str,
@@ -53,10 +55,11 @@ pub fn split_by_tokens<E>(
     Ok(pieces.into_iter().map(|p| p.text).collect())
 }
 
-/// The longest prefix of `text` of at most `budget` tokens, cut between
-/// characters (the whole text when it fits; empty for empty text; the first
-/// character when not even it fits). Costs about as much as counting the
-/// prefix a few times, however long `text` is.
+/// The longest prefix of `text` of at most `budget` tokens (or one within
+/// about 3% of its length), cut between characters: the whole text when it
+/// fits, empty for empty text, the first character when not even it fits.
+/// Costs about as much as counting the prefix a few times, however long
+/// `text` is.
 pub fn prefix_within<'a, E>(
     text: &'a str,
     budget: usize,
@@ -65,7 +68,8 @@ pub fn prefix_within<'a, E>(
     if text.is_empty() {
         return Ok(text);
     }
-    let (len, _) = fit_prefix(text, budget.max(1), count)?;
+    let budget = budget.max(1);
+    let (len, _) = fit_prefix(text, budget, budget, count)?;
     Ok(&text[..len])
 }
 
@@ -74,6 +78,9 @@ pub fn prefix_within<'a, E>(
 struct Piece {
     text: String,
     tokens: usize,
+    /// The piece continues the one before it without a separator (the
+    /// second and later pieces of a word cut between characters).
+    glued: bool,
 }
 
 impl Piece {
@@ -81,47 +88,62 @@ impl Piece {
         Self {
             text: text.to_string(),
             tokens,
+            glued: false,
+        }
+    }
+
+    /// The separator that joins this piece to the one before it.
+    fn separator<'a>(&self, sep: &'a str) -> &'a str {
+        if self.glued {
+            ""
+        } else {
+            sep
         }
     }
 }
 
-/// Splits one paragraph that exceeds the budget into sentence groups; a
-/// single sentence over the budget is split between words, a word over it
-/// between characters.
+/// Splits one paragraph of `tokens` tokens that exceeds the budget into
+/// sentence groups; a single sentence over the budget is split between
+/// words, a word over it between characters.
 fn split_long_paragraph<E>(
     paragraph: &str,
+    tokens: usize,
     budget: usize,
     count: &dyn Fn(&str) -> Result<usize, E>,
 ) -> Result<Vec<Piece>, E> {
     let mut pieces = Vec::new();
     for sentence in sentences(paragraph) {
-        let tokens = count(sentence)?;
+        let tokens = known_or_count(sentence, paragraph, tokens, count)?;
         if tokens <= budget {
             pieces.push(Piece::new(sentence, tokens));
             continue;
         }
         let mut words = Vec::new();
         for word in sentence.split_whitespace() {
-            let tokens = count(word)?;
+            let tokens = known_or_count(word, sentence, tokens, count)?;
             if tokens <= budget {
                 words.push(Piece::new(word, tokens));
             } else {
                 words.extend(split_word(word, budget, count)?);
             }
         }
-        for chunk in pack(words, budget, " ", count)? {
-            let tokens = count(&chunk)?;
-            pieces.push(Piece {
-                text: chunk,
-                tokens,
-            });
-        }
+        pieces.extend(pack(words, budget, " ", count)?);
     }
-    let chunks = pack(pieces, budget, " ", count)?;
-    chunks
-        .into_iter()
-        .map(|text| count(&text).map(|tokens| Piece { text, tokens }))
-        .collect()
+    pack(pieces, budget, " ", count)
+}
+
+/// The count of `part`: `whole_tokens` when it is all of `whole`.
+fn known_or_count<E>(
+    part: &str,
+    whole: &str,
+    whole_tokens: usize,
+    count: &dyn Fn(&str) -> Result<usize, E>,
+) -> Result<usize, E> {
+    if part == whole {
+        Ok(whole_tokens)
+    } else {
+        count(part)
+    }
 }
 
 /// Cuts `word` into the longest prefixes that fit `budget`.
@@ -130,58 +152,97 @@ fn split_word<E>(
     budget: usize,
     count: &dyn Fn(&str) -> Result<usize, E>,
 ) -> Result<Vec<Piece>, E> {
-    let mut pieces = Vec::new();
+    let mut pieces: Vec<Piece> = Vec::new();
     let mut rest = word;
     while !rest.is_empty() {
-        let (len, tokens) = fit_prefix(rest, budget, count)?;
-        pieces.push(Piece::new(&rest[..len], tokens));
+        // The last piece's bytes per token say where to look first.
+        let start = match pieces.last() {
+            Some(last) => {
+                let estimate = scale(last.text.len(), budget, last.tokens.max(1));
+                estimate - estimate / 64
+            }
+            None => budget,
+        };
+        let (len, tokens) = fit_prefix(rest, budget, start, count)?;
+        pieces.push(Piece {
+            text: rest[..len].to_string(),
+            tokens,
+            glued: !pieces.is_empty(),
+        });
         rest = &rest[len..];
     }
     Ok(pieces)
 }
 
 /// The byte length of the longest prefix of `text` (non-empty, cut at a
-/// character boundary) whose count is at most `budget`, and that count; the
-/// first character when not even it fits. Starts from a prefix of `budget`
-/// bytes and doubles, then bisects, so the cost follows the prefix's
-/// length, not the text's.
+/// character boundary) whose count is at most `budget`, or of one within
+/// about 3% of it, and that count; the first character when not even it
+/// fits.
+///
+/// Starts from a prefix of `start` bytes; each next length is where this
+/// prefix's bytes per token put `budget` tokens, aimed a little past it
+/// after a fit and a little short after a misfit, so the answer is
+/// bracketed within a few counts; after a few rounds it bisects. The cost
+/// follows the prefix's length, not the text's.
 fn fit_prefix<E>(
     text: &str,
     budget: usize,
+    start: usize,
     count: &dyn Fn(&str) -> Result<usize, E>,
 ) -> Result<(usize, usize), E> {
+    const INTERPOLATED_ROUNDS: usize = 8;
+    const MAX_ROUNDS: usize = 64;
     let first = text.chars().next().map_or(0, char::len_utf8);
-    // Largest known fitting length and its count, smallest known misfit.
+    // Longest known fitting length with its count; shortest known misfit
+    // (one past the end while none is known).
     let mut fit = (0, 0);
-    let mut probe = floor_boundary(text, budget.min(text.len())).max(first);
-    let mut misfit = loop {
+    let mut misfit = text.len() + 1;
+    let mut probe = floor_boundary(text, start.min(text.len())).max(first);
+    for round in 0..MAX_ROUNDS {
         let tokens = count(&text[..probe])?;
-        if tokens > budget {
-            break probe;
+        let fits = tokens <= budget;
+        if fits {
+            fit = (probe, tokens);
+            if probe == text.len() {
+                return Ok(fit);
+            }
+        } else {
+            misfit = probe;
         }
-        fit = (probe, tokens);
-        if probe == text.len() {
-            return Ok(fit);
-        }
-        probe = ceil_boundary(text, probe.saturating_mul(2).min(text.len()));
-    };
-    // Bisect between the fitting and the misfitting length.
-    loop {
-        let mid = floor_boundary(text, fit.0 + (misfit - fit.0) / 2);
-        if mid <= fit.0 {
+        if misfit - fit.0 <= (fit.0 / 32).max(1) {
             break;
         }
-        let tokens = count(&text[..mid])?;
-        if tokens <= budget {
-            fit = (mid, tokens);
+        let target = if round < INTERPOLATED_ROUNDS {
+            let estimate = scale(probe, budget, tokens.max(1));
+            let margin = estimate / 64 + 1;
+            if fits {
+                estimate.saturating_add(margin)
+            } else {
+                estimate.saturating_sub(margin)
+            }
         } else {
-            misfit = mid;
+            fit.0 + (misfit - fit.0) / 2
+        };
+        let target = target.clamp(fit.0 + 1, misfit - 1);
+        let mut next = floor_boundary(text, target);
+        if next <= fit.0 {
+            next = ceil_boundary(text, target);
         }
+        if next <= fit.0 || next >= misfit {
+            break; // no character boundary in between
+        }
+        probe = next;
     }
     if fit.0 == 0 {
         return Ok((first, count(&text[..first])?));
     }
     Ok(fit)
+}
+
+/// `value * numerator / denominator` without overflow (saturating).
+fn scale(value: usize, numerator: usize, denominator: usize) -> usize {
+    let scaled = value as u128 * numerator as u128 / denominator.max(1) as u128;
+    usize::try_from(scaled).unwrap_or(usize::MAX)
 }
 
 /// The smallest character boundary of `text` at or above `index`.
@@ -203,24 +264,30 @@ fn floor_boundary(text: &str, index: usize) -> usize {
 }
 
 /// Greedily joins consecutive pieces with `sep` while the joined text fits
-/// the budget. Whether a piece still fits is first judged by adding counts
-/// (the chunk's, the separator's, the piece's); only when that sum is over
-/// the budget is the joined text counted, so each chunk is counted about
-/// once instead of once per piece. A chunk whose sum fit but whose text
-/// does not (rare: joined pieces seldom tokenize longer than apart) is
-/// packed again, every join counted. Pieces are each within the budget.
+/// the budget, and gives each chunk with its count. Whether a piece still
+/// fits is first judged by adding counts (the chunk's, the separator's, the
+/// piece's); only when that sum is over the budget is the joined text
+/// counted, so each chunk is counted about once instead of once per piece.
+/// A chunk whose sum fit is counted once at the end; if its text does not
+/// fit (rare: joined pieces seldom tokenize longer than apart) it is packed
+/// again, every join counted. Pieces are each within the budget.
 fn pack<E>(
     pieces: Vec<Piece>,
     budget: usize,
     sep: &str,
     count: &dyn Fn(&str) -> Result<usize, E>,
-) -> Result<Vec<String>, E> {
+) -> Result<Vec<Piece>, E> {
     let sep_tokens = count(sep)?;
     let mut groups: Vec<Group> = Vec::new();
     for piece in pieces {
         let Some(group) = groups.last_mut() else {
             groups.push(Group::new(piece));
             continue;
+        };
+        let (sep, sep_tokens) = if piece.glued {
+            ("", 0)
+        } else {
+            (sep, sep_tokens)
         };
         if group.tokens + sep_tokens + piece.tokens <= budget {
             group.tokens += sep_tokens + piece.tokens;
@@ -243,8 +310,17 @@ fn pack<E>(
     }
     let mut chunks = Vec::new();
     for group in groups {
-        if group.exact || count(&group.text)? <= budget {
-            chunks.push(group.text);
+        let tokens = if group.exact {
+            group.tokens
+        } else {
+            count(&group.text)?
+        };
+        if tokens <= budget || group.pieces.len() == 1 {
+            chunks.push(Piece {
+                text: group.text,
+                tokens,
+                glued: group.pieces.first().is_some_and(|p| p.glued),
+            });
         } else {
             chunks.extend(pack_exactly(group.pieces, budget, sep, count)?);
         }
@@ -279,24 +355,27 @@ fn pack_exactly<E>(
     budget: usize,
     sep: &str,
     count: &dyn Fn(&str) -> Result<usize, E>,
-) -> Result<Vec<String>, E> {
+) -> Result<Vec<Piece>, E> {
     let mut chunks = Vec::new();
-    let mut current = String::new();
+    let mut current: Option<Piece> = None;
     for piece in pieces {
-        if current.is_empty() {
-            current = piece.text;
+        let Some(chunk) = current.as_mut() else {
+            current = Some(piece);
             continue;
-        }
-        let candidate = format!("{current}{sep}{}", piece.text);
-        if count(&candidate)? <= budget {
-            current = candidate;
+        };
+        let candidate = format!("{}{}{}", chunk.text, piece.separator(sep), piece.text);
+        let tokens = count(&candidate)?;
+        if tokens <= budget {
+            *chunk = Piece {
+                text: candidate,
+                tokens,
+                glued: chunk.glued,
+            };
         } else {
-            chunks.push(std::mem::replace(&mut current, piece.text));
+            chunks.extend(current.replace(piece));
         }
     }
-    if !current.is_empty() {
-        chunks.push(current);
-    }
+    chunks.extend(current);
     Ok(chunks)
 }
 
@@ -459,6 +538,8 @@ mod tests {
         for c in &chunks {
             assert!(c.len() <= 100, "{}", c.len());
         }
+        let alone = split_to_budget(&word, 100, &bytes).unwrap();
+        assert!(alone.concat() == word, "no space is put into a word");
         let joined: String = chunks.concat();
         let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let rejoined: String = joined.chars().filter(|c| !c.is_whitespace()).collect();
@@ -467,7 +548,7 @@ mod tests {
 
     #[test]
     fn split_by_tokens_cuts_at_char_boundaries_and_keeps_everything() {
-        for word in ["äöü€😀".repeat(50), "e\u{301}".repeat(300), "x".repeat(1)] {
+        for word in ["äöü€😀".repeat(50), "e\u{301}".repeat(300), "x".to_string()] {
             for budget in [0, 1, 3, 7, 64, 10_000] {
                 let pieces = split_by_tokens(&word, budget, &bytes).unwrap();
                 assert_eq!(pieces.concat(), word, "budget {budget}");
