@@ -329,3 +329,45 @@ fn a_prompt_that_cannot_fit_is_refused_before_any_model_pass() {
     );
     assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
 }
+
+#[test]
+fn random_text_made_of_control_token_pieces_gives_no_control_token() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for model in models() {
+        let tokenizer = model.tokenizer();
+        // Every special text and its halves, plus filler.
+        let mut atoms: Vec<String> = vec![" ".into(), "\n".into(), "ä".into(), "x".into()];
+        for text in tokenizer.special_tokens().values() {
+            let mid = text.len() / 2;
+            let mid = (0..=mid)
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            atoms.extend([
+                text.clone(),
+                text[..mid].to_string(),
+                text[mid..].to_string(),
+            ]);
+        }
+        for _ in 0..300 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| atoms[(next() % atoms.len() as u64) as usize].as_str())
+                .collect();
+            let ids = tokenizer.encode_text(&text).unwrap();
+            assert!(specials(&model, &ids).is_empty(), "{text:?}");
+            assert_eq!(tokenizer.decode(&ids).unwrap(), text);
+            let chunks = split_to_budget(&text, 7, &|t: &str| tokenizer.count(t)).unwrap();
+            for chunk in &chunks {
+                let ids = tokenizer.encode_text(chunk).unwrap();
+                assert!(ids.len() <= 7 || chunk.chars().count() == 1, "{chunk:?}");
+            }
+        }
+    }
+}

@@ -644,4 +644,86 @@ mod tests {
             vec!["Das Wachstum lag bei 3.2 Prozent.", "Das ist viel."]
         );
     }
+
+    /// Deterministic random texts from characters that stress the
+    /// splitters: sentence ends, quotes, abbreviations, digits, blank
+    /// lines, combining marks, wide characters, long runs.
+    fn random_texts(n: usize) -> Vec<String> {
+        const ATOMS: &[&str] = &[
+            "a",
+            "Z",
+            "ß",
+            "1",
+            "12",
+            ".",
+            "!",
+            "?",
+            " ",
+            "  ",
+            "\n",
+            "\n\n",
+            "\t",
+            "\"",
+            "»",
+            "«",
+            "(",
+            ")",
+            "z.B.",
+            "Dr.",
+            "\u{301}",
+            "\u{200B}",
+            "😀",
+            "€",
+            "\r\n",
+            "Nr. 5",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+            "<|im_end|>",
+            "'",
+            "’",
+            "…",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 7;
+            state ^= state >> 9;
+            state
+        };
+        (0..n)
+            .map(|_| {
+                let len = (next() % 200) as usize;
+                (0..len)
+                    .map(|_| ATOMS[(next() % ATOMS.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_texts_never_panic_and_keep_every_character() {
+        for text in random_texts(1500) {
+            for budget in [0, 1, 4, 33] {
+                for count in [
+                    &bytes as &dyn Fn(&str) -> Result<usize, Infallible>,
+                    &chars,
+                    &words,
+                ] {
+                    let chunks = split_to_budget(&text, budget, count).unwrap();
+                    let expected: String = text.split_whitespace().collect();
+                    let got: String = chunks.iter().flat_map(|c| c.split_whitespace()).collect();
+                    assert_eq!(got, expected, "{text:?} budget {budget}");
+                    let word_pieces = split_by_tokens(&text, budget, count).unwrap();
+                    assert_eq!(word_pieces.concat(), text);
+                    let prefix = prefix_within(&text, budget, count).unwrap();
+                    assert!(text.starts_with(prefix));
+                }
+            }
+            let rejoined: String = sentences(&text).concat();
+            let squeezed: String = text.split_whitespace().collect();
+            assert_eq!(
+                rejoined.split_whitespace().collect::<String>(),
+                squeezed,
+                "{text:?}"
+            );
+        }
+    }
 }
