@@ -8,6 +8,7 @@ use candle_transformers::generation::{LogitsProcessor, Sampling as CandleSamplin
 use serde::Serialize;
 
 use crate::model::{KvCache, Model, ModelError, PREFILL_CHUNK};
+use crate::stop::StopToken;
 
 /// How the next token is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -104,6 +105,10 @@ pub struct GenerateOptions {
     /// every prompt token; so does a prefix shorter than
     /// [`MIN_SHARED_PREFIX`] or as long as the prompt.
     pub shared_prefix: usize,
+    /// Checked before every model pass (each prompt chunk and each decode
+    /// step): once it says stop, generation ends with
+    /// [`ModelError::Aborted`]. The default never stops.
+    pub stop: StopToken,
 }
 
 /// Shortest prefix worth keeping: below this, copying saves next to nothing.
@@ -143,12 +148,19 @@ pub struct Generation {
 
 /// Generates a continuation of `prompt` with `model`, using (and clearing
 /// first) the worker's `cache`.
+///
+/// A prompt that leaves no room for one new token in the model's context is
+/// refused before any model pass ([`ModelError::PromptTooLong`]); an empty
+/// one too. Stops with [`ModelError::Aborted`] as soon as `options.stop`
+/// says so (checked before every model pass).
 pub fn generate(
     model: &Model,
     cache: &mut KvCache,
     prompt: &[u32],
     options: &GenerateOptions,
 ) -> Result<Generation, ModelError> {
+    check_fits(prompt.len(), model.context_length())?;
+    options.stop.check()?;
     let room = model.context_length().saturating_sub(prompt.len());
     let max_new = options.max_new_tokens.min(room);
     // The last generated token is never fed back, hence no `+ 1`.
@@ -159,6 +171,7 @@ pub fn generate(
     let (shared, reused) = if (MIN_SHARED_PREFIX..prompt.len()).contains(&shared) {
         // Before joining the step batcher: other workers need not wait for
         // this sequence while its prefix is computed.
+        options.stop.check()?;
         let reused =
             model
                 .prefixes()
@@ -172,6 +185,7 @@ pub fn generate(
     let mut decoder = model.decoder();
     let mut logits = None;
     for chunk in prompt[shared..].chunks(PREFILL_CHUNK) {
+        options.stop.check()?;
         logits = Some(decoder.step(chunk, cache)?);
     }
     let prefill_seconds = prefill_start.elapsed().as_secs_f64();
@@ -203,6 +217,7 @@ pub fn generate(
                 break;
             }
         }
+        options.stop.check()?;
         logits = decoder.step(&[next], cache)?;
     }
     drop(decoder);
@@ -217,6 +232,20 @@ pub fn generate(
         decode_seconds,
         stop,
     })
+}
+
+/// `Ok` when a prompt of `tokens` tokens leaves room for at least one new
+/// token in a context of `context` tokens.
+pub fn check_fits(tokens: usize, context: usize) -> Result<(), ModelError> {
+    if tokens == 0 {
+        return Err(ModelError::Inference(candle_core::Error::Msg(
+            "empty prompt".into(),
+        )));
+    }
+    if tokens >= context {
+        return Err(ModelError::PromptTooLong { tokens, context });
+    }
+    Ok(())
 }
 
 /// The tokens that may not come next: the always-suppressed ones, plus the
@@ -266,7 +295,25 @@ mod tests {
             banned_sequences: seqs,
             enough: None,
             shared_prefix: 0,
+            stop: StopToken::never(),
         }
+    }
+
+    #[test]
+    fn prompts_must_leave_room_for_an_answer() {
+        assert!(check_fits(10, 11).is_ok());
+        let err = check_fits(11, 11).unwrap_err();
+        assert!(matches!(
+            err,
+            ModelError::PromptTooLong {
+                tokens: 11,
+                context: 11
+            }
+        ));
+        assert!(err
+            .to_string()
+            .contains("does not fit the context of 11 tokens"));
+        assert!(check_fits(0, 11).is_err());
     }
 
     #[test]

@@ -23,8 +23,8 @@ use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
 pub use prefix::PrefixCache;
-pub use template::{ChatTemplate, Message, Role, TemplateSource};
-pub use tokenizer::TextTokenizer;
+pub use template::{ChatPart, ChatTemplate, Message, Role, TemplateSource};
+pub use tokenizer::{PromptPiece, TextTokenizer};
 pub use transformer::{Config, KvCache, SequenceStep, Transformer};
 
 /// Threads per tensor operation: CANDLE_NUM_THREADS, else
@@ -86,6 +86,17 @@ pub enum ModelError {
     /// time.
     #[error("{0}")]
     Aborted(#[from] crate::stop::Abort),
+    /// A prompt leaves no room for an answer; it is never sent.
+    #[error(
+        "the prompt has {tokens} tokens and does not fit the context of {context} tokens \
+         with room for an answer"
+    )]
+    PromptTooLong {
+        /// Tokens in the prompt.
+        tokens: usize,
+        /// The context it had to fit, in tokens.
+        context: usize,
+    },
 }
 
 /// Descriptive facts about a loaded model.
@@ -280,10 +291,20 @@ impl Model {
         self.transformer.config().context_length
     }
 
-    /// Renders a chat with the model's template and tokenizes it.
+    /// Renders a chat with the model's template and tokenizes it: the
+    /// template's own text with its control tokens, every message's content
+    /// as plain text (see [`TextTokenizer::encode_text`]), so nothing a
+    /// message says can become a control token.
     pub fn chat_tokens(&self, messages: &[Message]) -> Result<Vec<u32>, ModelError> {
-        let prompt = self.template.render(messages)?;
-        self.tokenizer.encode_prompt(&prompt)
+        let parts = self.template.render_parts(messages)?;
+        let pieces: Vec<PromptPiece<'_>> = parts
+            .iter()
+            .map(|part| match part {
+                ChatPart::Markup(text) => PromptPiece::Markup(text),
+                ChatPart::Text(text) => PromptPiece::Text(text),
+            })
+            .collect();
+        self.tokenizer.encode_chat(&pieces)
     }
 
     /// [`Self::chat_tokens`], and how many of the tokens do not depend on

@@ -7,7 +7,7 @@
 //! is byte-level BPE as in GPT-2. A `tokenizer.json` next to the model file
 //! overrides all of this.
 
-use std::collections::HashSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
@@ -33,14 +33,37 @@ const QWEN2_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'
 /// Llama 3's split regex (digits in groups of up to three).
 const LLAMA3_SPLIT: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
+/// Longest run of non-whitespace (or of whitespace) bytes that untrusted
+/// text hands to the pre-tokenizer and BPE in one piece; longer runs are cut
+/// at a character boundary and their pieces tokenized one after another.
+/// Ordinary words are far shorter, so their ids do not change; a 30 KB
+/// "word" (base64, a minified script) no longer costs minutes.
+pub const MAX_RUN_BYTES: usize = 256;
+
 /// A text tokenizer plus the special tokens generation needs.
+///
+/// It holds two tokenizers over the same vocabulary: one that matches the
+/// text of control and added tokens (for kurz's own chat-template text) and
+/// one that never does (for everything else: article text, titles, file
+/// names), so no input can produce a control token.
 #[derive(Clone)]
 pub struct TextTokenizer {
     inner: Tokenizer,
+    plain: Tokenizer,
     bos: Option<u32>,
     add_bos: bool,
     eos: Option<u32>,
-    control_texts: Vec<String>,
+    special: BTreeMap<u32, String>,
+}
+
+/// One piece of a rendered chat prompt (see [`TextTokenizer::encode_chat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptPiece<'a> {
+    /// Text of the chat template itself: control tokens written in it
+    /// (`<|im_start|>`) become control tokens.
+    Markup(&'a str),
+    /// A message's content: tokenized as plain text, whatever it contains.
+    Text(&'a str),
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -75,13 +98,15 @@ impl TextTokenizer {
             })?,
             None => build_bpe(md, &tokens, types.as_deref())?,
         };
-        let control_texts = special_texts(&tokens, types.as_deref());
+        let special = special_tokens(&inner, &tokens, types.as_deref());
+        let plain = plain_tokenizer(&inner)?;
         Ok(Self {
             inner,
+            plain,
             bos: bos.map(|b| b as u32),
             add_bos,
             eos: eos.map(|e| e as u32),
-            control_texts,
+            special,
         })
     }
 
@@ -101,11 +126,18 @@ impl TextTokenizer {
         Self::from_gguf(&Metadata::new(&content), path.parent())
     }
 
-    /// Tokenizes `text`, matching special tokens written in it (as in a
-    /// rendered chat template). Adds the BOS token when the model asks for it
-    /// and the text does not already start with it.
-    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>, ModelError> {
-        let mut ids = self.encode_raw(text)?;
+    /// Tokenizes a rendered chat: [`PromptPiece::Markup`] with control
+    /// tokens matched, [`PromptPiece::Text`] as plain text (see
+    /// [`Self::encode_text`]). Adds the BOS token when the model asks for it
+    /// and the prompt does not already start with it.
+    pub fn encode_chat(&self, pieces: &[PromptPiece<'_>]) -> Result<Vec<u32>, ModelError> {
+        let mut ids = Vec::new();
+        for piece in pieces {
+            match piece {
+                PromptPiece::Markup(text) => ids.extend(self.encode_raw(text)?),
+                PromptPiece::Text(text) => ids.extend(self.encode_text(text)?),
+            }
+        }
         if let (true, Some(bos)) = (self.add_bos, self.bos) {
             if ids.first() != Some(&bos) {
                 ids.insert(0, bos);
@@ -114,12 +146,37 @@ impl TextTokenizer {
         Ok(ids)
     }
 
-    /// Tokenizes `text` without adding anything.
+    /// Tokenizes trusted text (a chat template's own text), matching the
+    /// text of control and added tokens written in it, as llama.cpp does
+    /// with `parse_special`. Never use it for input: see
+    /// [`Self::encode_text`].
     pub fn encode_raw(&self, text: &str) -> Result<Vec<u32>, ModelError> {
-        self.inner
-            .encode(text, false)
-            .map(|e| e.get_ids().to_vec())
-            .map_err(|e| ModelError::Tokenizer(e.to_string()))
+        encode_with(&self.inner, text)
+    }
+
+    /// Tokenizes untrusted text (article text, titles, file names): the text
+    /// of a control or added token written in it (`<|im_end|>`) is spelled
+    /// out in ordinary tokens, so the result never holds a token for which
+    /// [`Self::is_special`] is true. Runs longer than [`MAX_RUN_BYTES`] are
+    /// tokenized piece by piece, which bounds the tokenizer's time and
+    /// memory on any input.
+    pub fn encode_text(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let mut ids = Vec::new();
+        for piece in bounded_pieces(text, MAX_RUN_BYTES) {
+            ids.extend(encode_with(&self.plain, piece)?);
+        }
+        Ok(ids)
+    }
+
+    /// Whether `id` is a control or added token (`<|im_start|>`, `<|endoftext|>`,
+    /// user-defined tokens): one that [`Self::encode_text`] never produces.
+    pub fn is_special(&self, id: u32) -> bool {
+        self.special.contains_key(&id)
+    }
+
+    /// Every control and added token, by id, with its text.
+    pub fn special_tokens(&self) -> &BTreeMap<u32, String> {
+        &self.special
     }
 
     /// Turns token ids back into text, leaving out special tokens.
@@ -129,9 +186,10 @@ impl TextTokenizer {
             .map_err(|e| ModelError::Tokenizer(e.to_string()))
     }
 
-    /// Number of tokens in `text` (without BOS).
+    /// Number of tokens of untrusted `text` (as [`Self::encode_text`]
+    /// gives them; without BOS).
     pub fn count(&self, text: &str) -> Result<usize, ModelError> {
-        self.encode_raw(text).map(|ids| ids.len())
+        self.encode_text(text).map(|ids| ids.len())
     }
 
     /// The id of a token given by its exact text, if the vocabulary has it.
@@ -166,19 +224,6 @@ impl TextTokenizer {
         self.eos
             .and_then(|e| self.token_text(e))
             .unwrap_or_default()
-    }
-
-    /// Removes the text of control tokens (e.g. `<|im_start|>`) from
-    /// untrusted input, so an article cannot inject chat-structure tokens
-    /// into a prompt.
-    pub fn strip_control_texts(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for special in &self.control_texts {
-            if out.contains(special.as_str()) {
-                out = out.replace(special.as_str(), "");
-            }
-        }
-        out
     }
 
     /// Size of the vocabulary including added tokens.
@@ -283,16 +328,117 @@ fn add_special_tokens(
     Ok(())
 }
 
-fn special_texts(tokens: &[String], types: Option<&[i64]>) -> Vec<String> {
-    let Some(types) = types else {
-        return Vec::new();
-    };
-    let mut seen = HashSet::new();
-    tokens
-        .iter()
-        .zip(types)
-        .filter(|(text, &kind)| kind == TOKEN_TYPE_CONTROL && !text.is_empty())
-        .filter(|(text, _)| seen.insert(text.as_str()))
-        .map(|(text, _)| text.clone())
-        .collect()
+/// Control tokens (GGUF type 3) and every added token of the tokenizer.
+fn special_tokens(
+    tokenizer: &Tokenizer,
+    tokens: &[String],
+    types: Option<&[i64]>,
+) -> BTreeMap<u32, String> {
+    let mut special: BTreeMap<u32, String> = tokenizer
+        .get_added_tokens_decoder()
+        .into_iter()
+        .map(|(id, token)| (id, token.content))
+        .collect();
+    if let Some(types) = types {
+        for (id, (text, &kind)) in tokens.iter().zip(types).enumerate() {
+            if kind == TOKEN_TYPE_CONTROL || kind == TOKEN_TYPE_USER_DEFINED {
+                special.entry(id as u32).or_insert_with(|| text.clone());
+            }
+        }
+    }
+    special
+}
+
+/// A copy of `tokenizer` that matches no added token in text: every added
+/// token is registered as special and special tokens are encoded as text.
+fn plain_tokenizer(tokenizer: &Tokenizer) -> Result<Tokenizer, ModelError> {
+    let mut plain = tokenizer.clone();
+    let mut added: Vec<(u32, AddedToken)> =
+        tokenizer.get_added_tokens_decoder().into_iter().collect();
+    added.sort_by_key(|(id, _)| *id);
+    let as_special = added.into_iter().map(|(_, mut token)| {
+        token.special = true;
+        token
+    });
+    plain
+        .add_special_tokens(as_special.collect::<Vec<_>>())
+        .map_err(|e| ModelError::Tokenizer(e.to_string()))?;
+    plain.set_encode_special_tokens(true);
+    Ok(plain)
+}
+
+fn encode_with(tokenizer: &Tokenizer, text: &str) -> Result<Vec<u32>, ModelError> {
+    tokenizer
+        .encode(text, false)
+        .map(|e| e.get_ids().to_vec())
+        .map_err(|e| ModelError::Tokenizer(e.to_string()))
+}
+
+/// Splits `text` so that no piece holds a run of non-whitespace or of
+/// whitespace characters longer than `max_run` bytes (a longer run is cut
+/// at the last character boundary within the limit). Text without such
+/// runs is one piece. Pieces are never empty and join to `text`.
+pub fn bounded_pieces(text: &str, max_run: usize) -> Vec<&str> {
+    let max_run = max_run.max(4);
+    let mut pieces = Vec::new();
+    let mut piece_start = 0;
+    let mut run_start = 0;
+    let mut run_space = None;
+    for (pos, c) in text.char_indices() {
+        let space = c.is_whitespace();
+        if run_space != Some(space) {
+            run_space = Some(space);
+            run_start = pos;
+        }
+        if pos + c.len_utf8() - run_start > max_run {
+            // `c` would make the run too long: cut before it.
+            if pos > piece_start {
+                pieces.push(&text[piece_start..pos]);
+            }
+            piece_start = pos;
+            run_start = pos;
+        }
+    }
+    if piece_start < text.len() {
+        pieces.push(&text[piece_start..]);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_text_is_one_piece() {
+        let text = "Der Pegel stieg am 12. März auf 7,20 Meter.\n\nhttps://example.org/a/b";
+        assert_eq!(bounded_pieces(text, MAX_RUN_BYTES), vec![text]);
+        assert!(bounded_pieces("", MAX_RUN_BYTES).is_empty());
+    }
+
+    #[test]
+    fn long_runs_are_cut_at_char_boundaries() {
+        for text in [
+            "A".repeat(1000),
+            " ".repeat(1000),
+            format!("x {} y", "ü€😀".repeat(300)),
+            "e\u{301}".repeat(400),
+        ] {
+            let pieces = bounded_pieces(&text, 16);
+            assert_eq!(pieces.concat(), text);
+            for piece in &pieces {
+                assert!(!piece.is_empty());
+                let mut run = 0;
+                let mut last = None;
+                for c in piece.chars() {
+                    if last != Some(c.is_whitespace()) {
+                        run = 0;
+                        last = Some(c.is_whitespace());
+                    }
+                    run += c.len_utf8();
+                    assert!(run <= 16, "{piece:?}");
+                }
+            }
+        }
+    }
 }

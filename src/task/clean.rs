@@ -113,7 +113,7 @@ const SETTLE_WORDS: usize = 3;
 
 /// Whether the raw model output `raw` is already long enough that more
 /// text cannot change its [`enforce_word_limit`]ed summary: once the
-/// cleaned text runs [`SETTLE_WORDS`] words past `max_words`, the kept
+/// cleaned text runs `SETTLE_WORDS` words past `max_words`, the kept
 /// sentences are fixed and the rest is cut anyway.
 pub fn is_past_word_bound(raw: &str, max_words: usize) -> bool {
     word_count(&clean_summary(raw)) > max_words + SETTLE_WORDS

@@ -178,7 +178,7 @@ fn extend_hints(
 fn word_sequences(word: &str, tokenizer: &TextTokenizer) -> Vec<Vec<u32>> {
     [format!(" {word}"), word.to_string()]
         .iter()
-        .filter_map(|variant| tokenizer.encode_raw(variant).ok())
+        .filter_map(|variant| tokenizer.encode_text(variant).ok())
         .filter(|ids| !ids.is_empty())
         .collect()
 }

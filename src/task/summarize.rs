@@ -5,7 +5,7 @@
 use crate::stop::StopToken;
 use serde::Serialize;
 
-use super::chunk::split_to_budget;
+use super::chunk::{prefix_within, split_to_budget};
 use super::clean::{clean_summary, enforce_word_limit, is_past_word_bound};
 use super::guard::{guarded, GuardHints, GuardOptions};
 use super::prompt::{self, PromptStyle};
@@ -35,6 +35,9 @@ const MIN_PARTIAL_WORDS: usize = 80;
 const NAMES_HINT_RESERVE: usize = 160;
 /// Fewest prompt tokens left for article text before kurz gives up.
 const MIN_TEXT_BUDGET: usize = 64;
+/// Most tokens of a title quoted in a prompt (every part and merge prompt
+/// of a long article repeats it); a longer title is cut and ends in "…".
+pub const MAX_TITLE_TOKENS: usize = 128;
 
 /// Token budget for an answer of at most `words` English words: about 1.3
 /// tokens per word plus slack, so the model can finish its last sentence
@@ -51,15 +54,31 @@ pub fn whole_article_prompt(
     style: PromptStyle,
     max_words: usize,
 ) -> Result<ChatPrompt, ModelError> {
-    let article = model.tokenizer().strip_control_texts(&doc.text);
-    let messages = prompt::summary(style, doc.title.as_deref(), &article, max_words, &[]);
+    let title = prompt_title(model, doc.title.as_deref())?;
+    let messages = prompt::summary(style, title.as_deref(), &doc.text, max_words, &[]);
     model.chat_prompt(&messages)
+}
+
+/// `title` as prompts quote it: at most [`MAX_TITLE_TOKENS`] tokens.
+pub fn prompt_title(model: &Model, title: Option<&str>) -> Result<Option<String>, ModelError> {
+    let Some(title) = title else { return Ok(None) };
+    let tokenizer = model.tokenizer();
+    let count = |t: &str| tokenizer.count(t);
+    if count(title)? <= MAX_TITLE_TOKENS {
+        return Ok(Some(title.to_string()));
+    }
+    let cut = prefix_within(title, MAX_TITLE_TOKENS - 1, &count)?;
+    Ok(Some(format!("{}…", cut.trim_end())))
 }
 
 /// Summarizes `doc` into English within `options.max_words` words; with
 /// the guard on, checks the summary's names and numbers against the article
 /// and regenerates the final step when some are not in it. (A long
 /// article's parts are summarized once; only the merge is redone.)
+///
+/// The article and title are never markup for the model (see
+/// [`Model::chat_tokens`]). Stops with [`ModelError::Aborted`] once `stop`
+/// says so: it is checked before every model call and every model pass.
 pub fn summarize(
     model: &Model,
     cache: &mut KvCache,
@@ -68,14 +87,15 @@ pub fn summarize(
     stop: &StopToken,
 ) -> Result<TaskOutput, ModelError> {
     stop.check()?;
-    let article = model.tokenizer().strip_control_texts(&doc.text);
-    let title = doc.title.as_deref();
+    let article = &doc.text;
+    let title = prompt_title(model, doc.title.as_deref())?;
+    let title = title.as_deref();
     let no_hints = GuardHints::default();
-    let mut prepare = Summarizer::new(model, cache, options, &no_hints, title);
-    let material = prepare.material(&article)?;
+    let mut prepare = Summarizer::new(model, cache, options, &no_hints, title, stop);
+    let material = prepare.material(article)?;
     let prepare_stats = prepare.stats;
     let mut finish = |hints: &GuardHints| {
-        let mut run = Summarizer::new(model, cache, options, hints, title);
+        let mut run = Summarizer::new(model, cache, options, hints, title, stop);
         let text = run.finish(&material)?;
         Ok(TaskOutput {
             text,
@@ -114,6 +134,7 @@ struct Summarizer<'a> {
     hints: &'a GuardHints,
     stats: TaskStats,
     title: Option<&'a str>,
+    stop: &'a StopToken,
 }
 
 impl<'a> Summarizer<'a> {
@@ -123,6 +144,7 @@ impl<'a> Summarizer<'a> {
         options: &'a SummaryOptions,
         hints: &'a GuardHints,
         title: Option<&'a str>,
+        stop: &'a StopToken,
     ) -> Self {
         Self {
             model,
@@ -131,6 +153,7 @@ impl<'a> Summarizer<'a> {
             hints,
             stats: TaskStats::default(),
             title,
+            stop,
         }
     }
 }
@@ -254,6 +277,7 @@ impl Summarizer<'_> {
 
     /// One model call: generate, clean, bound the length.
     fn ask(&mut self, messages: &[Message], max_words: usize) -> Result<String, ModelError> {
+        self.stop.check()?;
         let prompt = self.model.chat_prompt(messages)?;
         let mut sampling = self.options.sampling;
         sampling.seed = sampling.seed.wrapping_add(self.stats.calls as u64);
@@ -267,6 +291,7 @@ impl Summarizer<'_> {
                 is_past_word_bound(text, max_words)
             })),
             shared_prefix: prompt.shared_prefix,
+            stop: self.stop.clone(),
         };
         let generation = generate(self.model, self.cache, &prompt.tokens, &options)?;
         self.stats.add(&generation);

@@ -30,6 +30,12 @@ const OUTPUT_PER_INPUT_TOKEN: f64 = 1.6;
 const OUTPUT_SLACK: usize = 24;
 
 /// Translates `doc` (title and every paragraph) into English.
+///
+/// The text is never markup for the model (see
+/// [`crate::model::Model::chat_tokens`]); a title or paragraph longer than
+/// one call's budget is split (between sentences, words, or characters).
+/// Stops with [`ModelError::Aborted`] once `stop` says so: it is checked
+/// before every model call and every model pass.
 pub fn translate(
     model: &Model,
     cache: &mut KvCache,
@@ -45,16 +51,16 @@ pub fn translate(
         stats: TaskStats::default(),
         warnings: Vec::new(),
         budget: 0,
+        stop,
     };
     run.budget = run.input_budget()?;
     let title = match &doc.title {
-        Some(t) => Some(run.translate_piece(t, "title")?),
+        Some(t) => Some(run.translate_text(t, "title")?),
         None => None,
     };
-    let text = model.tokenizer().strip_control_texts(&doc.text);
     let mut translated = Vec::new();
-    for (i, paragraph) in paragraphs(&text).enumerate() {
-        translated.push(run.translate_paragraph(paragraph, i + 1)?);
+    for (i, paragraph) in paragraphs(&doc.text).enumerate() {
+        translated.push(run.translate_text(paragraph, &format!("paragraph {}", i + 1))?);
     }
     Ok(TranslateOutput {
         title,
@@ -84,25 +90,22 @@ struct Translator<'a> {
     warnings: Vec<String>,
     /// Most source tokens one call takes (the same for every paragraph).
     budget: usize,
+    stop: &'a StopToken,
 }
 
 impl Translator<'_> {
-    /// Translates one paragraph; one longer than a call's budget is split
-    /// at sentence boundaries and its pieces joined again.
-    fn translate_paragraph(
-        &mut self,
-        paragraph: &str,
-        number: usize,
-    ) -> Result<String, ModelError> {
+    /// Translates one paragraph (or the title); one longer than a call's
+    /// budget is split at sentence boundaries (words, characters when it
+    /// must) and its pieces joined again.
+    fn translate_text(&mut self, text: &str, label: &str) -> Result<String, ModelError> {
         let tokenizer = self.model.tokenizer();
-        let pieces = split_to_budget(paragraph, self.budget, &|t: &str| tokenizer.count(t))?;
+        let pieces = split_to_budget(text, self.budget, &|t: &str| tokenizer.count(t))?;
         if pieces.len() > 1 {
             self.stats.chunks += pieces.len();
         }
-        let label = format!("paragraph {number}");
         let mut out = Vec::with_capacity(pieces.len());
         for piece in &pieces {
-            out.push(self.translate_piece(piece, &label)?);
+            out.push(self.translate_piece(piece, label)?);
         }
         Ok(out.join(" "))
     }
@@ -122,6 +125,7 @@ impl Translator<'_> {
     }
 
     fn translate_piece(&mut self, text: &str, label: &str) -> Result<String, ModelError> {
+        self.stop.check()?;
         let source_tokens = self.model.tokenizer().count(text)?;
         let prompt = self.model.chat_prompt(&prompt::translation(text))?;
         let mut sampling = self.options.sampling;
@@ -130,6 +134,7 @@ impl Translator<'_> {
             max_new_tokens: (source_tokens as f64 * OUTPUT_PER_INPUT_TOKEN) as usize + OUTPUT_SLACK,
             sampling,
             shared_prefix: prompt.shared_prefix,
+            stop: self.stop.clone(),
             ..GenerateOptions::default()
         };
         let generation = generate(self.model, self.cache, &prompt.tokens, &options)?;
