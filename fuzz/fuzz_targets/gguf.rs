@@ -1,0 +1,43 @@
+//! The GGUF header/metadata path kurz takes when it opens a model file
+//! (`kurz::model::Model::load` → `from_reader`), on arbitrary bytes:
+//! candle's `gguf_file::Content::read` on a `Cursor`, then kurz's
+//! `Metadata`, `Config::from_metadata`, `TextTokenizer::from_gguf`, the
+//! chat template (compile and render) and `Transformer::from_gguf` (CPU,
+//! unmapped, so tensors are read from the cursor).
+//!
+//! Run with `-rss_limit_mb=2048 -malloc_limit_mb=2048`: an allocation of a
+//! size chosen by the file is a finding.
+#![no_main]
+
+use std::io::Cursor;
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::Device;
+use kurz::model::gguf::Metadata;
+use kurz::model::{ChatTemplate, Config, Message, TextTokenizer, Transformer};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut reader = Cursor::new(data);
+    let Ok(content) = Content::read(&mut reader) else {
+        return;
+    };
+    let md = Metadata::new(&content);
+    let _ = md.architecture();
+    let _ = md.opt_string("general.name");
+    let _ = Config::from_metadata(&md);
+    if let Ok(tokenizer) = TextTokenizer::from_gguf(&md, None) {
+        let _ = tokenizer.encode_prompt("Ein kurzer Satz. <|im_end|>");
+        let llama3_vocab = tokenizer.token_id("<|eot_id|>").is_some();
+        let template = md.opt_string("tokenizer.chat_template").ok().flatten();
+        if let Ok(template) = ChatTemplate::new(
+            template,
+            llama3_vocab,
+            tokenizer.bos_text(),
+            tokenizer.eos_text(),
+        ) {
+            let _ = template.render(&[Message::system("Sei kurz."), Message::user("Text")]);
+        }
+    }
+    let _ = Transformer::from_gguf(&content, &mut reader, &Device::Cpu, None, 1);
+});
