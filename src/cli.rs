@@ -257,11 +257,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "S", default_value_t = 299_792_458)]
     pub seed: u64,
 
-    /// Give up on one input after this many seconds (it gets an error
-    /// entry naming --timeout-per-file; the batch goes on) [default: no
-    /// limit].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout_per_file: Option<u64>,
+    /// Give up on one input after this many seconds, fractions allowed (it
+    /// gets an error entry naming --timeout-per-file; the batch goes on)
+    /// [default: no limit].
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout_per_file: Option<std::time::Duration>,
 
     /// Refuse inputs larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 2 * 1024 * 1024)]
@@ -332,6 +332,19 @@ fn parse_top_p(text: &str) -> Result<f64, String> {
         Ok(p)
     } else {
         Err(format!("{p} is not in (0, 1]"))
+    }
+}
+
+/// A time limit in seconds: a finite number above 0, at most a year.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    const YEAR: f64 = 365.0 * 24.0 * 3600.0;
+    let secs = parse_number(text)?;
+    if secs > 0.0 && secs <= YEAR {
+        Ok(std::time::Duration::from_secs_f64(secs))
+    } else {
+        Err(format!(
+            "{secs} is not a number of seconds above 0 (at most a year)"
+        ))
     }
 }
 
@@ -441,6 +454,19 @@ mod tests {
             Command::Summarize(a) => a,
             other => panic!("not summarize: {other:?}"),
         }
+    }
+
+    #[test]
+    fn timeout_per_file_takes_fractions_of_seconds() {
+        let r = summarize(&["a"]).run;
+        assert_eq!(r.timeout_per_file, None);
+        let r = summarize(&["a", "--timeout-per-file", "0.25"]).run;
+        assert_eq!(
+            r.timeout_per_file,
+            Some(std::time::Duration::from_millis(250))
+        );
+        let r = summarize(&["a", "--timeout-per-file", "90"]).run;
+        assert_eq!(r.timeout_per_file, Some(std::time::Duration::from_secs(90)));
     }
 
     #[test]
@@ -567,6 +593,10 @@ mod tests {
             &["summarize", "a", "--top-p", "0"],
             &["summarize", "a", "--top-p", "1.01"],
             &["summarize", "a", "--top-p", "inf"],
+            &["summarize", "a", "--timeout-per-file", "0"],
+            &["summarize", "a", "--timeout-per-file", "-3"],
+            &["summarize", "a", "--timeout-per-file", "NaN"],
+            &["summarize", "a", "--timeout-per-file", "1e12"],
             &["summarize", "a", "--seed", "-1"],
             &["summarize", "a", "--max-bytes", "-5"],
             &["summarize", "a", "--format", "pdf"],

@@ -142,13 +142,14 @@ fn exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     // Nothing to read: nothing runs.
     kurz().arg(dir.path().join("missing.txt")).assert().code(1);
-    // Conflicting caps: a usage error.
+    // Conflicting caps: a usage error (exit 1, clap's message).
     let input = write_article(dir.path());
     kurz()
         .args(["--summary-budget", "--max-new-tokens", "5"])
         .arg(&input)
         .assert()
-        .code(2);
+        .code(1)
+        .stderr(predicates::str::contains("cannot be used with"));
     // A prompt longer than the model's context fails that file only
     // (before any generation).
     let long = dir.path().join("long.txt");

@@ -3,15 +3,15 @@
 //! `/work/main/target/kurz-test-cache`) on arbitrary UTF-8 treated as
 //! untrusted article text.
 //!
-//! Today's untrusted-text path is `strip_control_texts` then `encode_raw`
-//! (issue 15 item 1 changes that API in another branch: switch this target
-//! to the new untrusted-text encoder once it lands).
+//! Untrusted text goes through `encode_text` (issue 15: article text is
+//! never matched against control tokens).
 //!
-//! Checked: no panic; `count` agrees with `encode_raw`; text that holds no
-//! control-token text after stripping decodes back to itself. With
-//! `KURZ_FUZZ_ASSERT_NO_CONTROL=1`, stripped text that still holds a
-//! control token's text (e.g. the nested `<|im_<|im_end|>start|>`) is a
-//! crash too (the known injection of issue 15, row 3).
+//! Checked: no panic; no id of the encoding is a special or added token
+//! (so no input can produce a control token, nested or split forms
+//! included); `count` agrees with `encode_text`; the ids decode back to the
+//! text, except for C0/C1 control characters, for which SmolLM2's
+//! vocabulary has no byte tokens (finding 3 in fuzz/README.md: they are
+//! dropped, never turned into anything else).
 #![no_main]
 
 use std::path::PathBuf;
@@ -32,9 +32,8 @@ fn tokenizer() -> &'static TextTokenizer {
     })
 }
 
-fn assert_no_control() -> bool {
-    static FLAG: OnceLock<bool> = OnceLock::new();
-    *FLAG.get_or_init(|| std::env::var_os("KURZ_FUZZ_ASSERT_NO_CONTROL").is_some_and(|v| v == "1"))
+fn without_controls(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -42,23 +41,21 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let tok = tokenizer();
-    let text = tok.strip_control_texts(input);
     let ids = tok
-        .encode_raw(&text)
-        .expect("encode_raw failed on valid UTF-8");
+        .encode_text(input)
+        .expect("encode_text failed on valid UTF-8");
+    if let Some(id) = ids.iter().find(|&&id| tok.is_special(id)) {
+        panic!("untrusted text produced special token {id}: {input:?}");
+    }
     assert_eq!(
-        tok.count(&text).ok(),
+        tok.count(input).ok(),
         Some(ids.len()),
-        "count disagrees with encode_raw"
+        "count disagrees with encode_text"
     );
-    let clean = tok.strip_control_texts(&text) == text;
-    if !clean && assert_no_control() {
-        panic!("control-token text survives stripping: {text:?}");
-    }
-    if clean {
-        let back = tok
-            .decode(&ids)
-            .expect("decode failed on ids of encode_raw");
-        assert_eq!(back, text, "text does not round-trip through the tokenizer");
-    }
+    let back = tok.decode(&ids).expect("decode failed on ids of encode_text");
+    assert_eq!(
+        without_controls(&back),
+        without_controls(input),
+        "text does not round-trip through the tokenizer"
+    );
 });

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
@@ -100,7 +99,7 @@ fn run_task(
         strict,
         task: task(context),
         interrupt: interrupt.clone(),
-        timeout_per_file: run.timeout_per_file.map(Duration::from_secs),
+        timeout_per_file: run.timeout_per_file,
     };
     let report = match run_batch_locked(&model, &model_ref, &inputs, &config, &progress, &lock) {
         Ok(report) => report,

@@ -18,7 +18,6 @@ use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use candle_core::quantized::gguf_file;
 use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
@@ -200,7 +199,7 @@ impl Model {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let content = gguf_file::Content::read(reader).map_err(invalid)?;
+        let content = gguf::read_content(reader).map_err(invalid)?;
         let md = gguf::Metadata::new(&content);
         // The tokenizer is built on a thread of its own while the weights
         // are prepared: both take a good part of the load time.

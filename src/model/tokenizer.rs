@@ -117,11 +117,9 @@ impl TextTokenizer {
             path: path.to_path_buf(),
             source: e,
         })?;
-        let content = candle_core::quantized::gguf_file::Content::read(&mut file).map_err(|e| {
-            ModelError::Invalid {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            }
+        let content = super::gguf::read_content(&mut file).map_err(|e| ModelError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         })?;
         Self::from_gguf(&Metadata::new(&content), path.parent())
     }

@@ -30,7 +30,7 @@ pub enum LockError {
     /// The lock file cannot be created, opened or locked.
     // Not named `source`: the error is part of this message, and a source
     // would make `{:#}` print it twice.
-    #[error("cannot lock output folder {}: {error}", dir.display())]
+    #[error("cannot write to output folder {} (its lock file .kurz.lock): {error}", dir.display())]
     Io {
         /// The output folder.
         dir: PathBuf,
