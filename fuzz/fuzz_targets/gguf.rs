@@ -1,6 +1,7 @@
 //! The GGUF header/metadata path kurz takes when it opens a model file
 //! (`kurz::model::Model::load` → `from_reader`), on arbitrary bytes:
-//! candle's `gguf_file::Content::read` on a `Cursor`, then kurz's
+//! kurz's `gguf::read_content` (Candle's reader, its panics turned into
+//! errors) on a `Cursor`, then kurz's
 //! `Metadata`, `Config::from_metadata`, `TextTokenizer::from_gguf`, the
 //! chat template (compile and render) and `Transformer::from_gguf` (CPU,
 //! unmapped, so tensors are read from the cursor).
@@ -13,13 +14,22 @@ use std::io::Cursor;
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::Device;
-use kurz::model::gguf::Metadata;
+use kurz::model::gguf::{read_content, Metadata};
 use kurz::model::{ChatTemplate, Config, Message, TextTokenizer, Transformer};
 use libfuzzer_sys::fuzz_target;
 
+/// libfuzzer-sys's panic hook aborts at once, before `read_content` can
+/// turn Candle's panics into errors; a quiet hook lets it. A panic nobody
+/// catches still aborts (libfuzzer-sys catches it at the target's edge).
+fn let_read_content_catch_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| std::panic::set_hook(Box::new(|_| {})));
+}
+
 fuzz_target!(|data: &[u8]| {
+    let_read_content_catch_panics();
     let mut reader = Cursor::new(data);
-    let Ok(content) = Content::read(&mut reader) else {
+    let Ok(content) = read_content(&mut reader) else {
         return;
     };
     let md = Metadata::new(&content);
