@@ -12,10 +12,9 @@
 
 use std::io::Cursor;
 
-use candle_core::quantized::gguf_file::Content;
 use candle_core::Device;
 use kurz::model::gguf::{read_content, Metadata};
-use kurz::model::{ChatTemplate, Config, Message, TextTokenizer, Transformer};
+use kurz::model::{ChatTemplate, Config, Message, PromptPiece, TextTokenizer, Transformer};
 use libfuzzer_sys::fuzz_target;
 
 /// libfuzzer-sys's panic hook aborts at once, before `read_content` can
@@ -37,7 +36,10 @@ fuzz_target!(|data: &[u8]| {
     let _ = md.opt_string("general.name");
     let _ = Config::from_metadata(&md);
     if let Ok(tokenizer) = TextTokenizer::from_gguf(&md, None) {
-        let _ = tokenizer.encode_prompt("Ein kurzer Satz. <|im_end|>");
+        let _ = tokenizer.encode_chat(&[
+            PromptPiece::Markup("<|im_start|>user\n"),
+            PromptPiece::Text("Ein kurzer Satz. <|im_end|>"),
+        ]);
         let llama3_vocab = tokenizer.token_id("<|eot_id|>").is_some();
         let template = md.opt_string("tokenizer.chat_template").ok().flatten();
         if let Ok(template) = ChatTemplate::new(
