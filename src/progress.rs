@@ -221,11 +221,13 @@ fn describe(entry: &ManifestEntry, done: usize, total: usize) -> String {
             "{head} skipped {} (already done; --force redoes it)",
             entry.input
         ),
-        Status::Error => format!(
-            "{head} error   {}: {}",
-            entry.input,
-            entry.error.as_deref().unwrap_or("unknown error")
-        ),
+        Status::Error => {
+            // The manifest's error names the input already; say it once.
+            let error = entry.error.as_deref().unwrap_or("unknown error");
+            let prefix = format!("{}: ", entry.input);
+            let cause = error.strip_prefix(&prefix).unwrap_or(error);
+            format!("{head} error   {}: {cause}", entry.input)
+        }
     }
 }
 
@@ -298,6 +300,16 @@ impl crate::registry::PullProgress for TransferProgress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_line_names_the_input_once() {
+        let line = r#"{"input":"in/deep.html","input_sha256":null,"bytes":null,"language":null,"title":null,"output":null,"summary":null,"model":{"file":"m.gguf","sha256":"00"},"params":{},"prompt_tokens":0,"generated_tokens":0,"seconds":0.0,"prefill_seconds":0.0,"decode_seconds":0.0,"status":"error","error":"in/deep.html: HTML nested too deeply (more than 512 levels)","task":"summarize","finished_at":"2026-12-06T13:16:31Z"}"#;
+        let entry: ManifestEntry = serde_json::from_str(line).expect("a manifest line");
+        assert_eq!(
+            describe(&entry, 1, 2),
+            "kurz: [1/2] error   in/deep.html: HTML nested too deeply (more than 512 levels)"
+        );
+    }
 
     #[test]
     fn plain_text_is_borrowed() {
