@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::input::{decode_bytes, extract_document, read_source, Document, InputError, InputItem};
+use crate::input::{
+    decode_bytes, extract_document, read_source_until, Document, InputError, InputItem,
+};
 use crate::model::{KvCache, Model, ModelError};
 use crate::output::{
     relative_output_path, remove_temp_leftovers, render, sha256_hex, write_under, Format,
@@ -609,9 +611,10 @@ impl Worker<'_> {
         let mut entry = self.blank_entry(item);
         match self.process_into(&mut entry, cache, item, out_path, stop) {
             Ok(()) => {}
-            Err(ItemError::Model(ModelError::Aborted(Abort::Interrupted))) => {
-                return Outcome::Interrupted
-            }
+            Err(
+                ItemError::Model(ModelError::Aborted(Abort::Interrupted))
+                | ItemError::Input(InputError::Aborted(Abort::Interrupted)),
+            ) => return Outcome::Interrupted,
             Err(ItemError::OutputFolder { path, error }) => {
                 return Outcome::WriteFailed(path, error)
             }
@@ -635,7 +638,7 @@ impl Worker<'_> {
         out_path: &Path,
         stop: &StopToken,
     ) -> Result<(), ItemError> {
-        let bytes = read_source(item, self.config.max_bytes)?;
+        let bytes = read_source_until(item, self.config.max_bytes, stop)?;
         let sha = sha256_hex(&bytes);
         entry.input_sha256 = Some(sha.clone());
         entry.bytes = Some(bytes.len() as u64);

@@ -15,6 +15,8 @@ pub mod language;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::stop::{Abort, StopToken};
+
 pub use decode::decode_bytes;
 pub use discover::{
     discover, escape_name, output_stem_for, unescape_name, DiscoverOptions, Discovery, SkippedPath,
@@ -188,6 +190,10 @@ pub enum InputError {
         /// The largest sum of element depths accepted.
         limit: usize,
     },
+    /// Reading stopped: the run was interrupted, or the input's time ran
+    /// out while it waited for a pipe or standard input to send data.
+    #[error("{0}")]
+    Aborted(crate::stop::Abort),
     /// An `--include`/`--exclude` glob is invalid.
     #[error("invalid --{option} pattern {pattern:?}: {reason}")]
     InvalidPattern {
@@ -250,11 +256,30 @@ fn too_large_message(bytes: Option<u64>, limit: u64) -> String {
 /// [`InputError::NotFound`], [`InputError::TooLarge`] or
 /// [`InputError::Unreadable`].
 pub fn read_source(item: &InputItem, max_bytes: u64) -> Result<Vec<u8>, InputError> {
+    read_source_until(item, max_bytes, &StopToken::never())
+}
+
+/// [`read_source`] that gives up when `stop` says so: a pipe, a device or
+/// standard input whose writer sends nothing is waited on in short slices
+/// (on Linux), with `stop` checked between them, so neither
+/// `--timeout-per-file` nor Ctrl-C has to wait for data that never comes.
+///
+/// # Errors
+///
+/// Those of [`read_source`], and [`InputError::Aborted`].
+pub fn read_source_until(
+    item: &InputItem,
+    max_bytes: u64,
+    stop: &StopToken,
+) -> Result<Vec<u8>, InputError> {
     match &item.source {
-        InputSource::File(path) => read_file(path, max_bytes),
+        InputSource::File(path) => read_file(path, max_bytes, stop),
         InputSource::Stdin => {
-            read_limited(std::io::stdin().lock(), max_bytes).map_err(|error| match error {
-                ReadLimitError::Io(error) => InputError::Unreadable { path: None, error },
+            let stdin = std::io::stdin().lock();
+            read_limited(Watched::shared(stdin, stop), max_bytes).map_err(|error| match error {
+                ReadLimitError::Io(error) => {
+                    aborted_or(error, |error| InputError::Unreadable { path: None, error })
+                }
                 ReadLimitError::TooLarge => InputError::TooLarge {
                     bytes: None,
                     limit: max_bytes,
@@ -264,7 +289,129 @@ pub fn read_source(item: &InputItem, max_bytes: u64) -> Result<Vec<u8>, InputErr
     }
 }
 
-fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, InputError> {
+/// The [`InputError::Aborted`] a [`Watched`] read ended with, or `other`.
+fn aborted_or(
+    error: std::io::Error,
+    other: impl FnOnce(std::io::Error) -> InputError,
+) -> InputError {
+    match error.get_ref().and_then(|e| e.downcast_ref::<Abort>()) {
+        Some(abort) => InputError::Aborted(*abort),
+        None => other(error),
+    }
+}
+
+/// A reader that, on Linux, waits for data with `poll` in slices of
+/// [`Watched::SLICE_MS`] and checks a [`StopToken`] between them; a read
+/// stopped that way fails with an I/O error wrapping the [`Abort`].
+/// Regular files never wait, so they are read directly.
+struct Watched<'a, R> {
+    inner: R,
+    stop: &'a StopToken,
+    /// Reads are non-blocking (a descriptor of kurz's own): read first and
+    /// wait only when there is nothing yet. A FIFO that never had a writer
+    /// then reads as empty, where `poll` would wait for ever.
+    nonblocking: bool,
+}
+
+impl<'a, R> Watched<'a, R> {
+    const SLICE_MS: i32 = 100;
+
+    /// Watches a descriptor shared with others (standard input): its flags
+    /// are left alone, and each read waits for `poll` first.
+    fn shared(inner: R, stop: &'a StopToken) -> Self {
+        Self {
+            inner,
+            stop,
+            nonblocking: false,
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl<'a> Watched<'a, std::fs::File> {
+    /// Watches a file kurz opened itself (a FIFO or a device): it is made
+    /// non-blocking, which touches no one else's descriptor.
+    fn own(file: std::fs::File, stop: &'a StopToken) -> Self {
+        use std::os::unix::io::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: `fd` is open and owned by `file`; F_GETFL/F_SETFL only
+        // read and change its status flags.
+        let nonblocking = unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            flags >= 0 && libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) == 0
+        };
+        Self {
+            inner: file,
+            stop,
+            nonblocking,
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl<'a> Watched<'a, std::fs::File> {
+    fn own(file: std::fs::File, stop: &'a StopToken) -> Self {
+        Self::shared(file, stop)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl<R: std::io::Read + std::os::unix::io::AsRawFd> Watched<'_, R> {
+    /// Waits up to one slice for the descriptor to be readable (data, end
+    /// of file or an error waiting); whether it is.
+    fn wait(&self) -> std::io::Result<bool> {
+        let mut fds = libc::pollfd {
+            fd: self.inner.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: `fds` is one valid pollfd for the call's duration, and its
+        // descriptor is owned by `inner`, open for this whole call.
+        match unsafe { libc::poll(&mut fds, 1, Self::SLICE_MS) } {
+            n if n > 0 => Ok(true),
+            0 => Ok(false),
+            _ => {
+                let error = std::io::Error::last_os_error();
+                match error.kind() {
+                    std::io::ErrorKind::Interrupted => Ok(false),
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl<R: std::io::Read + std::os::unix::io::AsRawFd> std::io::Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            self.stop.check().map_err(std::io::Error::other)?;
+            if !self.nonblocking {
+                if self.wait()? {
+                    return self.inner.read(buf);
+                }
+                continue;
+            }
+            match self.inner.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    self.wait()?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+impl<R: std::io::Read> std::io::Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.stop.check().map_err(std::io::Error::other)?;
+        self.inner.read(buf)
+    }
+}
+
+fn read_file(path: &Path, max_bytes: u64, stop: &StopToken) -> Result<Vec<u8>, InputError> {
     let unreadable = |error| InputError::Unreadable {
         path: Some(path.to_path_buf()),
         error,
@@ -285,8 +432,13 @@ fn read_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, InputError> {
     }
     // The size check above can race with writers, and devices and pipes have
     // no size; the limited read guards against both.
-    read_limited(file, max_bytes).map_err(|error| match error {
-        ReadLimitError::Io(error) => unreadable(error),
+    let read = if meta.is_file() {
+        read_limited(file, max_bytes)
+    } else {
+        read_limited(Watched::own(file, stop), max_bytes)
+    };
+    read.map_err(|error| match error {
+        ReadLimitError::Io(error) => aborted_or(error, unreadable),
         ReadLimitError::TooLarge => InputError::TooLarge {
             bytes: None,
             limit: max_bytes,
@@ -515,6 +667,45 @@ mod tests {
             other => panic!("expected TooLarge, got {other:?}"),
         }
         assert_eq!(read_source(&item, 2000).unwrap().len(), 2000);
+    }
+
+    /// A FIFO whose writer stays open but never writes: the read ends when
+    /// the deadline passes or the run is interrupted, not when data comes.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_silent_pipe_gives_up_on_the_stop_token() {
+        use crate::stop::Interrupt;
+        use std::os::unix::ffi::OsStrExt;
+        use std::time::{Duration, Instant};
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("silent.txt");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        // Held open read-write: a writer that never writes and never closes.
+        let _writer = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&fifo)
+            .unwrap();
+        let item = file_item(&fifo, InputKind::Text);
+
+        let started = Instant::now();
+        let deadline = StopToken::new(&Interrupt::new(), Some(Duration::from_millis(300)));
+        match read_source_until(&item, 1000, &deadline) {
+            Err(InputError::Aborted(Abort::TimedOut(_))) => {}
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(10));
+
+        let interrupt = Interrupt::new();
+        interrupt.raise(15);
+        let err = read_source_until(&item, 1000, &StopToken::new(&interrupt, None)).unwrap_err();
+        assert!(
+            matches!(err, InputError::Aborted(Abort::Interrupted)),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "interrupted");
     }
 
     #[test]
