@@ -78,26 +78,30 @@ fn sigterm_twice_ends_with_status_143() {
     interrupted_twice("TERM", 143);
 }
 
+/// kurz reading standard input from this test, which never writes to it.
+fn start_on_silent_stdin(dir: &tempfile::TempDir, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kurz"))
+        .args(["summarize", "-", "-q", "--model"])
+        .arg(common::test_model())
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .args(extra)
+        .env("KURZ_HOME", dir.path().join("home"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Standard input whose writer stays silent: one SIGINT/SIGTERM ends the
 /// wait for data at once (status 130/143, no manifest line for the
 /// unfinished input), and `--timeout-per-file` ends it with an error entry.
 #[test]
 fn a_silent_stdin_gives_way_to_one_signal_and_to_the_time_limit() {
-    let model = common::test_model();
     for (name, expected) in [("INT", 130), ("TERM", 143)] {
         let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("out");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kurz"))
-            .args(["summarize", "-", "-q", "--model"])
-            .arg(&model)
-            .arg("-o")
-            .arg(&out)
-            .env("KURZ_HOME", dir.path().join("home"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = start_on_silent_stdin(&dir, &[]);
         let writer = child.stdin.take();
         sleep(Duration::from_millis(2000));
         let sent = Instant::now();
@@ -108,30 +112,20 @@ fn a_silent_stdin_gives_way_to_one_signal_and_to_the_time_limit() {
         assert_eq!(output.status.code(), Some(expected), "{name}: {stderr}");
         assert!(sent.elapsed() < Duration::from_secs(10), "{name}");
         assert!(!stderr.contains("panicked"), "{stderr}");
-        let manifest = fs::read_to_string(out.join("manifest.jsonl")).unwrap_or_default();
-        assert_eq!(manifest.lines().count(), 0, "{manifest}");
+        let manifest = dir.path().join("out/manifest.jsonl");
+        let lines = fs::read_to_string(manifest).unwrap_or_default();
+        assert_eq!(lines.lines().count(), 0, "{lines}");
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kurz"))
-        .args(["summarize", "-", "-q", "--timeout-per-file", "1", "--model"])
-        .arg(&model)
-        .arg("-o")
-        .arg(&out)
-        .env("KURZ_HOME", dir.path().join("home"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_on_silent_stdin(&dir, &["--timeout-per-file", "1"]);
     let writer = child.stdin.take();
     let output = child.wait_with_output().unwrap();
     drop(writer);
     assert_eq!(output.status.code(), Some(2));
     assert!(started.elapsed() < Duration::from_secs(30));
-    let manifest = fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    let manifest = fs::read_to_string(dir.path().join("out/manifest.jsonl")).unwrap();
     assert!(
         manifest.contains("took longer than the 1 s limit (--timeout-per-file)"),
         "{manifest}"

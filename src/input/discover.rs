@@ -906,12 +906,7 @@ mod tests {
     }
 
     #[cfg(target_os = "linux")]
-    fn make_fifo(path: &Path) {
-        use std::os::unix::ffi::OsStrExt;
-        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-        // SAFETY: `c` is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    }
+    use crate::input::tests::make_fifo;
 
     #[cfg(target_os = "linux")]
     #[test]

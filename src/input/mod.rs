@@ -675,13 +675,10 @@ mod tests {
     #[test]
     fn a_silent_pipe_gives_up_on_the_stop_token() {
         use crate::stop::Interrupt;
-        use std::os::unix::ffi::OsStrExt;
         use std::time::{Duration, Instant};
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("silent.txt");
-        let name = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
-        // SAFETY: a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        make_fifo(&fifo);
         // Held open read-write: a writer that never writes and never closes.
         let _writer = std::fs::OpenOptions::new()
             .read(true)
@@ -793,8 +790,9 @@ mod tests {
         }
     }
 
+    /// Creates a named pipe (also used by `discover`'s tests).
     #[cfg(target_os = "linux")]
-    fn make_fifo(path: &Path) {
+    pub(super) fn make_fifo(path: &Path) {
         use std::os::unix::ffi::OsStrExt;
         let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
         // SAFETY: `c` is a valid NUL-terminated path.
