@@ -371,3 +371,27 @@ fn random_text_made_of_control_token_pieces_gives_no_control_token() {
         }
     }
 }
+
+/// The tokenizer fuzz target's regression inputs (fuzz/README.md, findings
+/// 3 and 4): characters SmolLM2's vocabulary has no byte tokens for are
+/// lost, but they never become a special token, never panic, and the text
+/// around them survives.
+#[test]
+fn fuzz_regressions_lose_only_the_uncarried_characters() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/tokenizer");
+    for model in models() {
+        let tokenizer = model.tokenizer();
+        for name in ["roundtrip-u0004", "roundtrip-u9f1ea"] {
+            let bytes = std::fs::read(root.join(name)).unwrap();
+            let odd = String::from_utf8(bytes).unwrap();
+            let text = format!("Vorher {odd} nachher");
+            let ids = tokenizer.encode_text(&text).unwrap();
+            assert!(ids.iter().all(|&id| !tokenizer.is_special(id)), "{name}");
+            let back = tokenizer.decode(&ids).unwrap();
+            assert!(
+                back.starts_with("Vorher ") && back.ends_with(" nachher"),
+                "{name}: {back:?}"
+            );
+        }
+    }
+}

@@ -9,9 +9,10 @@
 //! Checked: no panic; no id of the encoding is a special or added token
 //! (so no input can produce a control token, nested or split forms
 //! included); `count` agrees with `encode_text`; the ids decode back to the
-//! text, except for C0/C1 control characters, for which SmolLM2's
-//! vocabulary has no byte tokens (finding 3 in fuzz/README.md: they are
-//! dropped, never turned into anything else).
+//! text, except for C0/C1 control characters and code points beyond plane 3
+//! (unassigned, tags, private use), whose UTF-8 bytes SmolLM2's vocabulary
+//! lacks tokens for (findings 3 and 4 in fuzz/README.md: such characters
+//! are lost; none of them occurs in news text).
 #![no_main]
 
 use std::path::PathBuf;
@@ -32,8 +33,12 @@ fn tokenizer() -> &'static TextTokenizer {
     })
 }
 
+/// The characters the vocabulary can carry (see the module doc); U+FFFD
+/// stands for the bytes of a lost character in decoded text.
 fn without_controls(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
+    text.chars()
+        .filter(|&c| !c.is_control() && (c as u32) < 0x4_0000 && c != '\u{fffd}')
+        .collect()
 }
 
 fuzz_target!(|data: &[u8]| {
