@@ -93,7 +93,7 @@ impl StepBatcher {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.state)
     }
 
     /// Runs the waiting steps when every generating worker has handed one in;

@@ -32,7 +32,8 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(to_hex(&hasher.finalize()))
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+/// Lowercase hex of a digest (or any bytes).
+pub fn to_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {

@@ -13,7 +13,7 @@ pub mod manifest;
 pub use atomic::{remove_temp_leftovers, write_atomic, write_atomic_with, TEMP_PREFIX};
 pub use confined::write_under;
 pub use format::{output_path, render, Format, RenderedDoc};
-pub use hash::{sha256_file, sha256_hex};
+pub use hash::{sha256_file, sha256_hex, to_hex};
 pub use lock::{LockError, OutputLock, LOCK_FILE_NAME};
 pub use manifest::{
     civil_from_days, format_rfc3339_utc, now_rfc3339, relative_output_path, ManifestEntry,

@@ -221,7 +221,7 @@ impl<'a, W: Write> HashingWriter<'a, W> {
     /// Flushes and returns the byte count and hex digest.
     fn finish(mut self) -> io::Result<(u64, String)> {
         self.inner.flush()?;
-        Ok((self.written, hex(&self.hasher.finalize())))
+        Ok((self.written, crate::output::to_hex(&self.hasher.finalize())))
     }
 }
 
@@ -237,10 +237,6 @@ impl<W: Write> Write for HashingWriter<'_, W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The metadata a record compares: size, modification and change times
@@ -855,7 +851,7 @@ pub(crate) mod tests {
         let sha = if with_sha {
             format!(
                 "sha256 = \"{}\"\nsize = {}\n",
-                hex(&Sha256::digest(data)),
+                crate::output::to_hex(&Sha256::digest(data)),
                 data.len()
             )
         } else {
@@ -1112,7 +1108,10 @@ path = "{}"
             .ensure_verified_sha(&preset, &NoProgress)
             .expect("ok")
             .sha256;
-        assert_eq!(sha, hex(&Sha256::digest(b"GGUF unpinned")));
+        assert_eq!(
+            sha,
+            crate::output::to_hex(&Sha256::digest(b"GGUF unpinned"))
+        );
         fs::write(&path, b"GGUF unpinneX").expect("tamper");
         let err = cache.ensure_verified(&preset).expect_err("refused");
         assert!(matches!(err, RegistryError::Corrupt { .. }), "{err:?}");
