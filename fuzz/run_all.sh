@@ -12,10 +12,14 @@ export KURZ_TEST_CACHE=${KURZ_TEST_CACHE:-/work/main/target/kurz-test-cache}
 mkdir -p fuzz/logs
 for t in "${targets[@]}"; do
   extra=()
+  samples=()
   case $t in extract_*) extra=(-max_len=16384) ;; esac
+  # The project's German samples seed the byte and markup targets (read
+  # recursively; libFuzzer writes new inputs only into the first folder).
+  case $t in decode | extract_*) samples=(samples) ;; esac
   mkdir -p "fuzz/corpus/$t"
   echo "== $t $(date -u +%FT%TZ) ${secs}s"
-  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" "${samples[@]}" -- \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     "${extra[@]}" >"fuzz/logs/$t.log" 2>&1

@@ -572,6 +572,16 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The entry of an input that ended at this moment: its wall time (a
+/// skipped input keeps the time of the run that did it) and end time.
+fn finished(mut entry: ManifestEntry, started: Instant) -> Outcome {
+    if entry.status != Status::Skipped {
+        entry.seconds = started.elapsed().as_secs_f64();
+    }
+    entry.finished_at = crate::output::now_rfc3339();
+    Outcome::Entry(Box::new(entry))
+}
+
 impl Worker<'_> {
     /// [`process`](Self::process), with a panic (a bug) caught and turned
     /// into an error entry: the batch goes on, with a fresh cache.
@@ -594,9 +604,7 @@ impl Worker<'_> {
                 item.display,
                 panic_message(payload.as_ref())
             ));
-            entry.seconds = started.elapsed().as_secs_f64();
-            entry.finished_at = crate::output::now_rfc3339();
-            Outcome::Entry(Box::new(entry))
+            finished(entry, started)
         })
     }
 
@@ -623,11 +631,7 @@ impl Worker<'_> {
                 entry.error = Some(format!("{}: {e}", item.display));
             }
         }
-        if entry.status != Status::Skipped {
-            entry.seconds = started.elapsed().as_secs_f64();
-        }
-        entry.finished_at = crate::output::now_rfc3339();
-        Outcome::Entry(Box::new(entry))
+        finished(entry, started)
     }
 
     fn process_into(

@@ -12,21 +12,9 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-/// `kurz` with a private `KURZ_HOME` and Hugging Face cache, offline
-/// settings and model choice from the environment removed.
+/// `kurz` isolated from the user's settings (see `common::isolated_kurz`).
 fn kurz(scratch: &TempDir) -> Command {
-    let home = scratch.path().join("home");
-    let hf = scratch.path().join("hf");
-    fs::create_dir_all(&home).unwrap();
-    fs::create_dir_all(&hf).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kurz"));
-    cmd.env("KURZ_HOME", home)
-        .env("HF_HUB_CACHE", hf)
-        .env_remove("KURZ_MODEL")
-        .env_remove("KURZ_OFFLINE")
-        .env_remove("HF_HUB_OFFLINE")
-        .env_remove("RUST_BACKTRACE");
-    cmd
+    common::isolated_kurz(scratch.path())
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -16,19 +16,9 @@ use tempfile::TempDir;
 /// Size of the smollm2-135m preset file (models/registry.toml).
 const TEST_MODEL_SIZE: u64 = 98_362_432;
 
-/// `kurz` with a private `KURZ_HOME` and Hugging Face cache.
+/// `kurz` isolated from the user's settings (see `common::isolated_kurz`).
 fn kurz(scratch: &TempDir) -> Command {
-    let home = scratch.path().join("home");
-    let hf = scratch.path().join("hf");
-    fs::create_dir_all(&home).unwrap();
-    fs::create_dir_all(&hf).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kurz"));
-    cmd.env("KURZ_HOME", home)
-        .env("HF_HUB_CACHE", hf)
-        .env_remove("KURZ_MODEL")
-        .env_remove("KURZ_OFFLINE")
-        .env_remove("HF_HUB_OFFLINE");
-    cmd
+    Command::from_std(common::isolated_kurz(scratch.path()))
 }
 
 fn stdout_of(cmd: &mut Command) -> String {

@@ -99,3 +99,21 @@ pub fn qwen_model() -> PathBuf {
         })
         .clone()
 }
+
+/// `kurz` with a private `KURZ_HOME` and Hugging Face cache under `scratch`,
+/// and the user's model choice, offline settings and `RUST_BACKTRACE`
+/// removed from its environment.
+pub fn isolated_kurz(scratch: &Path) -> Command {
+    let home = scratch.join("home");
+    let hf = scratch.join("hf");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&hf).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kurz"));
+    cmd.env("KURZ_HOME", home)
+        .env("HF_HUB_CACHE", hf)
+        .env_remove("KURZ_MODEL")
+        .env_remove("KURZ_OFFLINE")
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("RUST_BACKTRACE");
+    cmd
+}
