@@ -76,6 +76,7 @@ impl Task {
             map.insert("max_words".into(), json!(o.max_words));
             map.insert("guard".into(), json!(o.guard.enabled));
             map.insert("guard_retries".into(), json!(o.guard.retries));
+            map.insert("candidates".into(), json!(o.candidates.count));
             // Recorded only when not the default: the default's text is
             // identified by prompt_version alone.
             if o.style != PromptStyle::default() {
@@ -713,6 +714,16 @@ impl Worker<'_> {
         entry
             .extra
             .insert("unsupported".into(), json!(report.unsupported));
+        entry
+            .extra
+            .insert("output_language".into(), json!(report.output_language));
+        entry
+            .extra
+            .insert("candidates".into(), json!(report.candidates));
+        entry.extra.insert("chosen".into(), json!(report.chosen));
+        entry
+            .extra
+            .insert("consensus".into(), json!(report.consensus()));
         if self.config.strict && report.guard == Verdict::Fail {
             entry.status = Status::Error;
             entry.error = Some(format!(
@@ -830,6 +841,7 @@ mod tests {
                 context: 4096,
                 sampling: crate::generate::Sampling::greedy(),
                 guard: Default::default(),
+                candidates: Default::default(),
                 style,
             })
         };

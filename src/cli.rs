@@ -257,6 +257,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "S", default_value_t = 299_792_458)]
     pub seed: u64,
 
+    /// Answers decoded together per model call (one prompt pass, one batch):
+    /// the greedy answer plus N-1 sampled ones, chosen among by checks and
+    /// consensus; 1 turns this off [default: 4].
+    #[arg(long, value_name = "N", value_parser = usize_in::<1, 16>)]
+    pub candidates: Option<usize>,
+
+    /// Temperature of the sampled candidates (for comparing settings).
+    #[arg(long, hide = true, value_name = "T", default_value_t = 0.7, value_parser = parse_temperature)]
+    pub candidate_temperature: f64,
+
     /// Give up on one input after this many seconds, fractions allowed (it
     /// gets an error entry naming --timeout-per-file; the batch goes on)
     /// [default: no limit].

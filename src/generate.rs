@@ -159,8 +159,35 @@ pub fn generate(
     prompt: &[u32],
     options: &GenerateOptions,
 ) -> Result<Generation, ModelError> {
+    let mut generations = generate_candidates(model, cache, prompt, options, &[options.sampling])?;
+    generations.pop().ok_or_else(|| {
+        ModelError::Inference(candle_core::Error::Msg("no generation was made".into()))
+    })
+}
+
+/// Generates one continuation of `prompt` per entry of `samplings` (which
+/// replace `options.sampling`), decoded together: the prompt is run once
+/// into the worker's `cache`, its keys and values are copied for every
+/// further candidate, and each decode step of all unfinished candidates is
+/// one batched pass (shared with other workers' steps too).
+///
+/// Each candidate is exactly what [`generate`] would give with its
+/// sampling alone: its values depend only on its own tokens, and its random
+/// generator only on its seed. The prompt's timings, and the decode time of
+/// the whole group, are carried by the first generation; the others report
+/// 0 seconds. Refusals and stops as for [`generate`].
+pub fn generate_candidates(
+    model: &Model,
+    cache: &mut KvCache,
+    prompt: &[u32],
+    options: &GenerateOptions,
+    samplings: &[Sampling],
+) -> Result<Vec<Generation>, ModelError> {
     check_fits(prompt.len(), model.context_length())?;
     options.stop.check()?;
+    if samplings.is_empty() {
+        return Ok(Vec::new());
+    }
     let room = model.context_length().saturating_sub(prompt.len());
     let max_new = options.max_new_tokens.min(room);
     // The last generated token is never fed back, hence no `+ 1`.
@@ -189,49 +216,127 @@ pub fn generate(
         logits = Some(decoder.step(chunk, cache)?);
     }
     let prefill_seconds = prefill_start.elapsed().as_secs_f64();
-    let Some(mut logits) = logits else {
+    let Some(logits) = logits else {
         return Err(ModelError::Inference(candle_core::Error::Msg(
             "empty prompt".into(),
         )));
     };
 
     let decode_start = Instant::now();
-    let mut processor = options.sampling.processor();
-    let mut tokens = Vec::new();
-    let mut stop = StopReason::MaxTokens;
-    while tokens.len() < max_new {
-        let banned = banned_now(&tokens, options);
-        let logits_now = suppress(&logits, &banned)?;
-        let next = processor.sample(&logits_now)?;
-        if model.stop_tokens().contains(&next) {
-            stop = StopReason::EndOfTurn;
-            break;
-        }
-        tokens.push(next);
-        if tokens.len() == max_new {
-            break;
-        }
-        if let Some(check) = &options.enough {
-            if check.is_enough(&model.tokenizer().decode(&tokens)?) {
-                stop = StopReason::Enough;
-                break;
+    let mut forks = Vec::with_capacity(samplings.len() - 1);
+    for _ in 1..samplings.len() {
+        let mut fork = model.transformer().new_cache();
+        fork.clear_for(prompt.len() + max_new);
+        fork.extend_from(cache)?;
+        forks.push(fork);
+    }
+    let mut caches: Vec<&mut KvCache> = std::iter::once(cache).chain(forks.iter_mut()).collect();
+    let mut candidates: Vec<Candidate> = samplings
+        .iter()
+        .map(|s| Candidate::new(s, logits.clone()))
+        .collect();
+    loop {
+        let mut next_tokens = Vec::new();
+        for (i, candidate) in candidates.iter_mut().enumerate() {
+            if let Some(next) = candidate.advance(model, options, max_new)? {
+                next_tokens.push((i, [next]));
             }
         }
+        if next_tokens.is_empty() {
+            break;
+        }
         options.stop.check()?;
-        logits = decoder.step(&[next], cache)?;
+        let mut steps: Vec<(&[u32], &mut KvCache)> = Vec::with_capacity(next_tokens.len());
+        let mut wanted = next_tokens.iter().map(|(i, _)| *i).peekable();
+        let mut tokens = next_tokens.iter();
+        for (i, cache) in caches.iter_mut().enumerate() {
+            if wanted.peek() == Some(&i) {
+                wanted.next();
+                if let Some((_, token)) = tokens.next() {
+                    steps.push((token.as_slice(), &mut **cache));
+                }
+            }
+        }
+        let new_logits = decoder.step_many(&mut steps)?;
+        for ((i, _), logits) in next_tokens.iter().zip(new_logits) {
+            candidates[*i].logits = logits;
+        }
     }
     drop(decoder);
     let decode_seconds = decode_start.elapsed().as_secs_f64();
-    let text = model.tokenizer().decode(&tokens)?;
-    Ok(Generation {
-        text,
-        tokens,
-        prompt_tokens: prompt.len(),
-        reused_prompt_tokens: reused,
-        prefill_seconds,
-        decode_seconds,
-        stop,
-    })
+    candidates
+        .into_iter()
+        .enumerate()
+        .map(|(i, candidate)| {
+            let first = i == 0;
+            Ok(Generation {
+                text: model.tokenizer().decode(&candidate.tokens)?,
+                tokens: candidate.tokens,
+                prompt_tokens: prompt.len(),
+                reused_prompt_tokens: reused,
+                prefill_seconds: if first { prefill_seconds } else { 0.0 },
+                decode_seconds: if first { decode_seconds } else { 0.0 },
+                stop: candidate.stop.unwrap_or(StopReason::MaxTokens),
+            })
+        })
+        .collect()
+}
+
+/// One continuation being decoded.
+struct Candidate {
+    processor: LogitsProcessor,
+    /// Logits for its next token.
+    logits: candle_core::Tensor,
+    tokens: Vec<u32>,
+    /// Set once it is finished.
+    stop: Option<StopReason>,
+}
+
+impl Candidate {
+    fn new(sampling: &Sampling, logits: candle_core::Tensor) -> Self {
+        Self {
+            processor: sampling.processor(),
+            logits,
+            tokens: Vec::new(),
+            stop: None,
+        }
+    }
+
+    /// Chooses the next token; returns it when it must be run through the
+    /// model (the candidate goes on), `None` when the candidate is finished.
+    fn advance(
+        &mut self,
+        model: &Model,
+        options: &GenerateOptions,
+        max_new: usize,
+    ) -> Result<Option<u32>, ModelError> {
+        if self.stop.is_some() {
+            return Ok(None);
+        }
+        if self.tokens.len() >= max_new {
+            self.stop = Some(StopReason::MaxTokens);
+            return Ok(None);
+        }
+        let banned = banned_now(&self.tokens, options);
+        let logits = suppress(&self.logits, &banned)?;
+        let next = self.processor.sample(&logits)?;
+        if model.stop_tokens().contains(&next) {
+            self.stop = Some(StopReason::EndOfTurn);
+            return Ok(None);
+        }
+        self.tokens.push(next);
+        if self.tokens.len() == max_new {
+            self.stop = Some(StopReason::MaxTokens);
+            return Ok(None);
+        }
+        if let Some(check) = &options.enough {
+            if check.is_enough(&model.tokenizer().decode(&self.tokens)?) {
+                self.stop = Some(StopReason::Enough);
+                return Ok(None);
+            }
+        }
+        Ok(Some(next))
+    }
 }
 
 /// `Ok` when a prompt of `tokens` tokens leaves room for at least one new

@@ -213,3 +213,73 @@ fn decode_path_matches_the_general_path_on_qwen2() {
     let model = Model::load(&common::qwen_model(), &Device::Cpu).unwrap();
     decode_path_matches_the_general_path(&model);
 }
+
+/// Candidates of one prompt, decoded together from one prompt pass, are
+/// each exactly the generation their sampling gives alone; a concurrent
+/// worker beside them changes nothing, and they share passes.
+#[test]
+fn candidates_decoded_together_equal_each_generated_alone() {
+    use kurz::generate::{generate_candidates, Sampling};
+    use kurz::task::candidates::CandidateOptions;
+
+    let model = load();
+    let p = prompt(&model, ARTICLES[0]);
+    let options = GenerateOptions {
+        max_new_tokens: 24,
+        ..GenerateOptions::default()
+    };
+    let samplings = CandidateOptions::default().samplings(Sampling::greedy());
+    assert_eq!(samplings.len(), 4);
+    let alone: Vec<Vec<u32>> = samplings
+        .iter()
+        .map(|s| {
+            let mut cache = model.transformer().new_cache();
+            let one = GenerateOptions {
+                sampling: *s,
+                ..options.clone()
+            };
+            generate(&model, &mut cache, &p, &one).unwrap().tokens
+        })
+        .collect();
+    // Sampled candidates differ from the greedy one (the test would
+    // prove nothing if all were equal).
+    assert!(alone[1..].iter().any(|t| *t != alone[0]), "{alone:?}");
+
+    let before = model.batching_stats();
+    let mut cache = model.transformer().new_cache();
+    let together = generate_candidates(&model, &mut cache, &p, &options, &samplings).unwrap();
+    let tokens: Vec<Vec<u32>> = together.iter().map(|g| g.tokens.clone()).collect();
+    assert_eq!(tokens, alone);
+    let after = model.batching_stats();
+    let (passes, steps) = (after.passes - before.passes, after.steps - before.steps);
+    assert!(
+        passes * 2 < steps,
+        "candidates did not share passes ({passes} passes for {steps} steps)"
+    );
+    // Prompt timing and token counts are carried once.
+    assert!(together[0].prefill_seconds > 0.0);
+    assert!(together[1..].iter().all(|g| g.prefill_seconds == 0.0));
+
+    // Beside another worker generating at the same time: the same tokens.
+    let other = prompt(&model, ARTICLES[1]);
+    let expected_other = run(&model, &other).tokens;
+    let start = Barrier::new(2);
+    let (beside, other_tokens) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| {
+            start.wait();
+            let mut cache = model.transformer().new_cache();
+            generate_candidates(&model, &mut cache, &p, &options, &samplings)
+                .unwrap()
+                .into_iter()
+                .map(|g| g.tokens)
+                .collect::<Vec<_>>()
+        });
+        let b = scope.spawn(|| {
+            start.wait();
+            run(&model, &other).tokens
+        });
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(beside, alone);
+    assert_eq!(other_tokens, expected_other);
+}

@@ -129,6 +129,7 @@ fn summary_options() -> SummaryOptions {
         context: 2048,
         sampling: Default::default(),
         guard: GuardOptions::default(),
+        candidates: Default::default(),
         style: PromptStyle::default(),
     }
 }

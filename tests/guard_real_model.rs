@@ -33,9 +33,9 @@ fn a_faithful_first_candidate_passes() {
     let mut calls = 0;
     let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), |_| {
         calls += 1;
-        Ok(output(
+        Ok(vec![output(
             "NATO chief Rutte met in Palm Beach, Florida; 10,000 North Korean soldiers are in Kursk.",
-        ))
+        )])
     })
     .unwrap();
     assert_eq!(calls, 1);
@@ -51,11 +51,11 @@ fn an_invented_name_is_suppressed_and_repaired() {
     let mut seen: Vec<GuardHints> = Vec::new();
     let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), |hints| {
         seen.push(hints.clone());
-        Ok(output(if seen.len() == 1 {
+        Ok(vec![output(if seen.len() == 1 {
             "NATO Secretary-General Jens Stoltenberg met Trump in Palm Beach."
         } else {
             "NATO Secretary-General Rutte held talks in Palm Beach."
-        }))
+        })])
     })
     .unwrap();
     assert_eq!(report.guard, Verdict::Repaired);
@@ -92,7 +92,7 @@ fn an_unrepairable_output_fails_and_keeps_the_best_candidate() {
     let mut i = 0;
     let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), |_| {
         i += 1;
-        Ok(output(texts[i - 1]))
+        Ok(vec![output(texts[i - 1])])
     })
     .unwrap();
     assert_eq!(report.guard, Verdict::Fail);

@@ -17,6 +17,7 @@ use kurz::output::{sha256_file, ModelRef, OutputLock};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
 use kurz::stop::Interrupt;
+use kurz::task::candidates::{CandidateOptions, DEFAULT_CANDIDATES};
 use kurz::task::guard::GuardOptions;
 use kurz::task::{SummaryOptions, TranslateOptions};
 
@@ -35,15 +36,26 @@ pub fn summarize(args: SummarizeArgs, interrupt: &Interrupt) -> Result<ExitCode>
     let output = run.output.clone().unwrap_or_else(|| "kurz-out".into());
     let strict = args.strict;
     let style = args.prompt_style.unwrap_or_default();
+    let candidates = candidate_options(run, DEFAULT_CANDIDATES);
     run_task(run, &output, strict, interrupt, |context| {
         Task::Summarize(SummaryOptions {
             max_words,
             context,
             sampling,
             guard,
+            candidates,
             style,
         })
     })
+}
+
+/// The `--candidates` settings, `default` candidates when not given.
+fn candidate_options(run: &RunArgs, default: usize) -> CandidateOptions {
+    CandidateOptions {
+        count: run.candidates.unwrap_or(default),
+        temperature: run.candidate_temperature,
+        ..CandidateOptions::default()
+    }
 }
 
 /// `kurz translate`; `interrupt` is raised by SIGINT/SIGTERM.

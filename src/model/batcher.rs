@@ -41,7 +41,10 @@ pub struct StepBatcher {
 struct State {
     /// Workers currently generating (holding a [`Decoder`]).
     decoders: usize,
-    /// Steps handed in and not yet run.
+    /// Workers that have handed in their steps for the next pass.
+    arrived: usize,
+    /// Steps handed in and not yet run (a worker decoding several
+    /// candidates of one prompt hands in one per candidate).
     waiting: Vec<Waiting>,
     /// Results of run steps, by ticket, until their worker collects them.
     done: HashMap<u64, Done>,
@@ -103,10 +106,11 @@ impl StepBatcher {
         mut state: MutexGuard<'a, State>,
         transformer: &Transformer,
     ) -> MutexGuard<'a, State> {
-        if state.waiting.is_empty() || state.waiting.len() < state.decoders {
+        if state.waiting.is_empty() || state.arrived < state.decoders {
             return state;
         }
         let mut batch = std::mem::take(&mut state.waiting);
+        state.arrived = 0;
         drop(state);
         let results = run_pass(transformer, &mut batch);
         let mut state = self.lock();
@@ -160,29 +164,68 @@ impl Decoder<'_> {
     /// positions of `cache`, together with the steps of the other
     /// generating workers; returns the logits after the last token.
     pub fn step(&mut self, tokens: &[u32], cache: &mut KvCache) -> Result<Tensor, ModelError> {
+        let mut logits = self.step_many(&mut [(tokens, cache)])?;
+        logits.pop().ok_or_else(|| {
+            ModelError::Inference(candle_core::Error::Msg("a pass returned no logits".into()))
+        })
+    }
+
+    /// Runs several sequences' steps (e.g. the candidates of one prompt,
+    /// each with its own cache) in the same pass as the other workers'
+    /// steps; returns each sequence's logits after its last token, in
+    /// order. Every result is the one [`Decoder::step`] would give alone.
+    pub fn step_many(
+        &mut self,
+        steps: &mut [(&[u32], &mut KvCache)],
+    ) -> Result<Vec<Tensor>, ModelError> {
+        if steps.is_empty() {
+            return Ok(Vec::new());
+        }
         let batcher = self.batcher;
         let mut state = batcher.lock();
-        let ticket = state.next_ticket;
-        state.next_ticket += 1;
-        state.waiting.push(Waiting {
-            ticket,
-            tokens: tokens.to_vec(),
-            cache: std::mem::take(cache),
-        });
+        let first = state.next_ticket;
+        for (tokens, cache) in steps.iter_mut() {
+            let ticket = state.next_ticket;
+            state.next_ticket += 1;
+            state.waiting.push(Waiting {
+                ticket,
+                tokens: tokens.to_vec(),
+                cache: std::mem::take(*cache),
+            });
+        }
+        state.arrived += 1;
+        let last = state.next_ticket - 1;
         loop {
-            if let Some(done) = state.done.remove(&ticket) {
-                *cache = done.cache;
-                return done
-                    .logits
-                    .map_err(|e| ModelError::Inference(candle_core::Error::Msg(e)));
+            if state.done.contains_key(&last) {
+                break;
             }
             state = batcher.run_if_complete(state, self.transformer);
-            if !state.done.contains_key(&ticket) {
+            if !state.done.contains_key(&last) {
                 state = batcher
                     .changed
                     .wait(state)
                     .unwrap_or_else(|e| e.into_inner());
             }
+        }
+        // All of one worker's steps run in the same pass.
+        let mut results = Vec::with_capacity(steps.len());
+        let mut failure = None;
+        for ((_, cache), ticket) in steps.iter_mut().zip(first..) {
+            let Some(done) = state.done.remove(&ticket) else {
+                failure.get_or_insert_with(|| "a step of a pass went missing".to_string());
+                continue;
+            };
+            **cache = done.cache;
+            match done.logits {
+                Ok(logits) => results.push(logits),
+                Err(e) => {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(ModelError::Inference(candle_core::Error::Msg(e))),
+            None => Ok(results),
         }
     }
 }

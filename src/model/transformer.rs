@@ -363,7 +363,8 @@ impl KvCache {
 
     /// Appends every position of `prefix` (a cache of the same model) to
     /// this cache, which must be empty: the sequence then goes on from
-    /// where `prefix` ends.
+    /// where `prefix` ends (a prompt's cache forked for several
+    /// continuations, or a shared prompt opening).
     pub fn extend_from(&mut self, prefix: &KvCache) -> Result<()> {
         if self.len != 0 {
             candle_core::bail!("a prefix can only start an empty cache");
@@ -373,7 +374,8 @@ impl KvCache {
         }
         for (layer, source) in self.layers.iter_mut().zip(&prefix.layers) {
             if let (Some(k), Some(v)) = (source.k()?, source.v()?) {
-                layer.append(&k, &v)?;
+                // A cache with room to spare hands out a strided view.
+                layer.append(&k.contiguous()?, &v.contiguous()?)?;
             }
         }
         self.len = prefix.len;

@@ -1,14 +1,20 @@
 //! The faithfulness guard: a pipeline step after generation that checks
-//! every mechanically checkable claim (names, numbers) of an English output
-//! against the German source and, when some are unsupported, has the task
-//! generate again with those names' tokens suppressed and the source's
-//! names offered — keeping the best candidate.
+//! every candidate answer — English, not degenerate, every mechanically
+//! checkable claim (names, numbers) found in the German source — and picks
+//! among the acceptable ones by consensus (see [`super::candidates`]).
+//! Only when no candidate is acceptable does the task generate again, with
+//! the invented names' tokens suppressed, the source's names offered and,
+//! when the answers were not English, a reminder to write English — keeping
+//! the best candidate of all rounds.
 //!
 //! The guard knows nothing about summaries: it wraps any task that can
-//! produce a candidate from [`GuardHints`].
+//! produce candidates from [`GuardHints`].
 
 use serde::Serialize;
 
+use super::candidates::{consensus, pick, Agreement};
+use super::clean::word_count;
+use super::language::output_language;
 use crate::claims::{unsupported, Claim, ClaimKind, SourceIndex};
 use crate::model::{ModelError, TextTokenizer};
 
@@ -17,9 +23,11 @@ use super::TaskOutput;
 /// Guard settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GuardOptions {
-    /// Whether the guard runs at all.
+    /// Whether the guard runs at all. Off, the first round's candidates are
+    /// still checked for language and chosen among by consensus, but
+    /// unsupported claims do not disqualify and nothing is regenerated.
     pub enabled: bool,
-    /// Extra generations allowed when claims are unsupported.
+    /// Extra rounds of generation allowed when no candidate is acceptable.
     pub retries: usize,
 }
 
@@ -40,18 +48,39 @@ pub struct GuardHints {
     pub banned_sequences: Vec<Vec<u32>>,
     /// Names that do occur in the source, to offer in the prompt.
     pub source_names: Vec<String>,
+    /// The last round's answers were not English: say again that the answer
+    /// must be.
+    pub remind_english: bool,
 }
 
 /// The guard's verdict on one output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    /// The first candidate had no unsupported claim.
+    /// A candidate of the first round was acceptable.
     Pass,
-    /// A retry removed all unsupported claims.
+    /// A later round gave an acceptable candidate.
     Repaired,
-    /// Unsupported claims remain in the best candidate.
+    /// No candidate was acceptable; the best one is kept.
     Fail,
+}
+
+/// One candidate as the guard saw it, for the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CandidateReport {
+    /// The candidate's text.
+    pub text: String,
+    /// Its length in words.
+    pub words: usize,
+    /// `en`, or the language it was written in instead.
+    pub language: String,
+    /// Its names/numbers not found in the source.
+    pub unsupported: Vec<String>,
+    /// Mean agreement with the other candidates of its round.
+    pub consensus: f64,
+    /// Why it was not chosen (`None` for the chosen one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 /// What the guard did, for the manifest.
@@ -59,66 +88,183 @@ pub enum Verdict {
 pub struct GuardReport {
     /// The verdict.
     pub guard: Verdict,
-    /// Generations made (1 + retries used).
+    /// Rounds of generation made (1 + retries used).
     pub attempts: usize,
     /// Unsupported claims left in the kept candidate (as written).
     pub unsupported: Vec<String>,
+    /// Language of the kept candidate (`en` unless every candidate of every
+    /// round was written in another language).
+    pub output_language: String,
+    /// The candidates of the round the kept one came from.
+    pub candidates: Vec<CandidateReport>,
+    /// Index of the kept candidate among them.
+    pub chosen: usize,
 }
 
-/// Runs `attempt` until its output has no unsupported claim or the retries
-/// are used up, and returns the best output (fewest unsupported claims,
-/// earliest on ties) with statistics of all attempts added up.
+impl GuardReport {
+    /// Consensus score of the kept candidate.
+    pub fn consensus(&self) -> Option<f64> {
+        self.candidates.get(self.chosen).map(|c| c.consensus)
+    }
+}
+
+/// One round's candidate with the guard's findings.
+struct Checked {
+    output: TaskOutput,
+    unsupported: Vec<Claim>,
+    language: Option<&'static str>,
+    degenerate: bool,
+    consensus: f64,
+}
+
+impl Checked {
+    fn is_english(&self) -> bool {
+        self.language.is_none()
+    }
+
+    /// Order of candidates when none is acceptable: usable text first, then
+    /// English, then fewer unsupported claims, then more consensus.
+    fn rank(&self) -> (bool, bool, usize, std::cmp::Reverse<u64>) {
+        (
+            self.degenerate,
+            !self.is_english(),
+            self.unsupported.len(),
+            std::cmp::Reverse((self.consensus * 1e6) as u64),
+        )
+    }
+}
+
+/// Runs rounds of `attempt` (each giving one or more candidates) until a
+/// round has an acceptable candidate — English, not degenerate and, with
+/// the guard on, without unsupported claims — or the retries are used up.
+/// Returns the acceptable candidate with the highest consensus, else the
+/// best-ranked one of all rounds, with the statistics of all rounds added up.
 pub fn guarded(
     source: &str,
     tokenizer: &TextTokenizer,
     options: &GuardOptions,
-    mut attempt: impl FnMut(&GuardHints) -> Result<TaskOutput, ModelError>,
+    mut attempt: impl FnMut(&GuardHints) -> Result<Vec<TaskOutput>, ModelError>,
 ) -> Result<(TaskOutput, GuardReport), ModelError> {
     let index = SourceIndex::new(source);
     let mut hints = GuardHints::default();
-    let mut best: Option<(TaskOutput, Vec<Claim>)> = None;
+    let mut best: Option<(Vec<Checked>, usize)> = None;
     let mut stats = super::TaskStats::default();
     let mut attempts = 0;
-    while attempts <= options.retries {
-        let output = attempt(&hints)?;
+    let rounds = if options.enabled {
+        options.retries + 1
+    } else {
+        1
+    };
+    while attempts < rounds {
+        let outputs = attempt(&hints)?;
         attempts += 1;
-        stats.merge(&output.stats);
-        let bad = unsupported(&output.text, &index);
-        let better = best
-            .as_ref()
-            .is_none_or(|(kept, b)| rank(&output.text, &bad) < rank(&kept.text, b));
-        let done = bad.is_empty();
-        extend_hints(&mut hints, &bad, &index, tokenizer);
-        if better {
-            best = Some((output, bad));
+        for output in &outputs {
+            stats.merge(&output.stats);
         }
-        if done {
+        let checked = check_round(outputs, &index);
+        let acceptable: Vec<bool> = checked
+            .iter()
+            .map(|c| {
+                !c.degenerate && c.is_english() && (!options.enabled || c.unsupported.is_empty())
+            })
+            .collect();
+        let consensus: Vec<f64> = checked.iter().map(|c| c.consensus).collect();
+        if let Some(chosen) = pick(&consensus, &acceptable) {
+            best = Some((checked, chosen));
             break;
         }
+        let Some(leader) = (0..checked.len()).min_by_key(|&i| checked[i].rank()) else {
+            continue;
+        };
+        let better = best
+            .as_ref()
+            .is_none_or(|(kept, k)| checked[leader].rank() < kept[*k].rank());
+        for candidate in &checked {
+            extend_hints(&mut hints, &candidate.unsupported, &index, tokenizer);
+        }
+        hints.remind_english |= checked.iter().all(|c| !c.is_english());
+        if better {
+            best = Some((checked, leader));
+        }
     }
-    let Some((mut output, bad)) = best else {
+    let Some((checked, chosen)) = best else {
         return Err(ModelError::Inference(candle_core::Error::Msg(
             "guard made no attempt".into(),
         )));
     };
-    output.stats = stats;
-    let guard = match (bad.is_empty(), attempts) {
+    let kept = &checked[chosen];
+    let clean = kept.unsupported.is_empty() || !options.enabled;
+    let guard = match (clean && kept.is_english() && !kept.degenerate, attempts) {
         (true, 1) => Verdict::Pass,
         (true, _) => Verdict::Repaired,
         (false, _) => Verdict::Fail,
     };
+    let unsupported = kept.unsupported.iter().map(|c| c.text.clone()).collect();
+    let output_language = kept.language.unwrap_or("en").to_string();
+    let candidates = reports(&checked, chosen, options.enabled);
+    let mut output = checked
+        .into_iter()
+        .nth(chosen)
+        .map(|c| c.output)
+        .ok_or_else(|| {
+            ModelError::Inference(candle_core::Error::Msg("no candidate kept".into()))
+        })?;
+    output.stats = stats;
     let report = GuardReport {
         guard,
         attempts,
-        unsupported: bad.into_iter().map(|c| c.text).collect(),
+        unsupported,
+        output_language,
+        candidates,
+        chosen,
     };
     Ok((output, report))
 }
 
-/// Order of candidates: usable text before degenerate text (empty, or
-/// stuck repeating itself), then fewer unsupported claims.
-fn rank(text: &str, bad: &[Claim]) -> (bool, usize) {
-    (is_degenerate(text), bad.len())
+/// Checks every candidate of a round and scores its consensus.
+fn check_round(outputs: Vec<TaskOutput>, index: &SourceIndex) -> Vec<Checked> {
+    let texts: Vec<&str> = outputs.iter().map(|o| o.text.as_str()).collect();
+    let agreement = consensus(&texts, Agreement::RougeL);
+    outputs
+        .into_iter()
+        .zip(agreement)
+        .map(|(output, consensus)| Checked {
+            unsupported: unsupported(&output.text, index),
+            language: output_language(&output.text),
+            degenerate: is_degenerate(&output.text),
+            consensus,
+            output,
+        })
+        .collect()
+}
+
+/// The manifest's view of a round: each candidate and why it lost.
+fn reports(checked: &[Checked], chosen: usize, guard_on: bool) -> Vec<CandidateReport> {
+    checked
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let lost = if i == chosen {
+                None
+            } else if c.degenerate {
+                Some("degenerate (empty or repeating itself)".to_string())
+            } else if let Some(code) = c.language {
+                Some(format!("not English ({code})"))
+            } else if guard_on && !c.unsupported.is_empty() {
+                Some("unsupported names/numbers".to_string())
+            } else {
+                Some("lower consensus".to_string())
+            };
+            CandidateReport {
+                text: c.output.text.clone(),
+                words: word_count(&c.output.text),
+                language: c.language.unwrap_or("en").to_string(),
+                unsupported: c.unsupported.iter().map(|u| u.text.clone()).collect(),
+                consensus: (c.consensus * 1e4).round() / 1e4,
+                lost,
+            }
+        })
+        .collect()
 }
 
 /// Whether `text` is empty or repeats a four-word phrase three times or

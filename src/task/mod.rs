@@ -1,9 +1,11 @@
 //! What kurz asks of the model for one document — prompts, chunking of long
 //! texts, cleaning of the answers — independent of files and batches.
 
+pub mod candidates;
 pub mod chunk;
 pub mod clean;
 pub mod guard;
+pub mod language;
 pub mod prompt;
 pub mod summarize;
 pub mod translate;
@@ -43,6 +45,20 @@ impl TaskStats {
         self.generated_tokens += other.generated_tokens;
         self.prefill_seconds += other.prefill_seconds;
         self.decode_seconds += other.decode_seconds;
+    }
+
+    /// Adds the counts and timings of one call's candidates (generated
+    /// together: one call, its prompt counted once).
+    pub fn add_group(&mut self, generations: &[Generation]) {
+        let Some(first) = generations.first() else {
+            return;
+        };
+        self.add(first);
+        for g in &generations[1..] {
+            self.generated_tokens += g.tokens.len() as u64;
+            self.prefill_seconds += g.prefill_seconds;
+            self.decode_seconds += g.decode_seconds;
+        }
     }
 
     /// Adds one generation's counts and timings.

@@ -41,7 +41,7 @@
 
 use serde::Serialize;
 
-use crate::model::Message;
+use crate::model::{Message, Role};
 
 /// Version of the prompt texts; recorded in each manifest entry's params.
 pub const PROMPT_VERSION: u32 = 2;
@@ -232,6 +232,19 @@ fn names_hint(names: &[String]) -> String {
     )
 }
 
+/// Said again at the end of a prompt whose answer came back in another
+/// language than English.
+const ENGLISH_REMINDER: &str = "Important: write your answer in English only, even though \
+the text is German. Do not answer in German or in any other language.";
+
+/// Appends the English reminder to the last user message of `messages`.
+pub fn remind_english(messages: &mut [Message]) {
+    if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
+        last.content.push_str("\n\n");
+        last.content.push_str(ENGLISH_REMINDER);
+    }
+}
+
 const TRANSLATION_SYSTEM: &str = "You are a professional translator from German into \
 English. You translate news texts completely and faithfully, keeping every name, number and \
 date exactly, and you never add comments.";
@@ -335,6 +348,16 @@ mod tests {
         assert!(hinted[1]
             .content
             .contains("named in the article are: Rutte, Trump. Name no others."));
+    }
+
+    #[test]
+    fn the_english_reminder_ends_the_last_user_message() {
+        let mut m = summary(PromptStyle::Rules, None, "Text.", 40, &[]);
+        let before = m[1].content.clone();
+        remind_english(&mut m);
+        assert_eq!(m[0].content, SUMMARY_SYSTEM);
+        assert!(m[1].content.starts_with(&before));
+        assert!(m[1].content.ends_with(ENGLISH_REMINDER));
     }
 
     #[test]

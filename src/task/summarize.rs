@@ -5,12 +5,14 @@
 use crate::stop::StopToken;
 use serde::Serialize;
 
+use super::candidates::CandidateOptions;
 use super::chunk::{prefix_within, split_to_budget};
 use super::clean::{clean_summary, enforce_word_limit, is_past_word_bound};
 use super::guard::{guarded, GuardHints, GuardOptions};
+use super::language::output_language;
 use super::prompt::{self, PromptStyle};
 use super::{TaskOutput, TaskStats};
-use crate::generate::{generate, EnoughCheck, GenerateOptions, Sampling, StopReason};
+use crate::generate::{generate_candidates, EnoughCheck, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
 use crate::model::{ChatPrompt, KvCache, Message, Model, ModelError};
 
@@ -25,6 +27,9 @@ pub struct SummaryOptions {
     pub sampling: Sampling,
     /// Faithfulness guard settings.
     pub guard: GuardOptions,
+    /// Answers decoded together for the final call, chosen among by the
+    /// guard and by consensus.
+    pub candidates: CandidateOptions,
     /// Wording of the whole-article prompt.
     pub style: PromptStyle,
 }
@@ -94,27 +99,35 @@ pub fn summarize(
     let mut prepare = Summarizer::new(model, cache, options, &no_hints, title, stop);
     let material = prepare.material(article)?;
     let prepare_stats = prepare.stats;
-    let mut finish = |hints: &GuardHints| {
+    let prepare_warnings = prepare.warnings;
+    let finish = |hints: &GuardHints| {
         let mut run = Summarizer::new(model, cache, options, hints, title, stop);
-        let text = run.finish(&material)?;
-        Ok(TaskOutput {
-            text,
-            stats: run.stats,
-            warnings: Vec::new(),
-            guard: None,
-        })
+        let texts = run.finish(&material)?;
+        // The round's statistics go with its first candidate.
+        let mut stats = Some(run.stats);
+        Ok(texts
+            .into_iter()
+            .map(|text| TaskOutput {
+                text,
+                stats: stats.take().unwrap_or_default(),
+                warnings: Vec::new(),
+                guard: None,
+            })
+            .collect())
     };
-    let mut output = if options.guard.enabled {
-        let source = match title {
-            Some(title) => format!("{title}\n\n{article}"),
-            None => article.clone(),
-        };
-        let (mut output, report) = guarded(&source, model.tokenizer(), &options.guard, finish)?;
-        output.guard = Some(report);
-        output
-    } else {
-        finish(&no_hints)?
+    let source = match title {
+        Some(title) => format!("{title}\n\n{article}"),
+        None => article.clone(),
     };
+    let (mut output, report) = guarded(&source, model.tokenizer(), &options.guard, finish)?;
+    output.warnings.extend(prepare_warnings);
+    if report.output_language != "en" {
+        output.warnings.push(format!(
+            "the summary is not in English ({}) after {} attempts",
+            report.output_language, report.attempts
+        ));
+    }
+    output.guard = Some(report);
     output.stats.merge(&prepare_stats);
     Ok(output)
 }
@@ -133,6 +146,7 @@ struct Summarizer<'a> {
     options: &'a SummaryOptions,
     hints: &'a GuardHints,
     stats: TaskStats,
+    warnings: Vec<String>,
     title: Option<&'a str>,
     stop: &'a StopToken,
 }
@@ -152,6 +166,7 @@ impl<'a> Summarizer<'a> {
             options,
             hints,
             stats: TaskStats::default(),
+            warnings: Vec::new(),
             title,
             stop,
         }
@@ -173,20 +188,21 @@ impl Summarizer<'_> {
         self.map_chunks(article).map(Material::Parts)
     }
 
-    /// The final call: summarize the whole article, or merge the parts.
-    fn finish(&mut self, material: &Material) -> Result<String, ModelError> {
+    /// The final call: summarize the whole article, or merge the parts;
+    /// one text per candidate.
+    fn finish(&mut self, material: &Material) -> Result<Vec<String>, ModelError> {
         let max_words = self.options.max_words;
         match material {
-            Material::Whole(article) => self.ask(
-                &prompt::summary(
+            Material::Whole(article) => {
+                let messages = prompt::summary(
                     self.options.style,
                     self.title,
                     article,
                     max_words,
                     &self.hints.source_names,
-                ),
-                max_words,
-            ),
+                );
+                self.ask_candidates(messages, max_words, self.options.candidates)
+            }
             Material::Parts(parts) => self.reduce(parts.clone()),
         }
     }
@@ -203,17 +219,18 @@ impl Summarizer<'_> {
             .iter()
             .enumerate()
             .map(|(i, chunk)| {
-                self.ask(
-                    &prompt::chunk_summary(self.title, chunk, i + 1, total, words),
+                self.ask_english(
+                    prompt::chunk_summary(self.title, chunk, i + 1, total, words),
                     words,
+                    &format!("part {}", i + 1),
                 )
             })
             .collect()
     }
 
-    /// Merges partial summaries into one; when they do not fit one prompt,
-    /// merges them group by group first.
-    fn reduce(&mut self, mut partials: Vec<String>) -> Result<String, ModelError> {
+    /// Merges partial summaries into one (one text per candidate); when
+    /// they do not fit one prompt, merges them group by group first.
+    fn reduce(&mut self, mut partials: Vec<String>) -> Result<Vec<String>, ModelError> {
         let max_words = self.options.max_words;
         loop {
             let messages =
@@ -222,7 +239,7 @@ impl Summarizer<'_> {
             if prompt_tokens + answer_token_budget(max_words) <= self.options.context
                 || partials.len() <= 1
             {
-                return self.ask(&messages, max_words);
+                return self.ask_candidates(messages, max_words, self.options.candidates);
             }
             let words = self.partial_words();
             let joined = partials.join("\n\n");
@@ -231,15 +248,17 @@ impl Summarizer<'_> {
             let groups = self.split(&joined, budget)?;
             if groups.len() >= partials.len() {
                 // No progress possible: merge what fits into the final prompt.
-                return self.ask(&messages, max_words);
+                return self.ask_candidates(messages, max_words, self.options.candidates);
             }
             partials = groups
                 .iter()
-                .map(|g| {
+                .enumerate()
+                .map(|(i, g)| {
                     let parts: Vec<String> = g.split("\n\n").map(str::to_string).collect();
-                    self.ask(
-                        &prompt::merge_summaries(self.title, &parts, words, &[]),
+                    self.ask_english(
+                        prompt::merge_summaries(self.title, &parts, words, &[]),
                         words,
+                        &format!("merged group {}", i + 1),
                     )
                 })
                 .collect::<Result<_, _>>()?;
@@ -275,10 +294,43 @@ impl Summarizer<'_> {
         split_to_budget(text, budget, &|t: &str| tokenizer.count(t))
     }
 
-    /// One model call: generate, clean, bound the length.
-    fn ask(&mut self, messages: &[Message], max_words: usize) -> Result<String, ModelError> {
+    /// One model call for an intermediate text (a part's or a group's
+    /// summary): the greedy answer, asked again with a reminder when it is
+    /// not English; a warning names `label` when it still is not.
+    fn ask_english(
+        &mut self,
+        mut messages: Vec<Message>,
+        max_words: usize,
+        label: &str,
+    ) -> Result<String, ModelError> {
+        let single = CandidateOptions::single();
+        let mut answer = self.ask_candidates(messages.clone(), max_words, single)?;
+        let mut text = answer.pop().unwrap_or_default();
+        if output_language(&text).is_some() {
+            prompt::remind_english(&mut messages);
+            answer = self.ask_candidates(messages, max_words, single)?;
+            text = answer.pop().unwrap_or_default();
+            if let Some(code) = output_language(&text) {
+                self.warnings
+                    .push(format!("{label}: the summary is not in English ({code})"));
+            }
+        }
+        Ok(text)
+    }
+
+    /// One model call with `candidates` answers decoded together: generate,
+    /// clean, bound the length.
+    fn ask_candidates(
+        &mut self,
+        mut messages: Vec<Message>,
+        max_words: usize,
+        candidates: CandidateOptions,
+    ) -> Result<Vec<String>, ModelError> {
         self.stop.check()?;
-        let prompt = self.model.chat_prompt(messages)?;
+        if self.hints.remind_english {
+            prompt::remind_english(&mut messages);
+        }
+        let prompt = self.model.chat_prompt(&messages)?;
         let mut sampling = self.options.sampling;
         sampling.seed = sampling.seed.wrapping_add(self.stats.calls as u64);
         let options = GenerateOptions {
@@ -293,10 +345,17 @@ impl Summarizer<'_> {
             shared_prefix: prompt.shared_prefix,
             stop: self.stop.clone(),
         };
-        let generation = generate(self.model, self.cache, &prompt.tokens, &options)?;
-        self.stats.add(&generation);
-        let cleaned = clean_summary(&generation.text);
-        let incomplete = generation.stop != StopReason::EndOfTurn;
-        Ok(enforce_word_limit(&cleaned, max_words, incomplete))
+        let samplings = candidates.samplings(sampling);
+        let generations =
+            generate_candidates(self.model, self.cache, &prompt.tokens, &options, &samplings)?;
+        self.stats.add_group(&generations);
+        Ok(generations
+            .iter()
+            .map(|g| {
+                let cleaned = clean_summary(&g.text);
+                let incomplete = g.stop != StopReason::EndOfTurn;
+                enforce_word_limit(&cleaned, max_words, incomplete)
+            })
+            .collect())
     }
 }
