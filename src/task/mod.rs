@@ -4,6 +4,7 @@
 pub mod chunk;
 pub mod clean;
 pub mod guard;
+pub mod language;
 pub mod prompt;
 pub mod summarize;
 pub mod translate;
