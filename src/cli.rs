@@ -151,6 +151,13 @@ pub enum EvalCommand {
         /// Token budget of one model call.
         #[arg(long, value_name = "TOKENS", default_value_t = 1024, value_parser = usize_in::<256, 1_048_576>)]
         context: usize,
+        /// Translations decoded together per line, chosen among by checks
+        /// and consensus (as `kurz translate --candidates`); 1 is greedy only.
+        #[arg(long, value_name = "N", default_value_t = kurz::task::candidates::DEFAULT_TRANSLATION_CANDIDATES, value_parser = usize_in::<1, 16>)]
+        candidates: usize,
+        /// Temperature of the sampled candidates.
+        #[arg(long, hide = true, value_name = "T", default_value_t = 0.7, value_parser = parse_temperature)]
+        candidate_temperature: f64,
         #[command(flatten)]
         model: ModelArgs,
         /// Print JSON instead of a table.

@@ -141,6 +141,7 @@ fn summarize_and_translate_stop_when_told() {
     let translate_options = TranslateOptions {
         context: 2048,
         sampling: Default::default(),
+        candidates: Default::default(),
     };
     let start = Instant::now();
     let zero = StopToken::new(&Interrupt::new(), Some(Duration::ZERO));

@@ -19,6 +19,7 @@ use kurz::input::{load_document, output_stem_for, InputItem, InputKind, InputSou
 use kurz::model::{default_device, Model};
 use kurz::output::{ManifestEntry, ResumeIndex, Status, MANIFEST_FILE_NAME};
 use kurz::progress::{Progress, Verbosity};
+use kurz::task::candidates::CandidateOptions;
 use kurz::task::TranslateOptions;
 
 /// Runs one `kurz eval` subcommand.
@@ -41,6 +42,8 @@ pub fn eval(cmd: EvalCommand) -> Result<ExitCode> {
             save,
             jobs,
             context,
+            candidates,
+            candidate_temperature,
             model,
             json,
         } => wmt(&WmtRun {
@@ -50,6 +53,8 @@ pub fn eval(cmd: EvalCommand) -> Result<ExitCode> {
             save,
             jobs: jobs.map(|j| j as usize).unwrap_or_else(default_jobs),
             context,
+            candidates,
+            candidate_temperature,
             model,
             json,
         }),
@@ -90,6 +95,8 @@ struct WmtRun {
     save: Option<PathBuf>,
     jobs: usize,
     context: usize,
+    candidates: usize,
+    candidate_temperature: f64,
     model: ModelArgs,
     json: bool,
 }
@@ -124,6 +131,11 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
     let options = TranslateOptions {
         context: run.context.min(model.context_length()),
         sampling: Sampling::greedy(),
+        candidates: CandidateOptions {
+            count: run.candidates,
+            temperature: run.candidate_temperature,
+            ..CandidateOptions::default()
+        },
     };
     let total = sources.len();
     let step = (total / 20).max(1);

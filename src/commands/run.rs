@@ -17,7 +17,9 @@ use kurz::output::{sha256_file, ModelRef, OutputLock};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
 use kurz::stop::Interrupt;
-use kurz::task::candidates::{CandidateOptions, DEFAULT_CANDIDATES};
+use kurz::task::candidates::{
+    CandidateOptions, DEFAULT_CANDIDATES, DEFAULT_TRANSLATION_CANDIDATES,
+};
 use kurz::task::guard::GuardOptions;
 use kurz::task::{SummaryOptions, TranslateOptions};
 
@@ -66,8 +68,13 @@ pub fn translate(args: TranslateArgs, interrupt: &Interrupt) -> Result<ExitCode>
         .output
         .clone()
         .unwrap_or_else(|| "kurz-translations".into());
+    let candidates = candidate_options(run, DEFAULT_TRANSLATION_CANDIDATES);
     run_task(run, &output, false, interrupt, |context| {
-        Task::Translate(TranslateOptions { context, sampling })
+        Task::Translate(TranslateOptions {
+            context,
+            sampling,
+            candidates,
+        })
     })
 }
 

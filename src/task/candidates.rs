@@ -38,9 +38,12 @@ impl Default for CandidateOptions {
     }
 }
 
-/// Default `--candidates` (see the measurements in the README's
-/// "Faithfulness" section).
+/// Default `--candidates` of summaries (see the measurements in the
+/// README's "Faithfulness" section).
 pub const DEFAULT_CANDIDATES: usize = 4;
+
+/// Default `--candidates` of translations (same section).
+pub const DEFAULT_TRANSLATION_CANDIDATES: usize = 4;
 
 impl CandidateOptions {
     /// A single answer per call, chosen as `--temperature` says.

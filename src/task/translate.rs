@@ -5,11 +5,13 @@
 use crate::stop::StopToken;
 use serde::Serialize;
 
+use super::candidates::{consensus, pick, Agreement, CandidateOptions};
 use super::chunk::{paragraphs, split_to_budget};
-use super::clean::clean_translation;
+use super::clean::{clean_translation, is_paraphrase, quotes_source};
+use super::language::output_language;
 use super::prompt;
 use super::{TaskOutput, TaskStats};
-use crate::generate::{generate, GenerateOptions, Sampling, StopReason};
+use crate::generate::{generate_candidates, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
 use crate::model::{KvCache, Model, ModelError};
 
@@ -20,6 +22,9 @@ pub struct TranslateOptions {
     pub context: usize,
     /// Token choice.
     pub sampling: Sampling,
+    /// Translations decoded together per paragraph; the one agreeing most
+    /// (chrF) with the others among those that pass the checks is kept.
+    pub candidates: CandidateOptions,
 }
 
 /// English needs at most about this many tokens per German source token
@@ -52,6 +57,8 @@ pub fn translate(
         warnings: Vec::new(),
         budget: 0,
         stop,
+        segments: 0,
+        unchecked: 0,
     };
     run.budget = run.input_budget()?;
     let title = match &doc.title {
@@ -61,6 +68,13 @@ pub fn translate(
     let mut translated = Vec::new();
     for (i, paragraph) in paragraphs(&doc.text).enumerate() {
         translated.push(run.translate_text(paragraph, &format!("paragraph {}", i + 1))?);
+    }
+    if run.unchecked > 0 {
+        run.warnings.push(format!(
+            "{} of {} segments had no candidate passing the checks (English, not the \
+             source quoted back, not much shorter than the source); the best was kept",
+            run.unchecked, run.segments
+        ));
     }
     Ok(TranslateOutput {
         title,
@@ -91,6 +105,10 @@ struct Translator<'a> {
     /// Most source tokens one call takes (the same for every paragraph).
     budget: usize,
     stop: &'a StopToken,
+    /// Segments translated, and of those, how many had no candidate passing
+    /// the checks.
+    segments: usize,
+    unchecked: usize,
 }
 
 impl Translator<'_> {
@@ -137,14 +155,153 @@ impl Translator<'_> {
             stop: self.stop.clone(),
             ..GenerateOptions::default()
         };
-        let generation = generate(self.model, self.cache, &prompt.tokens, &options)?;
-        self.stats.add(&generation);
-        if generation.stop == StopReason::MaxTokens {
+        let samplings = self.options.candidates.samplings(sampling);
+        let generations =
+            generate_candidates(self.model, self.cache, &prompt.tokens, &options, &samplings)?;
+        self.stats.add_group(&generations);
+        let texts: Vec<String> = generations
+            .iter()
+            .map(|g| clean_translation(&g.text))
+            .collect();
+        let choice = choose_translation(text, &texts);
+        self.segments += 1;
+        if !choice.passed {
+            self.unchecked += 1;
+        }
+        if generations
+            .get(choice.index)
+            .is_some_and(|g| g.stop == StopReason::MaxTokens)
+        {
             self.warnings.push(format!(
                 "{label}: the translation reached the token limit ({} tokens) and may be truncated",
                 options.max_new_tokens
             ));
         }
-        Ok(clean_translation(&generation.text))
+        Ok(texts.into_iter().nth(choice.index).unwrap_or_default())
+    }
+}
+
+/// The translation kept among a segment's candidates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TranslationChoice {
+    /// Its index among the candidates.
+    pub index: usize,
+    /// Whether it passed every check (else it is the least bad).
+    pub passed: bool,
+}
+
+/// Why a candidate translation of `source` fails, or `None` when it passes:
+/// empty, not English, the German source quoted back, or much shorter than
+/// the source (a paraphrase).
+pub fn translation_problem(source: &str, candidate: &str) -> Option<&'static str> {
+    if candidate.trim().is_empty() {
+        Some("empty")
+    } else if output_language(candidate).is_some() {
+        Some("not English")
+    } else if quotes_source(candidate, source) {
+        Some("quotes the source")
+    } else if is_paraphrase(candidate, source) {
+        Some("much shorter than the source")
+    } else {
+        None
+    }
+}
+
+/// Minimum-Bayes-risk choice among candidate translations of `source`: the
+/// candidate agreeing most (chrF) with the others, among those that pass
+/// [`translation_problem`]; when none passes, the one with the fewest
+/// problems (then the most agreement).
+pub fn choose_translation(source: &str, candidates: &[String]) -> TranslationChoice {
+    let texts: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    let agreement = consensus(&texts, Agreement::Chrf);
+    let problems: Vec<Option<&str>> = texts
+        .iter()
+        .map(|t| translation_problem(source, t))
+        .collect();
+    let passing: Vec<bool> = problems.iter().map(Option::is_none).collect();
+    if let Some(index) = pick(&agreement, &passing) {
+        return TranslationChoice {
+            index,
+            passed: true,
+        };
+    }
+    // Least bad: a language problem or a quoted source is worse than a
+    // short translation, which is worse than nothing only when empty.
+    let severity = |p: Option<&str>| match p {
+        None => 0,
+        Some("much shorter than the source") => 1,
+        Some("quotes the source") => 2,
+        Some("not English") => 3,
+        Some(_) => 4,
+    };
+    let best = severity_pick(
+        &problems.iter().map(|p| severity(*p)).collect::<Vec<_>>(),
+        &agreement,
+    );
+    TranslationChoice {
+        index: best,
+        passed: false,
+    }
+}
+
+/// The index with the lowest severity, then the highest agreement, then the
+/// earliest.
+fn severity_pick(severity: &[u8], agreement: &[f64]) -> usize {
+    let lowest = severity.iter().copied().min().unwrap_or(0);
+    let eligible: Vec<bool> = severity.iter().map(|&s| s == lowest).collect();
+    pick(agreement, &eligible).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str =
+        "Der Stadtrat von Münster hat am Dienstag nach langer Debatte 40 Kilometer \
+        neue Radwege beschlossen, die bis 2028 gebaut werden sollen.";
+
+    fn strings(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn the_translation_agreeing_with_the_others_wins_among_those_passing() {
+        let good = "After a long debate, Münster city council on Tuesday approved 40 kilometres \
+                    of new cycle paths, to be built by 2028.";
+        let close = "After a long debate on Tuesday, the city council of Münster approved 40 \
+                     kilometres of new cycle lanes that are to be built by 2028.";
+        let short = "Münster approved cycle paths.";
+        let choice = choose_translation(SOURCE, &strings(&[SOURCE, short, good, close]));
+        assert!(choice.passed);
+        assert!(choice.index == 2 || choice.index == 3, "{choice:?}");
+        assert_eq!(translation_problem(SOURCE, SOURCE), Some("not English"));
+        assert_eq!(
+            translation_problem(SOURCE, short),
+            Some("much shorter than the source")
+        );
+        assert_eq!(translation_problem(SOURCE, good), None);
+        assert_eq!(translation_problem(SOURCE, "  "), Some("empty"));
+    }
+
+    #[test]
+    fn when_nothing_passes_the_least_bad_is_kept_and_flagged() {
+        let short = "Münster approved cycle paths.";
+        let choice = choose_translation(SOURCE, &strings(&[SOURCE, short]));
+        assert_eq!(
+            choice,
+            TranslationChoice {
+                index: 1,
+                passed: false
+            }
+        );
+        // A lone candidate that passes is simply kept.
+        let one = choose_translation("Berlin", &strings(&["Berlin"]));
+        assert_eq!(
+            one,
+            TranslationChoice {
+                index: 0,
+                passed: true
+            }
+        );
     }
 }
