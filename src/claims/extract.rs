@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use super::normalize::{
     date_key, fold_key, is_hyphen, joined, month_en, month_key, name_key, number_values, scale_en,
-    scale_up, spelled_en, tokenize, translations, weekday_en, weekday_key, Reading, Token,
-    TokenKind,
+    scale_up, spelled_en, tokenize, translations, unit_en, unit_symbol, weekday_en, weekday_key,
+    Reading, Token, TokenKind,
 };
 use super::{Claim, ClaimKind};
 
@@ -252,6 +252,22 @@ pub(crate) const CONNECTORS: &[&str] = &[
     "van", "von", "zu",
 ];
 
+/// Words allowed between a number and its counted noun ("500 new jobs").
+const UNIT_MODIFIERS: &[&str] = &[
+    "new",
+    "more",
+    "additional",
+    "extra",
+    "further",
+    "fewer",
+    "other",
+    "full",
+    "part",
+    "time",
+    "permanent",
+    "local",
+];
+
 /// Words before "May" that make it the month, not a name or verb.
 const DATE_LEAD_INS: &[&str] = &[
     "in",
@@ -425,9 +441,14 @@ impl Extractor<'_> {
         while i < self.tokens.len() {
             match self.number_at(i) {
                 Some((last, value)) => {
-                    let (last, normalized) = self.with_suffixes(last, value);
-                    self.emit(i, last, ClaimKind::Number, normalized);
-                    i = last + 1;
+                    let (last, mut normalized) = self.with_suffixes(last, value);
+                    let (mut first, mut end) = (i, last);
+                    if let Some((from, to, unit)) = self.unit_of(i, last, &normalized) {
+                        normalized = format!("{normalized} {unit}");
+                        (first, end) = (from, to);
+                    }
+                    self.emit(first, end, ClaimKind::Number, normalized);
+                    i = end + 1;
                 }
                 None => i += 1,
             }
@@ -511,9 +532,96 @@ impl Extractor<'_> {
         }
         match self.word_key(last + 1)?.as_str() {
             "percent" => Some(last + 1),
-            "percentage" => Some(last + 1),
+            "percentage" => match self.word_key(last + 2).as_deref() {
+                Some("point" | "points") if self.adjacent(last + 1, last + 2) => Some(last + 2),
+                _ => Some(last + 1),
+            },
             "per" if self.word_key(last + 2).as_deref() == Some("cent") => Some(last + 2),
             _ => None,
+        }
+    }
+
+    /// The unit or counted noun of the number at tokens `first..=last`, with
+    /// the token range the claim then covers: a currency symbol right before
+    /// it ("€12 million"), or a unit word after it, up to two modifiers away
+    /// ("40 kilometres", "277-year-old", "500 new jobs", "35 °C"). Times,
+    /// percentages (marked already), ordinals, decades and years as dates
+    /// ("2024") get none, and so does a number with an unknown suffix glued
+    /// to it ("€12m": "m" could be million or metres).
+    fn unit_of(
+        &self,
+        first: usize,
+        last: usize,
+        normalized: &str,
+    ) -> Option<(usize, usize, &'static str)> {
+        if normalized.contains(':') || normalized.ends_with('%') {
+            return None;
+        }
+        let head = self.tokens.get(first)?;
+        if head.kind == TokenKind::Number {
+            let suffixed = head.span_end != head.end;
+            let year_like = first == last
+                && head.text.len() == 4
+                && head
+                    .text
+                    .parse::<u16>()
+                    .is_ok_and(|y| (1800..=2100).contains(&y));
+            if suffixed || year_like {
+                return None;
+            }
+        }
+        let glued = self.tokens.get(last + 1).filter(|n| {
+            n.kind == TokenKind::Word
+                && self.tokens.get(last).is_some_and(|t| t.span_end == n.start)
+        });
+        if let Some(g) = glued {
+            let unit = unit_en(&fold_key(g.text))?;
+            return Some((first, last + 1, unit));
+        }
+        if let Some(prev) = first.checked_sub(1) {
+            let symbol = self.tokens.get(prev).filter(|p| p.kind == TokenKind::Punct);
+            if let Some(unit) = symbol.and_then(|p| unit_symbol(p.text)) {
+                let close = self.text.get(self.tokens[prev].end..head.start);
+                if close.is_some_and(|gap| gap.chars().all(|c| c == ' ')) {
+                    return Some((prev, last, unit));
+                }
+            }
+        }
+        self.unit_after(last).map(|(to, unit)| (first, to, unit))
+    }
+
+    /// A unit word or symbol after the number ending at token `last`, with
+    /// the unit's last token.
+    fn unit_after(&self, last: usize) -> Option<(usize, &'static str)> {
+        let next = self.tokens.get(last + 1)?;
+        if next.kind == TokenKind::Punct {
+            let unit = unit_symbol(next.text).filter(|u| *u != "%")?;
+            let gap = self.text.get(self.tokens[last].span_end..next.start)?;
+            if !gap.chars().all(|c| c == ' ') {
+                return None;
+            }
+            let celsius = self.word_key(last + 2).as_deref() == Some("c")
+                && self.tokens[last + 2].start == next.end;
+            return Some((last + 1 + usize::from(celsius), unit));
+        }
+        let mut k = last + 1;
+        while k <= last + 2
+            && self.adjacent(k - 1, k)
+            && self
+                .word_key(k)
+                .is_some_and(|w| UNIT_MODIFIERS.contains(&w.as_str()))
+        {
+            k += 1;
+        }
+        if !self.adjacent(k - 1, k) {
+            return None;
+        }
+        let unit = unit_en(&self.word_key(k)?)?;
+        let following = self.word_key(k + 1).filter(|_| self.adjacent(k, k + 1));
+        match (unit, following.as_deref()) {
+            ("year", Some("old")) => Some((k + 1, unit)),
+            ("kw" | "mw" | "gw" | "tw", Some("hour" | "hours")) => Some((k + 1, unit)),
+            _ => Some((k, unit)),
         }
     }
 
@@ -746,9 +854,9 @@ mod tests {
     fn numbers_with_scale_and_percent() {
         assert_eq!(
             normalized("About 2.3 million people, 3.2 percent, 7,500 troops and 5%."),
-            vec!["2300000", "3.2%", "7500", "5%"]
+            vec!["2300000 person", "3.2%", "7500", "5%"]
         );
-        assert_eq!(normalized("It costs $5bn."), vec!["5000000000"]);
+        assert_eq!(normalized("It costs $5bn."), vec!["5000000000 usd"]);
         assert_eq!(normalized("It rose 1.5 per cent."), vec!["1.5%"]);
     }
 
@@ -756,7 +864,7 @@ mod tests {
     fn spelled_numbers() {
         assert_eq!(
             normalized("Two days later, twenty-five people and a thousand soldiers came."),
-            vec!["2", "25", "1000"]
+            vec!["2 day", "25 person", "1000"]
         );
         assert_eq!(
             normalized("He is one of the leaders."),

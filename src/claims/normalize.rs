@@ -506,6 +506,281 @@ pub(crate) fn spelled_de(folded: &str) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------
+// Units and counted nouns
+// ---------------------------------------------------------------------------
+
+/// Unit key of German scale words when they stand for the unscaled value:
+/// "12" in "12 Millionen Euro" counts millions, so an English "12 euros" does
+/// not match it (the scaled value 12000000 carries the unit instead).
+pub(crate) const SCALE_UNIT: &str = "scale";
+
+/// English unit words and counted nouns (folded) → unit key. Percent is not
+/// here: it is marked by a `%` suffix on the value. Ambiguous abbreviations
+/// ("m", "t", "k") are left out on purpose. Power and energy share a key
+/// ("kW" and "kWh" are both "kw"): summaries write "3,500-kilowatt annual
+/// consumption" for "3.500 Kilowattstunden", a slip not worth a retry.
+const EN_UNITS: &[(&[&str], &str)] = &[
+    (&["euro", "euros", "eur"], "eur"),
+    (&["dollar", "dollars", "usd"], "usd"),
+    (&["year", "years"], "year"),
+    (&["month", "months"], "month"),
+    (&["week", "weeks"], "week"),
+    (&["day", "days"], "day"),
+    (&["hour", "hours"], "hour"),
+    (&["minute", "minutes"], "minute"),
+    (&["seconds"], "second"),
+    (
+        &["kilometre", "kilometres", "kilometer", "kilometers", "km"],
+        "km",
+    ),
+    (&["metre", "metres", "meter", "meters"], "metre"),
+    (
+        &[
+            "centimetre",
+            "centimetres",
+            "centimeter",
+            "centimeters",
+            "cm",
+        ],
+        "cm",
+    ),
+    (
+        &[
+            "millimetre",
+            "millimetres",
+            "millimeter",
+            "millimeters",
+            "mm",
+        ],
+        "mm",
+    ),
+    (&["litre", "litres", "liter", "liters"], "litre"),
+    (&["tonne", "tonnes", "ton", "tons"], "tonne"),
+    (
+        &[
+            "kilogram",
+            "kilograms",
+            "kilogramme",
+            "kilogrammes",
+            "kg",
+            "kilos",
+        ],
+        "kg",
+    ),
+    (&["degree", "degrees"], "degree"),
+    (&["hectare", "hectares", "ha"], "hectare"),
+    (&["kilowatt", "kilowatts", "kw"], "kw"),
+    (&["megawatt", "megawatts", "mw"], "mw"),
+    (&["gigawatt", "gigawatts", "gw"], "gw"),
+    (&["kwh"], "kw"),
+    (&["mwh"], "mw"),
+    (&["gwh"], "gw"),
+    (&["terawatt", "terawatts", "twh"], "tw"),
+    (
+        &[
+            "people",
+            "persons",
+            "person",
+            "residents",
+            "inhabitants",
+            "citizens",
+            "employees",
+            "workers",
+            "staff",
+            "jobs",
+            "positions",
+            "posts",
+            "visitors",
+            "participants",
+            "members",
+            "spectators",
+            "passengers",
+        ],
+        "person",
+    ),
+    (&["households"], "household"),
+    (&["seats"], "seat"),
+    (&["votes"], "vote"),
+    (&["points"], "point"),
+];
+
+/// German unit words and counted nouns (folded, exact) → unit key.
+const DE_UNITS: &[(&[&str], &str)] = &[
+    (
+        &["prozent", "prozentpunkt", "prozentpunkte", "prozentpunkten"],
+        "%",
+    ),
+    (&["euro", "eur"], "eur"),
+    (&["dollar", "usd"], "usd"),
+    (&["jahr", "jahre", "jahren", "jahres"], "year"),
+    (&["monat", "monate", "monaten", "monats"], "month"),
+    (&["woche", "wochen"], "week"),
+    (&["tag", "tage", "tagen", "tages"], "day"),
+    (&["stunde", "stunden"], "hour"),
+    (&["minute", "minuten"], "minute"),
+    (&["sekunde", "sekunden"], "second"),
+    (&["kilometer", "kilometern", "km"], "km"),
+    (&["meter", "metern", "m"], "metre"),
+    (&["zentimeter", "zentimetern", "cm"], "cm"),
+    (&["millimeter", "millimetern", "mm"], "mm"),
+    (&["liter", "litern", "l"], "litre"),
+    (&["tonne", "tonnen", "t"], "tonne"),
+    (&["kilogramm", "kilo", "kg"], "kg"),
+    (&["grad"], "degree"),
+    (&["hektar", "ha"], "hectare"),
+    (&["kilowatt", "kw"], "kw"),
+    (&["megawatt", "mw"], "mw"),
+    (&["gigawatt", "gw"], "gw"),
+    (&["kilowattstunde", "kilowattstunden", "kwh"], "kw"),
+    (&["megawattstunde", "megawattstunden", "mwh"], "mw"),
+    (&["gigawattstunde", "gigawattstunden", "gwh"], "gw"),
+    (
+        &["terawatt", "terawattstunde", "terawattstunden", "twh"],
+        "tw",
+    ),
+    (&["uhr"], "clock"),
+    (
+        &[
+            "menschen",
+            "personen",
+            "person",
+            "leute",
+            "einwohner",
+            "einwohnerinnen",
+            "einwohnern",
+            "buerger",
+            "buergerinnen",
+            "buergern",
+            "bewohner",
+            "bewohnerinnen",
+            "beschaeftigte",
+            "beschaeftigten",
+            "mitarbeiter",
+            "mitarbeiterinnen",
+            "mitarbeitern",
+            "mitarbeitende",
+            "mitarbeitenden",
+            "arbeitnehmer",
+            "arbeitnehmerinnen",
+            "angestellte",
+            "angestellten",
+            "stellen",
+            "arbeitsplaetze",
+            "arbeitsplaetzen",
+            "jobs",
+            "besucher",
+            "besucherinnen",
+            "besuchern",
+            "teilnehmer",
+            "teilnehmerinnen",
+            "teilnehmenden",
+            "mitglieder",
+            "mitgliedern",
+            "zuschauer",
+            "zuschauerinnen",
+            "fahrgaeste",
+            "fahrgaesten",
+            "passagiere",
+            "passagieren",
+        ],
+        "person",
+    ),
+    (&["haushalte", "haushalten"], "household"),
+    (&["sitze", "sitzen", "mandate"], "seat"),
+    (&["stimmen"], "vote"),
+    (&["punkte", "punkten", "zaehler"], "point"),
+];
+
+/// Endings of German compounds that fix the unit ("Vollzeitstellen",
+/// "Stundenkilometer", "Lebensjahre"), tried in order after the exact table,
+/// so the more specific ending wins ("Megawattstunden" is exact, "Kilometer"
+/// ends in "meter" but is exact too).
+const DE_UNIT_ENDINGS: &[(&str, &str)] = &[
+    ("kilometer", "km"),
+    ("kilometern", "km"),
+    ("zentimeter", "cm"),
+    ("millimeter", "mm"),
+    ("meter", "metre"),
+    ("metern", "metre"),
+    ("stellen", "person"),
+    ("arbeitsplaetze", "person"),
+    ("beschaeftigte", "person"),
+    ("beschaeftigten", "person"),
+    ("mitarbeiter", "person"),
+    ("mitarbeitende", "person"),
+    ("mitarbeitenden", "person"),
+    ("einwohner", "person"),
+    ("jahre", "year"),
+    ("jahren", "year"),
+    ("stunden", "hour"),
+    ("tonnen", "tonne"),
+];
+
+/// Adjectival German unit stems after a hyphen ("80-jährige", "3-tägigen",
+/// "5-prozentige").
+const DE_UNIT_ADJECTIVES: &[(&str, &str)] = &[
+    ("jaehrig", "year"),
+    ("monatig", "month"),
+    ("woechig", "week"),
+    ("taegig", "day"),
+    ("stuendig", "hour"),
+    ("minuetig", "minute"),
+    ("prozentig", "%"),
+];
+
+/// Unit key of an English unit word or counted noun (folded).
+pub(crate) fn unit_en(folded: &str) -> Option<&'static str> {
+    EN_UNITS
+        .iter()
+        .find(|(words, _)| words.contains(&folded))
+        .map(|&(_, unit)| unit)
+}
+
+/// Unit key of an English unit symbol (`€`, `$`, `°`, `%`).
+pub(crate) fn unit_symbol(c: &str) -> Option<&'static str> {
+    match c {
+        "€" => Some("eur"),
+        "$" => Some("usd"),
+        "°" => Some("degree"),
+        "%" => Some("%"),
+        _ => None,
+    }
+}
+
+/// Unit key of a German unit word, counted noun, unit compound or adjectival
+/// unit form (folded).
+pub(crate) fn unit_de(folded: &str) -> Option<&'static str> {
+    if let Some(&(_, unit)) = DE_UNITS.iter().find(|(words, _)| words.contains(&folded)) {
+        return Some(unit);
+    }
+    if folded.starts_with("prozent") {
+        return Some("%");
+    }
+    if let Some(&(_, unit)) = DE_UNIT_ADJECTIVES
+        .iter()
+        .find(|(stem, _)| folded.starts_with(stem))
+    {
+        return Some(unit);
+    }
+    DE_UNIT_ENDINGS
+        .iter()
+        .find(|(ending, _)| folded.len() > ending.len() + 2 && folded.ends_with(ending))
+        .map(|&(_, unit)| unit)
+}
+
+/// Splits a number claim key into its value and unit key: "3.2%" → ("3.2",
+/// Some("%")), "277 year" → ("277", Some("year")), "12" → ("12", None).
+pub(crate) fn split_unit(normalized: &str) -> (&str, Option<&str>) {
+    if let Some(value) = normalized.strip_suffix('%') {
+        return (value, Some("%"));
+    }
+    match normalized.split_once(' ') {
+        Some((value, unit)) => (value, Some(unit)),
+        None => (normalized, None),
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Dates
 // ---------------------------------------------------------------------------
 

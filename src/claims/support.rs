@@ -1,13 +1,14 @@
 //! The German source side: an index of words, numbers and dates built once
 //! per article, the support checks for claims, and proper-name candidates.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::extract::CONNECTORS;
 use super::normalize::{
     canonical, date_key, fold_both, fold_key, hyphen_joined, is_hyphen, is_table_german, joined,
-    month_de, month_key, name_key, number_values, scale_de, scale_up, spelled_de, tokenize,
-    translations, weekday_de, weekday_key, Reading, Token, TokenKind,
+    month_de, month_key, name_key, number_values, scale_de, scale_up, spelled_de, split_unit,
+    tokenize, translations, unit_de, unit_symbol, weekday_de, weekday_key, Reading, Token,
+    TokenKind, SCALE_UNIT,
 };
 use super::{Claim, ClaimKind};
 
@@ -34,6 +35,8 @@ pub struct SourceIndex {
     numbers: HashSet<String>,
     /// "--MM-DD", "--MM" and "-W-D" keys.
     dates: HashSet<String>,
+    /// Units seen after each value in `numbers` (see [`UnitsSeen`]).
+    units: HashMap<String, UnitsSeen>,
     names: Vec<String>,
 }
 
@@ -118,18 +121,93 @@ impl SourceIndex {
         scale_de(&fold_key(next.text))
     }
 
-    fn insert_value(&mut self, value: String, scale: Option<usize>) {
+    /// Records a value with the unit found after it (`None`: no recognised
+    /// unit). With a scale word, the scaled value carries the unit and the
+    /// bare value counts as [`SCALE_UNIT`].
+    fn insert_value(&mut self, value: String, scale: Option<usize>, unit: Option<&'static str>) {
         if let Some(zeros) = scale {
-            self.numbers.insert(scale_up(&value, zeros));
+            let scaled = scale_up(&value, zeros);
+            self.note_unit(&scaled, unit);
+            self.numbers.insert(scaled);
+            self.note_unit(&value, Some(SCALE_UNIT));
+        } else {
+            self.note_unit(&value, unit);
         }
         self.numbers.insert(value);
+    }
+
+    fn note_unit(&mut self, value: &str, unit: Option<&'static str>) {
+        let seen = self.units.entry(value.to_string()).or_default();
+        match unit {
+            Some(u) => {
+                seen.units.insert(u);
+            }
+            None => seen.bare = true,
+        }
+    }
+
+    /// The recognised unit after the number at token `i` (and its scale word,
+    /// if `scaled`): a symbol (`%`, `€`, `°`), or a unit word, counted noun or
+    /// unit adjective at most two adjective-like words away ("12 Millionen
+    /// Euro", "12 Mio. €", "500 neue Stellen", "80-jährige"). Years as dates
+    /// ("2024") have none.
+    fn unit_after(tokens: &[Token], i: usize, scaled: bool, text: &str) -> Option<&'static str> {
+        let t = tokens.get(i)?;
+        let year_like = t.text.len() == 4
+            && t.text
+                .parse::<u16>()
+                .is_ok_and(|y| (1800..=2100).contains(&y));
+        if year_like && !scaled {
+            return None;
+        }
+        let mut prev = i + usize::from(scaled);
+        let mut k = prev + 1;
+        if scaled && tokens.get(k).is_some_and(|d| d.is_punct('.')) {
+            prev = k;
+            k += 1;
+        }
+        for _ in 0..3 {
+            let (p, next) = (tokens.get(prev)?, tokens.get(k)?);
+            let gap = text.get(p.span_end..next.start)?;
+            let near = gap
+                .chars()
+                .all(|c| c == ' ' || c == '\u{a0}' || is_hyphen(c))
+                && gap.chars().filter(|c| is_hyphen(*c)).count() <= 1;
+            if !near {
+                return None;
+            }
+            if next.kind == TokenKind::Punct {
+                return unit_symbol(next.text);
+            }
+            if next.kind != TokenKind::Word {
+                return None;
+            }
+            let key = fold_key(next.text);
+            if let Some(unit) = unit_de(&key) {
+                return Some(unit);
+            }
+            let adjective = next.is_lowercase_word()
+                && key.chars().count() >= 4
+                && ["e", "en", "er", "es", "em"]
+                    .iter()
+                    .any(|e| key.ends_with(e))
+                && !DETERMINERS.contains(&key.as_str())
+                && !NOT_ADJECTIVES.contains(&key.as_str());
+            if !adjective {
+                return None;
+            }
+            prev = k;
+            k += 1;
+        }
+        None
     }
 
     fn index_number(&mut self, tokens: &[Token], i: usize, text: &str) {
         let t = &tokens[i];
         let scale = Self::scale_after(tokens, i, text);
+        let unit = Self::unit_after(tokens, i, scale.is_some(), text);
         for value in number_values(t.text, Reading::Source) {
-            self.insert_value(value, scale);
+            self.insert_value(value, scale, unit);
         }
         let next_is_dot = tokens.get(i + 1).is_some_and(|n| n.is_punct('.'));
         self.numeric_date(t.text, next_is_dot);
@@ -187,7 +265,8 @@ impl SourceIndex {
             self.dates.insert(weekday_key(day));
         } else if let Some(value) = spelled_de(&key) {
             let scale = Self::scale_after(tokens, i, text);
-            self.insert_value(value.to_string(), scale);
+            let unit = Self::unit_after(tokens, i, scale.is_some(), text);
+            self.insert_value(value.to_string(), scale, unit);
         }
     }
 
@@ -197,7 +276,18 @@ impl SourceIndex {
         if normalized.starts_with('-') {
             return self.dates.contains(normalized);
         }
-        self.numbers.contains(normalized.trim_end_matches('%'))
+        let (value, unit) = split_unit(normalized);
+        if !self.numbers.contains(value) {
+            return false;
+        }
+        match (unit, self.units.get(value)) {
+            // German "Punkte" after a rate are percentage points.
+            (Some("%"), Some(seen)) => {
+                seen.bare || seen.units.contains("%") || seen.units.contains("point")
+            }
+            (Some(unit), Some(seen)) => seen.bare || seen.units.contains(unit),
+            _ => true,
+        }
     }
 
     fn supports_name(&self, text: &str) -> bool {
@@ -246,6 +336,15 @@ impl SourceIndex {
         form.chars().count() >= MIN_COMPOUND_LEN
             && self.vocabulary.iter().any(|w| compound_contains(w, form))
     }
+}
+
+/// The units seen after one value in the source.
+#[derive(Debug, Clone, Default)]
+struct UnitsSeen {
+    /// Some occurrence had no recognised unit: any unit is accepted.
+    bare: bool,
+    /// Unit keys of the other occurrences.
+    units: HashSet<&'static str>,
 }
 
 /// `part` begins the compound `word`, or ends it (before an inflection
