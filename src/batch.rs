@@ -704,16 +704,18 @@ impl Worker<'_> {
         Ok(())
     }
 
-    /// Puts the guard's verdict into the entry; with `--strict`, an
-    /// unrepaired summary makes it an error.
+    /// Puts the guard's verdict (when it was on) and the candidates into
+    /// the entry; with `--strict`, an unrepaired summary makes it an error.
     fn record_guard(&self, entry: &mut ManifestEntry, item: &InputItem, report: &GuardReport) {
-        entry.extra.insert("guard".into(), json!(report.guard));
-        entry
-            .extra
-            .insert("attempts".into(), json!(report.attempts));
-        entry
-            .extra
-            .insert("unsupported".into(), json!(report.unsupported));
+        if report.enabled {
+            entry.extra.insert("guard".into(), json!(report.guard));
+            entry
+                .extra
+                .insert("attempts".into(), json!(report.attempts));
+            entry
+                .extra
+                .insert("unsupported".into(), json!(report.unsupported));
+        }
         entry
             .extra
             .insert("output_language".into(), json!(report.output_language));

@@ -546,6 +546,18 @@ fn jobs_do_not_change_results_and_json_is_valid() {
         let entry = entry_for(&lines, input);
         assert_eq!(entry["summary"], summary);
         assert_eq!(entry["params"]["format"], "json");
+        // The default four candidates, decoded together, the same whatever
+        // the number of jobs; the kept one is the summary.
+        assert_eq!(entry["params"]["candidates"], 4);
+        let candidates = entry["candidates"].as_array().expect("candidates");
+        assert_eq!(candidates.len(), 4, "{entry:#}");
+        let chosen = as_u64(entry, "chosen") as usize;
+        assert_eq!(candidates[chosen]["text"], summary);
+        assert!(candidates[chosen].get("lost").is_none(), "{entry:#}");
+        assert!(entry["consensus"].is_f64(), "{entry:#}");
+        assert!(entry["output_language"].is_string(), "{entry:#}");
+        let other = manifest(&out2);
+        assert_eq!(entry["candidates"], entry_for(&other, input)["candidates"]);
         assert_eq!(entry["output"], rel.to_str().unwrap());
     }
     // One job: the second file copies the keys and values of the prompt
@@ -700,6 +712,7 @@ fn help_lists_every_option() {
         "--max-words",
         "--no-guard",
         "--guard-retries",
+        "--candidates",
         "--strict",
         "--output",
         "-o,",

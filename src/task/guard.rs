@@ -99,6 +99,10 @@ pub struct GuardReport {
     pub candidates: Vec<CandidateReport>,
     /// Index of the kept candidate among them.
     pub chosen: usize,
+    /// Whether the guard was on: off, only the language check and the
+    /// consensus choice ran, and `guard` says nothing about claims.
+    #[serde(skip)]
+    pub enabled: bool,
 }
 
 impl GuardReport {
@@ -217,6 +221,7 @@ pub fn guarded(
         output_language,
         candidates,
         chosen,
+        enabled: options.enabled,
     };
     Ok((output, report))
 }
