@@ -42,8 +42,11 @@ impl Default for CandidateOptions {
 /// README's "Faithfulness" section).
 pub const DEFAULT_CANDIDATES: usize = 4;
 
-/// Default `--candidates` of translations (same section).
-pub const DEFAULT_TRANSLATION_CANDIDATES: usize = 4;
+/// Default `--candidates` of translations: 1, the greedy translation
+/// alone. Four candidates chosen by chrF consensus scored lower on the
+/// first 100 lines of WMT22 de-en (chrF 48.51 / BLEU 21.39 against 49.11 /
+/// 22.10 greedy, qwen2.5-coder-1.5b) in 1.17x the time.
+pub const DEFAULT_TRANSLATION_CANDIDATES: usize = 1;
 
 impl CandidateOptions {
     /// A single answer per call, chosen as `--temperature` says.
