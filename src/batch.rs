@@ -72,6 +72,10 @@ impl Task {
             "format": format.extension(),
             "prompt_version": PROMPT_VERSION,
         });
+        if let (Task::Translate(o), Some(map)) = (self, params.as_object_mut()) {
+            map.insert("candidates".into(), json!(o.candidates.count));
+            map.insert("with_context".into(), json!(o.previous_paragraph));
+        }
         if let (Task::Summarize(o), Some(map)) = (self, params.as_object_mut()) {
             map.insert("max_words".into(), json!(o.max_words));
             map.insert("guard".into(), json!(o.guard.enabled));

@@ -158,6 +158,11 @@ pub enum EvalCommand {
         /// Temperature of the sampled candidates.
         #[arg(long, hide = true, value_name = "T", default_value_t = 0.7, value_parser = parse_temperature)]
         candidate_temperature: f64,
+        /// Translate the lines in order as one document, each with the
+        /// previous line and its translation as context (as `kurz translate
+        /// --with-context`; one worker, whatever --jobs says).
+        #[arg(long)]
+        with_context: bool,
         #[command(flatten)]
         model: ModelArgs,
         /// Print JSON instead of a table.
@@ -202,6 +207,11 @@ pub struct SummarizeArgs {
 pub struct TranslateArgs {
     #[command(flatten)]
     pub run: RunArgs,
+
+    /// Show the model the previous paragraph and its translation as context
+    /// for each paragraph (paragraphs are then translated in order).
+    #[arg(long)]
+    pub with_context: bool,
 }
 
 /// Options shared by the commands that run a model over inputs.

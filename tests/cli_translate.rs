@@ -63,3 +63,70 @@ fn translation_keeps_every_paragraph() {
         "manifest text keeps the structure too"
     );
 }
+
+/// Runs `kurz translate` on BRIEF with `extra` arguments; returns the
+/// manifest entry and the written translation's paragraphs.
+fn translate_brief(extra: &[&str]) -> (Value, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("brief.txt");
+    fs::write(&input, BRIEF).unwrap();
+    let out = dir.path().join("out");
+    Command::new(env!("CARGO_BIN_EXE_kurz"))
+        .arg("translate")
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .arg("--model")
+        .arg(common::test_model())
+        .arg("-q")
+        .args(extra)
+        .env("KURZ_HOME", dir.path().join("home"))
+        .current_dir(dir.path())
+        .assert()
+        .success();
+    let manifest = fs::read_to_string(out.join("manifest.jsonl")).unwrap();
+    let entry: Value = serde_json::from_str(manifest.lines().next().unwrap()).unwrap();
+    let written = fs::read_to_string(out.join(entry["output"].as_str().unwrap())).unwrap();
+    let (_, body) = written.split_once("\n\n").unwrap();
+    let paragraphs = body
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    (entry, paragraphs)
+}
+
+#[test]
+fn context_and_candidates_keep_every_paragraph_and_are_recorded() {
+    let (plain, plain_paragraphs) = translate_brief(&[]);
+    assert_eq!(plain["params"]["candidates"], 1);
+    assert_eq!(plain["params"]["with_context"], false);
+    assert_eq!(plain_paragraphs.len(), 3);
+
+    // With the previous paragraph as context, the second and third
+    // paragraphs' prompts carry the one before them: more prompt tokens,
+    // the same calls and paragraphs.
+    let (context, paragraphs) = translate_brief(&["--with-context"]);
+    assert_eq!(context["status"], "ok");
+    assert_eq!(context["params"]["with_context"], true);
+    assert_eq!(context["model_calls"], plain["model_calls"]);
+    assert_eq!(paragraphs.len(), 3);
+    assert!(
+        context["prompt_tokens"].as_u64().unwrap() > plain["prompt_tokens"].as_u64().unwrap() + 40,
+        "{context:#}\n{plain:#}"
+    );
+    // The first paragraph has no context: the same translation.
+    assert_eq!(paragraphs[0], plain_paragraphs[0]);
+
+    // Three candidates per paragraph, decoded together: one call each,
+    // three times the generated tokens' worth of answers at most.
+    let (three, paragraphs) = translate_brief(&["--candidates", "3"]);
+    assert_eq!(three["params"]["candidates"], 3);
+    assert_eq!(three["model_calls"], plain["model_calls"]);
+    assert_eq!(paragraphs.len(), 3);
+    assert!(
+        three["generated_tokens"].as_u64().unwrap() > plain["generated_tokens"].as_u64().unwrap(),
+        "{three:#}"
+    );
+}

@@ -142,6 +142,7 @@ fn summarize_and_translate_stop_when_told() {
         context: 2048,
         sampling: Default::default(),
         candidates: Default::default(),
+        previous_paragraph: false,
     };
     let start = Instant::now();
     let zero = StopToken::new(&Interrupt::new(), Some(Duration::ZERO));

@@ -44,6 +44,7 @@ pub fn eval(cmd: EvalCommand) -> Result<ExitCode> {
             context,
             candidates,
             candidate_temperature,
+            with_context,
             model,
             json,
         } => wmt(&WmtRun {
@@ -55,6 +56,7 @@ pub fn eval(cmd: EvalCommand) -> Result<ExitCode> {
             context,
             candidates,
             candidate_temperature,
+            with_context,
             model,
             json,
         }),
@@ -97,6 +99,7 @@ struct WmtRun {
     context: usize,
     candidates: usize,
     candidate_temperature: f64,
+    with_context: bool,
     model: ModelArgs,
     json: bool,
 }
@@ -136,11 +139,13 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
             temperature: run.candidate_temperature,
             ..CandidateOptions::default()
         },
+        previous_paragraph: run.with_context,
     };
     let total = sources.len();
     let step = (total / 20).max(1);
     let started = std::time::Instant::now();
-    let hyps = translate_lines(&model, &sources, &options, run.jobs, &|done| {
+    let jobs = if run.with_context { 1 } else { run.jobs };
+    let hyps = translate_lines(&model, &sources, &options, jobs, &|done| {
         if done % step == 0 || done == total {
             eprintln!(
                 "kurz: translated {done}/{total} lines ({:.0} s)",

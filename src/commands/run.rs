@@ -69,11 +69,13 @@ pub fn translate(args: TranslateArgs, interrupt: &Interrupt) -> Result<ExitCode>
         .clone()
         .unwrap_or_else(|| "kurz-translations".into());
     let candidates = candidate_options(run, DEFAULT_TRANSLATION_CANDIDATES);
+    let previous_paragraph = args.with_context;
     run_task(run, &output, false, interrupt, |context| {
         Task::Translate(TranslateOptions {
             context,
             sampling,
             candidates,
+            previous_paragraph,
         })
     })
 }

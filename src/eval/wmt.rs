@@ -22,6 +22,9 @@ pub fn translate_lines(
     jobs: usize,
     on_done: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<String>, ModelError> {
+    if options.previous_paragraph {
+        return translate_in_order(model, sources, options, on_done);
+    }
     let results: Vec<Mutex<Option<String>>> = sources.iter().map(|_| Mutex::new(None)).collect();
     let failure: Mutex<Option<(usize, ModelError)>> = Mutex::new(None);
     let done = AtomicUsize::new(0);
@@ -62,6 +65,55 @@ pub fn translate_lines(
                 .unwrap_or_default()
         })
         .collect())
+}
+
+/// Translates the lines as paragraphs of one document, in order, so each
+/// gets the line before it and its translation as context (see
+/// [`TranslateOptions::previous_paragraph`]); `on_done` is called once, at
+/// the end.
+fn translate_in_order(
+    model: &Model,
+    sources: &[String],
+    options: &TranslateOptions,
+    on_done: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<String>, ModelError> {
+    let lines: Vec<(usize, String)> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i, one_line(l)))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let doc = Document {
+        title: None,
+        text: lines
+            .iter()
+            .map(|(_, l)| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+        encoding: "UTF-8",
+        language: None,
+    };
+    let mut cache = model.transformer().new_cache();
+    let out = translate(model, &mut cache, &doc, options, &StopToken::never())?;
+    let translated: Vec<&str> = out.output.text.split("\n\n").collect();
+    if translated.len() != lines.len() {
+        return Err(ModelError::Inference(candle_core::Error::Msg(format!(
+            "{} lines gave {} translated paragraphs",
+            lines.len(),
+            translated.len()
+        ))));
+    }
+    let mut result = vec![String::new(); sources.len()];
+    for ((i, _), english) in lines.iter().zip(translated) {
+        result[*i] = one_line(english);
+    }
+    on_done(sources.len());
+    Ok(result)
+}
+
+/// `text` with its whitespace runs made single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn translate_line(

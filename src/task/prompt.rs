@@ -261,6 +261,18 @@ pub fn translation(text: &str) -> Vec<Message> {
     vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
 }
 
+/// Messages asking for the English translation of one paragraph, showing
+/// the paragraph before it and its translation as context.
+pub fn translation_after(previous: &str, previous_english: &str, text: &str) -> Vec<Message> {
+    let user = format!(
+        "For context only, the paragraph before it and its translation (do not translate \
+         them again):\nGerman: {previous}\nEnglish: {previous_english}\n\n\
+         Now translate this German text into English. Output only the English translation \
+         of this text, as one paragraph, with nothing before or after it.\n\n{text}"
+    );
+    vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +360,20 @@ mod tests {
         assert!(hinted[1]
             .content
             .contains("named in the article are: Rutte, Trump. Name no others."));
+    }
+
+    #[test]
+    fn the_context_prompt_shows_the_previous_paragraph_then_the_text() {
+        let m = translation_after("Der Pegel stieg.", "The level rose.", "Er fiel.");
+        assert_eq!(m[0].content, TRANSLATION_SYSTEM);
+        let user = &m[1].content;
+        let context = user.find("German: Der Pegel stieg.\nEnglish: The level rose.");
+        let text = user.rfind("Er fiel.");
+        assert!(
+            context.is_some() && text.is_some() && context < text,
+            "{user}"
+        );
+        assert!(user.ends_with("\n\nEr fiel."));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::prompt;
 use super::{TaskOutput, TaskStats};
 use crate::generate::{generate_candidates, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
-use crate::model::{KvCache, Model, ModelError};
+use crate::model::{ChatPrompt, KvCache, Model, ModelError};
 
 /// Everything that shapes a translation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -25,6 +25,9 @@ pub struct TranslateOptions {
     /// Translations decoded together per paragraph; the one agreeing most
     /// (chrF) with the others among those that pass the checks is kept.
     pub candidates: CandidateOptions,
+    /// Show the model the previous paragraph and its translation (when
+    /// they are short enough) as context for the next one.
+    pub previous_paragraph: bool,
 }
 
 /// English needs at most about this many tokens per German source token
@@ -33,6 +36,9 @@ pub struct TranslateOptions {
 const OUTPUT_PER_INPUT_TOKEN: f64 = 1.6;
 /// Extra answer tokens for very short paragraphs (headlines, datelines).
 const OUTPUT_SLACK: usize = 24;
+/// Longest previous paragraph (and translation), in tokens, shown as
+/// context.
+const MAX_CONTEXT_TOKENS: usize = 200;
 
 /// Translates `doc` (title and every paragraph) into English.
 ///
@@ -59,6 +65,7 @@ pub fn translate(
         stop,
         segments: 0,
         unchecked: 0,
+        previous: None,
     };
     run.budget = run.input_budget()?;
     let title = match &doc.title {
@@ -67,7 +74,9 @@ pub fn translate(
     };
     let mut translated = Vec::new();
     for (i, paragraph) in paragraphs(&doc.text).enumerate() {
-        translated.push(run.translate_text(paragraph, &format!("paragraph {}", i + 1))?);
+        let english = run.translate_text(paragraph, &format!("paragraph {}", i + 1))?;
+        run.previous = Some((paragraph.to_string(), english.clone()));
+        translated.push(english);
     }
     if run.unchecked > 0 {
         run.warnings.push(format!(
@@ -109,6 +118,8 @@ struct Translator<'a> {
     /// the checks.
     segments: usize,
     unchecked: usize,
+    /// The last paragraph translated and its translation.
+    previous: Option<(String, String)>,
 }
 
 impl Translator<'_> {
@@ -142,14 +153,38 @@ impl Translator<'_> {
         Ok(budget)
     }
 
+    /// The translation prompt for `text`: with the previous paragraph as
+    /// context when asked for, when that paragraph is short enough and the
+    /// whole still fits one call; else the plain one.
+    fn prompt_for(&self, text: &str, max_new_tokens: usize) -> Result<ChatPrompt, ModelError> {
+        if self.options.previous_paragraph {
+            if let Some((source, english)) = &self.previous {
+                let tokenizer = self.model.tokenizer();
+                if tokenizer.count(source)? <= MAX_CONTEXT_TOKENS
+                    && tokenizer.count(english)? <= MAX_CONTEXT_TOKENS
+                {
+                    let prompt = self
+                        .model
+                        .chat_prompt(&prompt::translation_after(source, english, text))?;
+                    if prompt.tokens.len() + max_new_tokens <= self.options.context {
+                        return Ok(prompt);
+                    }
+                }
+            }
+        }
+        self.model.chat_prompt(&prompt::translation(text))
+    }
+
     fn translate_piece(&mut self, text: &str, label: &str) -> Result<String, ModelError> {
         self.stop.check()?;
         let source_tokens = self.model.tokenizer().count(text)?;
-        let prompt = self.model.chat_prompt(&prompt::translation(text))?;
+        let max_new_tokens =
+            (source_tokens as f64 * OUTPUT_PER_INPUT_TOKEN) as usize + OUTPUT_SLACK;
+        let prompt = self.prompt_for(text, max_new_tokens)?;
         let mut sampling = self.options.sampling;
         sampling.seed = sampling.seed.wrapping_add(self.stats.calls as u64);
         let options = GenerateOptions {
-            max_new_tokens: (source_tokens as f64 * OUTPUT_PER_INPUT_TOKEN) as usize + OUTPUT_SLACK,
+            max_new_tokens,
             sampling,
             shared_prefix: prompt.shared_prefix,
             stop: self.stop.clone(),
