@@ -236,30 +236,27 @@ pub fn generate_candidates(
         .map(|s| Candidate::new(s, logits.clone()))
         .collect();
     loop {
-        let mut next_tokens = Vec::new();
-        for (i, candidate) in candidates.iter_mut().enumerate() {
-            if let Some(next) = candidate.advance(model, options, max_new)? {
-                next_tokens.push((i, [next]));
-            }
-        }
-        if next_tokens.is_empty() {
+        let next: Vec<Option<u32>> = candidates
+            .iter_mut()
+            .map(|c| c.advance(model, options, max_new))
+            .collect::<Result<_, _>>()?;
+        if next.iter().all(Option::is_none) {
             break;
         }
         options.stop.check()?;
-        let mut steps: Vec<(&[u32], &mut KvCache)> = Vec::with_capacity(next_tokens.len());
-        let mut wanted = next_tokens.iter().map(|(i, _)| *i).peekable();
-        let mut tokens = next_tokens.iter();
-        for (i, cache) in caches.iter_mut().enumerate() {
-            if wanted.peek() == Some(&i) {
-                wanted.next();
-                if let Some((_, token)) = tokens.next() {
-                    steps.push((token.as_slice(), &mut **cache));
-                }
-            }
-        }
-        let new_logits = decoder.step_many(&mut steps)?;
-        for ((i, _), logits) in next_tokens.iter().zip(new_logits) {
-            candidates[*i].logits = logits;
+        // One step per unfinished candidate, all in the same pass.
+        let tokens: Vec<[u32; 1]> = next.iter().map(|t| [t.unwrap_or(0)]).collect();
+        let mut steps: Vec<(&[u32], &mut KvCache)> = next
+            .iter()
+            .zip(&tokens)
+            .zip(caches.iter_mut())
+            .filter(|((t, _), _)| t.is_some())
+            .map(|((_, token), cache)| (token.as_slice(), &mut **cache))
+            .collect();
+        let logits = decoder.step_many(&mut steps)?;
+        let stepped = next.iter().enumerate().filter(|(_, t)| t.is_some());
+        for ((i, _), logits) in stepped.zip(logits) {
+            candidates[i].logits = logits;
         }
     }
     drop(decoder);
