@@ -10,6 +10,7 @@ use super::normalize::{
     tokenize, translations, unit_de, unit_symbol, weekday_de, weekday_key, Reading, Token,
     TokenKind, SCALE_UNIT,
 };
+use super::roles::{index_german_roles, role_supported, GermanRole};
 use super::{Claim, ClaimKind};
 
 /// German inflection endings a source word may add to a claim token
@@ -38,6 +39,9 @@ pub struct SourceIndex {
     /// Units seen after each value in `numbers` (see [`UnitsSeen`]).
     units: HashMap<String, UnitsSeen>,
     names: Vec<String>,
+    /// Roles the article gives each capitalised word (see
+    /// [`index_german_roles`]).
+    roles: HashMap<String, HashSet<GermanRole>>,
 }
 
 impl SourceIndex {
@@ -48,12 +52,15 @@ impl SourceIndex {
         index.index_words(&tokens, source_german);
         index.index_numbers(&tokens, source_german);
         index.names = NameFinder::new(&tokens, source_german).find();
+        index.roles = index_german_roles(source_german);
         index
     }
 
     /// True when the source supports the claim. Names: the whole run via the
     /// translation table, or every non-connector token on its own. Numbers
     /// and dates: the normalised value occurs among the source's values.
+    /// Roles: the article gives the surname no contradicting role (see the
+    /// claims module documentation).
     pub fn supports(&self, claim: &Claim) -> bool {
         match claim.kind {
             ClaimKind::Number => self.supports_number(&claim.normalized),
@@ -61,6 +68,7 @@ impl SourceIndex {
                 self.supports_name(&claim.normalized)
             }
             ClaimKind::Name => self.supports_name(&claim.text),
+            ClaimKind::Role => role_supported(claim, &self.roles),
         }
     }
 
