@@ -140,7 +140,9 @@ impl Checked {
 
 /// Runs rounds of `attempt` (each giving one or more candidates) until a
 /// round has an acceptable candidate — English, not degenerate and, with
-/// the guard on, without unsupported claims — or the retries are used up.
+/// the guard on, without unsupported claims — or the retries are used up,
+/// or a round leaves nothing new to try (the same hints would give the same
+/// candidates again: generation is deterministic for a given seed).
 /// Returns the acceptable candidate with the highest consensus, else the
 /// best-ranked one of all rounds, with the statistics of all rounds added up.
 pub fn guarded(
@@ -183,12 +185,17 @@ pub fn guarded(
         let better = best
             .as_ref()
             .is_none_or(|(kept, k)| checked[leader].rank() < kept[*k].rank());
+        let before = hints.clone();
         for candidate in &checked {
             extend_hints(&mut hints, &candidate.unsupported, &index, tokenizer);
         }
         hints.remind_english |= checked.iter().all(|c| !c.is_english());
         if better {
             best = Some((checked, leader));
+        }
+        if hints == before {
+            // Same prompt, bans and seeds: the same candidates again.
+            break;
         }
     }
     let Some((checked, chosen)) = best else {
@@ -256,7 +263,7 @@ fn reports(checked: &[Checked], chosen: usize, guard_on: bool) -> Vec<CandidateR
             } else if let Some(code) = c.language {
                 Some(format!("not English ({code})"))
             } else if guard_on && !c.unsupported.is_empty() {
-                Some("unsupported names/numbers".to_string())
+                Some("unsupported names, numbers or roles".to_string())
             } else {
                 Some("lower consensus".to_string())
             };
