@@ -96,7 +96,9 @@ fn an_unrepairable_output_fails_and_keeps_the_best_candidate() {
     })
     .unwrap();
     assert_eq!(report.guard, Verdict::Fail);
-    assert_eq!(report.attempts, 3);
+    // The second round's invented name was banned already: nothing new to
+    // try, so no third round.
+    assert_eq!(report.attempts, 2);
     assert_eq!(out.text, texts[1]);
     assert_eq!(report.unsupported, vec!["Jens Stoltenberg".to_string()]);
 }
