@@ -276,8 +276,9 @@ pub struct RunArgs {
 
     /// Answers decoded together per model call (one prompt pass, one batch):
     /// the greedy answer plus N-1 sampled ones, chosen among by checks and
-    /// consensus; 1 turns this off [default: 4 for summaries, 1 for
-    /// translations].
+    /// consensus. With the guard on, a summary's first try is the greedy
+    /// answer alone and the candidates come when it fails; 1 turns this off
+    /// [default: 4 for summaries, 1 for translations].
     #[arg(long, value_name = "N", value_parser = usize_in::<1, 16>)]
     pub candidates: Option<usize>,
 

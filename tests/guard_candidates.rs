@@ -41,8 +41,11 @@ fn run(
     options: GuardOptions,
 ) -> (TaskOutput, kurz::task::guard::GuardReport, Vec<GuardHints>) {
     let seen = RefCell::new(Vec::new());
-    let (output, report) = guarded(SOURCE, &tokenizer(), &options, |hints| {
+    let (output, report) = guarded(SOURCE, &tokenizer(), &options, 4, |hints, count| {
         let mut seen = seen.borrow_mut();
+        // The first round of a guarded run is the greedy answer alone.
+        let first = seen.is_empty();
+        assert_eq!(count, if first && options.enabled { 1 } else { 4 });
         let round = rounds.get(seen.len()).copied().unwrap_or(&[]);
         seen.push(hints.clone());
         Ok::<_, ModelError>(outputs(round))

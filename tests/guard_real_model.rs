@@ -31,7 +31,7 @@ mehr als 10.000 nordkoreanische Soldaten in der Region Kursk stationiert.";
 fn a_faithful_first_candidate_passes() {
     let tokenizer = tokenizer();
     let mut calls = 0;
-    let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), |_| {
+    let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), 1, |_, _| {
         calls += 1;
         Ok(vec![output(
             "NATO chief Rutte met in Palm Beach, Florida; 10,000 North Korean soldiers are in Kursk.",
@@ -49,14 +49,20 @@ fn a_faithful_first_candidate_passes() {
 fn an_invented_name_is_suppressed_and_repaired() {
     let tokenizer = tokenizer();
     let mut seen: Vec<GuardHints> = Vec::new();
-    let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), |hints| {
-        seen.push(hints.clone());
-        Ok(vec![output(if seen.len() == 1 {
-            "NATO Secretary-General Jens Stoltenberg met Trump in Palm Beach."
-        } else {
-            "NATO Secretary-General Rutte held talks in Palm Beach."
-        })])
-    })
+    let (out, report) = guarded(
+        SOURCE,
+        &tokenizer,
+        &GuardOptions::default(),
+        1,
+        |hints, _| {
+            seen.push(hints.clone());
+            Ok(vec![output(if seen.len() == 1 {
+                "NATO Secretary-General Jens Stoltenberg met Trump in Palm Beach."
+            } else {
+                "NATO Secretary-General Rutte held talks in Palm Beach."
+            })])
+        },
+    )
     .unwrap();
     assert_eq!(report.guard, Verdict::Repaired);
     assert_eq!(report.attempts, 2);
@@ -90,7 +96,7 @@ fn an_unrepairable_output_fails_and_keeps_the_best_candidate() {
         "Olaf Scholz and Joe Biden met Jens Stoltenberg.",
     ];
     let mut i = 0;
-    let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), |_| {
+    let (out, report) = guarded(SOURCE, &tokenizer, &GuardOptions::default(), 1, |_, _| {
         i += 1;
         Ok(vec![output(texts[i - 1])])
     })

@@ -138,7 +138,8 @@ impl Checked {
     }
 }
 
-/// Runs rounds of `attempt` (each giving one or more candidates) until a
+/// Runs rounds of `attempt` (each giving the number of candidates it is
+/// asked for, see [`round_size`]) until a
 /// round has an acceptable candidate — English, not degenerate and, with
 /// the guard on, without unsupported claims — or the retries are used up,
 /// or a round leaves nothing new to try (the same hints would give the same
@@ -149,7 +150,8 @@ pub fn guarded(
     source: &str,
     tokenizer: &TextTokenizer,
     options: &GuardOptions,
-    mut attempt: impl FnMut(&GuardHints) -> Result<Vec<TaskOutput>, ModelError>,
+    candidates: usize,
+    mut attempt: impl FnMut(&GuardHints, usize) -> Result<Vec<TaskOutput>, ModelError>,
 ) -> Result<(TaskOutput, GuardReport), ModelError> {
     let index = SourceIndex::new(source);
     let mut hints = GuardHints::default();
@@ -162,7 +164,7 @@ pub fn guarded(
         1
     };
     while attempts < rounds {
-        let outputs = attempt(&hints)?;
+        let outputs = attempt(&hints, round_size(options, candidates, attempts))?;
         attempts += 1;
         for output in &outputs {
             stats.merge(&output.stats);
@@ -233,6 +235,19 @@ pub fn guarded(
     Ok((output, report))
 }
 
+/// Candidates asked of round `round` (from 0) when `candidates` are wanted:
+/// with the guard on, the first round is the greedy answer alone (most
+/// articles pass with it, at the cost of one generation) and only the
+/// rounds after a failure decode `candidates` together; with the guard off
+/// the one round decodes them all.
+pub fn round_size(options: &GuardOptions, candidates: usize, round: usize) -> usize {
+    if options.enabled && round == 0 {
+        1
+    } else {
+        candidates.max(1)
+    }
+}
+
 /// Checks every candidate of a round and scores its consensus.
 fn check_round(outputs: Vec<TaskOutput>, index: &SourceIndex) -> Vec<Checked> {
     let texts: Vec<&str> = outputs.iter().map(|o| o.text.as_str()).collect();
@@ -300,8 +315,10 @@ pub fn is_degenerate(text: &str) -> bool {
     })
 }
 
-/// Bans the token sequences of unsupported names' words (unless a word also
-/// occurs in a name of the source) and offers the source's names.
+/// Bans the token sequences of the words of unsupported names and of
+/// contradicted roles ("Secretary-General" in "Secretary-General Farah
+/// Dakhlallah"), unless a word also occurs in a name of the source, and
+/// offers the source's names.
 fn extend_hints(
     hints: &mut GuardHints,
     bad: &[Claim],
@@ -316,7 +333,10 @@ fn extend_hints(
         .iter()
         .flat_map(|n| n.split_whitespace().map(str::to_lowercase))
         .collect();
-    for claim in bad.iter().filter(|c| c.kind == ClaimKind::Name) {
+    for claim in bad
+        .iter()
+        .filter(|c| matches!(c.kind, ClaimKind::Name | ClaimKind::Role))
+    {
         for word in claim.text.split_whitespace() {
             let word = word.trim_matches(|c: char| !c.is_alphanumeric());
             if word.chars().count() < 2 || source_words.contains(&word.to_lowercase()) {

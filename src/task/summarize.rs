@@ -28,7 +28,8 @@ pub struct SummaryOptions {
     /// Faithfulness guard settings.
     pub guard: GuardOptions,
     /// Answers decoded together for the final call, chosen among by the
-    /// guard and by consensus.
+    /// guard and by consensus (with the guard on, from its second round: see
+    /// [`super::guard::round_size`]).
     pub candidates: CandidateOptions,
     /// Wording of the whole-article prompt.
     pub style: PromptStyle,
@@ -100,9 +101,13 @@ pub fn summarize(
     let material = prepare.material(article)?;
     let prepare_stats = prepare.stats;
     let prepare_warnings = prepare.warnings;
-    let finish = |hints: &GuardHints| {
+    let finish = |hints: &GuardHints, count: usize| {
         let mut run = Summarizer::new(model, cache, options, hints, title, stop);
-        let texts = run.finish(&material)?;
+        let candidates = CandidateOptions {
+            count,
+            ..options.candidates
+        };
+        let texts = run.finish(&material, candidates)?;
         // The round's statistics go with its first candidate.
         let mut stats = Some(run.stats);
         Ok(texts
@@ -119,7 +124,13 @@ pub fn summarize(
         Some(title) => format!("{title}\n\n{article}"),
         None => article.clone(),
     };
-    let (mut output, report) = guarded(&source, model.tokenizer(), &options.guard, finish)?;
+    let (mut output, report) = guarded(
+        &source,
+        model.tokenizer(),
+        &options.guard,
+        options.candidates.count,
+        finish,
+    )?;
     output.warnings.extend(prepare_warnings);
     if report.output_language != "en" {
         output.warnings.push(format!(
@@ -190,7 +201,11 @@ impl Summarizer<'_> {
 
     /// The final call: summarize the whole article, or merge the parts;
     /// one text per candidate.
-    fn finish(&mut self, material: &Material) -> Result<Vec<String>, ModelError> {
+    fn finish(
+        &mut self,
+        material: &Material,
+        candidates: CandidateOptions,
+    ) -> Result<Vec<String>, ModelError> {
         let max_words = self.options.max_words;
         match material {
             Material::Whole(article) => {
@@ -201,9 +216,9 @@ impl Summarizer<'_> {
                     max_words,
                     &self.hints.source_names,
                 );
-                self.ask_candidates(messages, max_words, self.options.candidates)
+                self.ask_candidates(messages, max_words, candidates)
             }
-            Material::Parts(parts) => self.reduce(parts.clone()),
+            Material::Parts(parts) => self.reduce(parts.clone(), candidates),
         }
     }
 
@@ -230,7 +245,11 @@ impl Summarizer<'_> {
 
     /// Merges partial summaries into one (one text per candidate); when
     /// they do not fit one prompt, merges them group by group first.
-    fn reduce(&mut self, mut partials: Vec<String>) -> Result<Vec<String>, ModelError> {
+    fn reduce(
+        &mut self,
+        mut partials: Vec<String>,
+        candidates: CandidateOptions,
+    ) -> Result<Vec<String>, ModelError> {
         let max_words = self.options.max_words;
         loop {
             let messages =
@@ -239,7 +258,7 @@ impl Summarizer<'_> {
             if prompt_tokens + answer_token_budget(max_words) <= self.options.context
                 || partials.len() <= 1
             {
-                return self.ask_candidates(messages, max_words, self.options.candidates);
+                return self.ask_candidates(messages, max_words, candidates);
             }
             let words = self.partial_words();
             let joined = partials.join("\n\n");
@@ -248,7 +267,7 @@ impl Summarizer<'_> {
             let groups = self.split(&joined, budget)?;
             if groups.len() >= partials.len() {
                 // No progress possible: merge what fits into the final prompt.
-                return self.ask_candidates(messages, max_words, self.options.candidates);
+                return self.ask_candidates(messages, max_words, candidates);
             }
             partials = groups
                 .iter()
