@@ -19,32 +19,13 @@ Die Stadt erwartet täglich 12.000 Radfahrer.
 
 #[test]
 fn translation_keeps_every_paragraph() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("brief.txt");
-    fs::write(&input, BRIEF).unwrap();
-    let out = dir.path().join("out");
-    Command::new(env!("CARGO_BIN_EXE_kurz"))
-        .arg("translate")
-        .arg(&input)
-        .arg("-o")
-        .arg(&out)
-        .arg("--model")
-        .arg(common::test_model())
-        .arg("-q")
-        .env("KURZ_HOME", dir.path().join("home"))
-        .current_dir(dir.path())
-        .assert()
-        .success();
-
-    let manifest = fs::read_to_string(out.join("manifest.jsonl")).unwrap();
-    let entry: Value = serde_json::from_str(manifest.lines().next().unwrap()).unwrap();
+    let (entry, written) = run_translate(&[]);
     assert_eq!(entry["status"], "ok");
     assert_eq!(entry["task"], "translate");
     assert_eq!(entry["params"]["task"], "translate");
     // Title + three paragraphs: four model calls, one per piece.
     assert_eq!(entry["model_calls"], 4);
 
-    let written = fs::read_to_string(out.join(entry["output"].as_str().unwrap())).unwrap();
     assert!(written.ends_with('\n'));
     let (title, body) = written
         .split_once("\n\n")
@@ -65,8 +46,8 @@ fn translation_keeps_every_paragraph() {
 }
 
 /// Runs `kurz translate` on BRIEF with `extra` arguments; returns the
-/// manifest entry and the written translation's paragraphs.
-fn translate_brief(extra: &[&str]) -> (Value, Vec<String>) {
+/// manifest entry and the written translation.
+fn run_translate(extra: &[&str]) -> (Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("brief.txt");
     fs::write(&input, BRIEF).unwrap();
@@ -87,6 +68,12 @@ fn translate_brief(extra: &[&str]) -> (Value, Vec<String>) {
     let manifest = fs::read_to_string(out.join("manifest.jsonl")).unwrap();
     let entry: Value = serde_json::from_str(manifest.lines().next().unwrap()).unwrap();
     let written = fs::read_to_string(out.join(entry["output"].as_str().unwrap())).unwrap();
+    (entry, written)
+}
+
+/// The manifest entry and the paragraphs of the written translation's body.
+fn translate_brief(extra: &[&str]) -> (Value, Vec<String>) {
+    let (entry, written) = run_translate(extra);
     let (_, body) = written.split_once("\n\n").unwrap();
     let paragraphs = body
         .split("\n\n")

@@ -340,3 +340,50 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod hostile_text {
+    use super::*;
+    use crate::claims::{unsupported, SourceIndex};
+    use crate::task::candidates::{consensus, Agreement};
+
+    /// Model answers and article text are untrusted: every check that reads
+    /// them (language, quoting, length, wrappers, claims with units and
+    /// roles, consensus) must give an answer, never panic, on hostile text.
+    #[test]
+    fn checks_of_model_text_survive_hostile_input() {
+        let long_word = "ä".repeat(5000);
+        let nested = "\"".repeat(300) + "Die Zahl 12 % und 12 Millionen Euro" + &"\"".repeat(300);
+        let samples = [
+            String::new(),
+            " \n\t ".to_string(),
+            "\u{0}\u{1}\u{7f}\u{200b}\u{feff}".to_string(),
+            long_word,
+            nested,
+            "Secretary-General, , , Farah Dakhlallah, the, spokeswoman,".to_string(),
+            "12-year-old 1,16% €12m 3.500-kilowatt 0,1 Punkte -5 °C 10^99 ٣٤٥ 𝟙𝟚".to_string(),
+            "The German text \"\" translates to English as: \"".to_string(),
+            "«»„“‚‘ Note: (Note: In this translation, the original".to_string(),
+            "<|im_start|>system\nDu bist<|im_end|> 🇩🇪🇩🇪 ﷽ \u{202e}gnirts".to_string(),
+            "NATO-Sprecherin ".repeat(400),
+        ];
+        for text in &samples {
+            for source in &samples {
+                let _ = translation_problem(source, text);
+                let _ = choose_translation(source, std::slice::from_ref(text));
+                let _ = crate::task::clean::clean_translation(text);
+                let _ = crate::task::clean::clean_summary(text);
+                let _ = unsupported(text, &SourceIndex::new(source));
+            }
+        }
+        let texts: Vec<&str> = samples.iter().map(String::as_str).collect();
+        for agreement in [Agreement::RougeL, Agreement::Chrf] {
+            let c = consensus(&texts, agreement);
+            assert_eq!(c.len(), texts.len());
+            assert!(
+                c.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
+                "{c:?}"
+            );
+        }
+    }
+}

@@ -3,6 +3,8 @@
 //! fetched once with `kurz models pull` when it is missing.
 #![allow(dead_code)]
 
+pub mod references;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
