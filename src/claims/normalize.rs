@@ -728,6 +728,16 @@ const DE_UNIT_ADJECTIVES: &[(&str, &str)] = &[
     ("prozentig", "%"),
 ];
 
+/// A German number word fused with an adjectival unit ("sechsmonatigen",
+/// "zweijährige", "dreitägig"): its value and unit key.
+pub(crate) fn spelled_unit_adjective_de(folded: &str) -> Option<(u64, &'static str)> {
+    DE_UNIT_ADJECTIVES.iter().find_map(|&(stem, unit)| {
+        let at = folded.find(stem)?;
+        let value = spelled_de(folded.get(..at)?)?;
+        Some((value, unit))
+    })
+}
+
 /// Unit key of an English unit word or counted noun (folded).
 pub(crate) fn unit_en(folded: &str) -> Option<&'static str> {
     EN_UNITS
@@ -910,7 +920,10 @@ pub(crate) const TRANSLATIONS: &[(&[&str], &[&str])] = &[
         &["germany", "german"],
         &["deutschland", "deutsch", "bundesrepublik"],
     ),
-    (&["russia", "russian"], &["russland", "russisch", "russe"]),
+    (
+        &["russia", "russian"],
+        &["russland", "russisch", "russe", "russin"],
+    ),
     (&["ukrainian"], &["ukraine", "ukrainisch", "ukrainer"]),
     (
         &["europe", "european"],
@@ -918,7 +931,14 @@ pub(crate) const TRANSLATIONS: &[(&[&str], &[&str])] = &[
     ),
     (
         &["america", "american", "us", "usa", "united states"],
-        &["usa", "us", "amerika", "amerikanisch", "vereinigt staaten"],
+        &[
+            "usa",
+            "us",
+            "amerika",
+            "amerikanisch",
+            "amerikaner",
+            "vereinigt staaten",
+        ],
     ),
     (
         &["north korea", "north korean"],
@@ -928,12 +948,15 @@ pub(crate) const TRANSLATIONS: &[(&[&str], &[&str])] = &[
         &["south korea", "south korean"],
         &["südkorea", "südkoreanisch"],
     ),
-    (&["chinese"], &["china", "chinesisch"]),
+    (
+        &["chinese"],
+        &["china", "chinesisch", "chinese", "chinesin"],
+    ),
     (&["iranian"], &["iran", "iranisch"]),
     (&["israeli"], &["israel", "israelisch"]),
     (
         &["france", "french"],
-        &["frankreich", "französisch", "franzose"],
+        &["frankreich", "französisch", "franzose", "französin"],
     ),
     (
         &[
@@ -950,36 +973,60 @@ pub(crate) const TRANSLATIONS: &[(&[&str], &[&str])] = &[
             "vereinigt königreich",
         ],
     ),
-    (&["austria", "austrian"], &["österreich"]),
-    (&["switzerland", "swiss"], &["schweiz"]),
-    (&["turkey", "turkish"], &["türkei", "türkisch"]),
-    (&["syria", "syrian"], &["syrien", "syrisch"]),
+    (&["austria", "austrian"], &["österreich", "österreicher"]),
+    (&["switzerland", "swiss"], &["schweiz", "schweizer"]),
+    (
+        &["turkey", "turkish", "turk"],
+        &["türkei", "türkisch", "türke", "türkin"],
+    ),
+    (&["syria", "syrian"], &["syrien", "syrisch", "syrer"]),
     (&["lebanon", "lebanese"], &["libanon", "libanesisch"]),
     (
         &["netherlands", "dutch", "holland"],
         &["niederlande", "niederländisch", "holland"],
     ),
-    (&["italy", "italian"], &["italien"]),
-    (&["spain", "spanish"], &["spanien", "spanisch"]),
-    (&["greece", "greek"], &["griechenland", "griechisch"]),
-    (&["poland", "polish"], &["polen", "polnisch"]),
+    (&["italy", "italian"], &["italien", "italiener"]),
+    (
+        &["spain", "spanish", "spaniard"],
+        &["spanien", "spanisch", "spanier"],
+    ),
+    (
+        &["greece", "greek"],
+        &["griechenland", "griechisch", "grieche", "griechin"],
+    ),
+    (
+        &["poland", "polish", "pole"],
+        &["polen", "polnisch", "polin"],
+    ),
     (&["hungary", "hungarian"], &["ungarn", "ungarisch"]),
     (
         &["czech republic", "czechia", "czech"],
         &["tschechien", "tschechisch"],
     ),
-    (&["denmark", "danish"], &["dänemark", "dänisch"]),
-    (&["sweden", "swedish"], &["schweden", "schwedisch"]),
-    (&["norway", "norwegian"], &["norwegen", "norwegisch"]),
-    (&["finland", "finnish"], &["finnland", "finnisch"]),
+    (
+        &["denmark", "danish", "dane"],
+        &["dänemark", "dänisch", "däne", "dänin"],
+    ),
+    (
+        &["sweden", "swedish", "swede"],
+        &["schweden", "schwedisch", "schwede", "schwedin"],
+    ),
+    (
+        &["norway", "norwegian"],
+        &["norwegen", "norwegisch", "norweger"],
+    ),
+    (
+        &["finland", "finnish"],
+        &["finnland", "finnisch", "finne", "finnin"],
+    ),
     (&["belarusian"], &["belarus", "weißrussland"]),
-    (&["egypt", "egyptian"], &["ägypten", "ägyptisch"]),
+    (&["egypt", "egyptian"], &["ägypten", "ägyptisch", "ägypter"]),
     (
         &["palestine", "palestinian"],
         &["palästina", "palästinenser"],
     ),
-    (&["japanese"], &["japan"]),
-    (&["india", "indian"], &["indien", "indisch"]),
+    (&["japanese"], &["japan", "japaner"]),
+    (&["india", "indian"], &["indien", "indisch", "inder"]),
     // Regions, cities, places
     (&["middle east"], &["nahost", "nah osten"]),
     (&["west bank"], &["westjordanland"]),
@@ -1015,7 +1062,22 @@ pub(crate) const TRANSLATIONS: &[(&[&str], &[&str])] = &[
         &["uno", "un", "vereint nationen"],
     ),
     (&["hezbollah"], &["hisbollah"]),
-    (&["greens"], &["grüne"]),
+    (
+        &["ai", "artificial intelligence"],
+        &["ki", "künstlich intelligenz"],
+    ),
+    (&["world cup"], &["weltcup", "weltmeisterschaft", "wm"]),
+    (
+        &["world championship", "world championships"],
+        &["weltmeisterschaft", "wm"],
+    ),
+    (
+        &["olympics", "olympic games", "olympic"],
+        &["olympia", "olympisch"],
+    ),
+    (&["greens", "green", "green party"], &["grüne"]),
+    (&["free voters"], &["frei wähler"]),
+    (&["technical university"], &["technisch universität", "tu"]),
     (&["social democrats"], &["spd", "sozialdemokrat"]),
     (&["christian democrats"], &["cdu", "christdemokrat"]),
     (&["free democrats"], &["fdp"]),
@@ -1163,7 +1225,7 @@ mod tests {
 
     #[test]
     fn translation_table_is_small_and_folded() {
-        assert!(TRANSLATIONS.len() <= 70);
+        assert!(TRANSLATIONS.len() <= 80);
         for (en, de) in TRANSLATIONS {
             assert!(!en.is_empty() && !de.is_empty());
             for e in *en {

@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 use super::extract::CONNECTORS;
 use super::normalize::{
     canonical, date_key, fold_both, fold_key, hyphen_joined, is_hyphen, is_table_german, joined,
-    month_de, month_key, name_key, number_values, scale_de, scale_up, spelled_de, split_unit,
-    tokenize, translations, unit_de, unit_symbol, weekday_de, weekday_key, Reading, Token,
-    TokenKind, SCALE_UNIT,
+    month_de, month_key, name_key, number_values, scale_de, scale_up, spelled_de,
+    spelled_unit_adjective_de, split_unit, tokenize, translations, unit_de, unit_symbol,
+    weekday_de, weekday_key, Reading, Token, TokenKind, SCALE_UNIT,
 };
 use super::roles::{index_german_roles, role_supported, GermanRole};
 use super::{Claim, ClaimKind};
@@ -38,6 +38,10 @@ pub struct SourceIndex {
     dates: HashSet<String>,
     /// Units seen after each value in `numbers` (see [`UnitsSeen`]).
     units: HashMap<String, UnitsSeen>,
+    /// Words and stems spelled as cognates (see [`cognate_key`]).
+    cognates: HashSet<String>,
+    /// The article is set in Germany (see [`GERMAN_SETTING`]).
+    german_setting: bool,
     names: Vec<String>,
     /// Roles the article gives each capitalised word (see
     /// [`index_german_roles`]).
@@ -51,6 +55,9 @@ impl SourceIndex {
         let mut index = Self::default();
         index.index_words(&tokens, source_german);
         index.index_numbers(&tokens, source_german);
+        index.german_setting = tokens
+            .iter()
+            .any(|t| names_german_place(&fold_key(t.text), t.is_capitalised()));
         index.names = NameFinder::new(&tokens, source_german).find();
         index.roles = index_german_roles(source_german);
         index
@@ -105,6 +112,12 @@ impl SourceIndex {
             let whole: String = tokens[first..=last].iter().map(|t| t.text).collect();
             fold_both(&whole).into_iter().for_each(|f| self.add_word(f));
         }
+        self.cognates = self
+            .words
+            .iter()
+            .chain(&self.stems)
+            .map(|w| cognate_key(w))
+            .collect();
         let mut vocabulary: Vec<String> = self.words.iter().cloned().collect();
         vocabulary.sort();
         self.vocabulary = vocabulary;
@@ -275,6 +288,8 @@ impl SourceIndex {
             let scale = Self::scale_after(tokens, i, text);
             let unit = Self::unit_after(tokens, i, scale.is_some(), text);
             self.insert_value(value.to_string(), scale, unit);
+        } else if let Some((value, unit)) = spelled_unit_adjective_de(&key) {
+            self.insert_value(value.to_string(), None, Some(unit));
         }
     }
 
@@ -300,7 +315,7 @@ impl SourceIndex {
 
     fn supports_name(&self, text: &str) -> bool {
         let phrase = name_key(&text.replace(is_hyphen, " "));
-        if self.supports_translation(&phrase) {
+        if self.supports_translation(&phrase) || self.supports_compass(&phrase) {
             return true;
         }
         let parts: Vec<&str> = text
@@ -319,10 +334,62 @@ impl SourceIndex {
     fn supports_token(&self, token: &str) -> bool {
         self.supports_translation(&fold_key(token))
             || fold_both(token).iter().any(|f| self.supports_form(f))
+            || fold_both(token).iter().any(|f| self.supports_cognate(f))
     }
 
     fn supports_translation(&self, key: &str) -> bool {
+        if matches!(key, "german" | "germany" | "germans") && self.german_setting {
+            return true;
+        }
         translations(key).is_some_and(|forms| forms.iter().any(|f| self.supports_german(f)))
+    }
+
+    /// A folded token of at least four letters spelled as a German cognate
+    /// of a source word: "Cobalt" for "Kobalt", "Phosphat" for "Fosfat".
+    fn supports_cognate(&self, form: &str) -> bool {
+        let key = cognate_key(form);
+        key != form && key.chars().count() >= 4 && self.cognates.contains(&key)
+    }
+
+    /// "South America", "northern Germany", "Upper Allgäu": a compass word
+    /// (or upper/lower) and a place the article writes as one compound
+    /// ("Südamerika", "Norddeutschland", "Oberallgäu").
+    fn supports_compass(&self, phrase: &str) -> bool {
+        let Some((compass, place)) = phrase.split_once(' ') else {
+            return false;
+        };
+        let prefixes: &[&str] = match compass {
+            "north" | "northern" => &["nord"],
+            "south" | "southern" => &["sued", "sud"],
+            "east" | "eastern" => &["ost"],
+            "west" | "western" => &["west"],
+            "upper" => &["ober"],
+            "lower" => &["unter", "nieder"],
+            _ => return false,
+        };
+        let mut places = vec![cognate_key(place)];
+        if let Some(forms) = translations(place) {
+            places.extend(
+                forms
+                    .iter()
+                    .flat_map(|f| fold_both(f))
+                    .map(|f| cognate_key(&f)),
+            );
+        }
+        self.vocabulary.iter().any(|word| {
+            prefixes
+                .iter()
+                .filter_map(|p| word.strip_prefix(p))
+                .map(cognate_key)
+                .any(|rest| {
+                    places.iter().any(|p| {
+                        rest == *p
+                            || ENDINGS
+                                .iter()
+                                .any(|e| rest.strip_suffix(e) == Some(p.as_str()))
+                    })
+                })
+        })
     }
 
     /// A (possibly multi-word) German form from the table: every word must be
@@ -353,6 +420,140 @@ struct UnitsSeen {
     bare: bool,
     /// Unit keys of the other occurrences.
     units: HashSet<&'static str>,
+}
+
+/// Spelling of a folded word with the letters German and English write
+/// differently in shared words made equal: "c" as "k", "ph" as "f", and a
+/// doubled "k" once ("cobalt" and "kobalt" both give "kobalt").
+fn cognate_key(folded: &str) -> String {
+    folded
+        .replace("ph", "f")
+        .replace('c', "k")
+        .replace("kk", "k")
+}
+
+/// Folded places and institutions that set an article in Germany, so that
+/// "German"/"Germany" in its summary is supported even when the article
+/// never writes "Deutschland": the 16 Länder (and their adjectives), the
+/// largest cities and federal institutions that exist only in Germany.
+/// Names that are also common German words ("Essen", "Halle", "Baden") are
+/// left out, and so are institutions Austria shares ("Bundesrat",
+/// "Landtag").
+const GERMAN_SETTING: &[&str] = &[
+    // Länder and their adjectives
+    "wuerttemberg",
+    "bayern",
+    "bayerisch",
+    "brandenburg",
+    "hessen",
+    "hessisch",
+    "mecklenburg",
+    "vorpommern",
+    "niedersachsen",
+    "niedersaechsisch",
+    "nordrhein",
+    "westfalen",
+    "rheinland",
+    "saarland",
+    "sachsen",
+    "saechsisch",
+    "schleswig",
+    "holstein",
+    "thueringen",
+    "thueringer",
+    // Cities
+    "berlin",
+    "hamburg",
+    "muenchen",
+    "muenchner",
+    "koeln",
+    "koelner",
+    "frankfurt",
+    "stuttgart",
+    "duesseldorf",
+    "leipzig",
+    "dortmund",
+    "bremen",
+    "dresden",
+    "hannover",
+    "nuernberg",
+    "duisburg",
+    "bochum",
+    "wuppertal",
+    "bielefeld",
+    "bonn",
+    "muenster",
+    "mannheim",
+    "karlsruhe",
+    "augsburg",
+    "wiesbaden",
+    "gelsenkirchen",
+    "aachen",
+    "braunschweig",
+    "kiel",
+    "chemnitz",
+    "magdeburg",
+    "freiburg",
+    "krefeld",
+    "mainz",
+    "luebeck",
+    "erfurt",
+    "oberhausen",
+    "rostock",
+    "kassel",
+    "potsdam",
+    "saarbruecken",
+    "ludwigshafen",
+    "oldenburg",
+    "osnabrueck",
+    "leverkusen",
+    "darmstadt",
+    "heidelberg",
+    "regensburg",
+    "paderborn",
+    "ingolstadt",
+    "wuerzburg",
+    "wolfsburg",
+    "goettingen",
+    "heilbronn",
+    "pforzheim",
+    "koblenz",
+    "bremerhaven",
+    "erlangen",
+    "jena",
+    "trier",
+    "cottbus",
+    "schwerin",
+    // Federal institutions of Germany alone
+    "bundestag",
+    "bundeswehr",
+    "bundesagentur",
+    "bundesbank",
+    "bundesverfassungsgericht",
+    "bundesgerichtshof",
+    "bundeskartellamt",
+    "bundesnetzagentur",
+    "bundeskriminalamt",
+];
+
+/// Adjectives among [`GERMAN_SETTING`], which German writes in lower case.
+const GERMAN_SETTING_ADJECTIVES: &[&str] =
+    &["bayerisch", "hessisch", "niedersaechsisch", "saechsisch"];
+
+/// The folded word is a [`GERMAN_SETTING`] entry, perhaps with an
+/// inflection or adjective ending ("Bayerns", "Hamburger",
+/// "Württembergs"); only the adjectives may be in lower case.
+fn names_german_place(folded: &str, capitalised: bool) -> bool {
+    let entries: &[&str] = if capitalised {
+        GERMAN_SETTING
+    } else {
+        GERMAN_SETTING_ADJECTIVES
+    };
+    entries.iter().any(|place| {
+        folded
+            .strip_prefix(place)
+            .is_some_and(|rest| rest.len() <= 3 && rest.chars().all(|c| c.is_ascii_lowercase()))
+    })
 }
 
 /// `part` begins the compound `word`, or ends it (before an inflection
@@ -887,6 +1088,90 @@ mod tests {
             assert!(idx.supports(&name(n)), "{n}");
         }
         assert!(!idx.supports(&name("French")));
+    }
+
+    #[test]
+    fn demonym_nouns_and_new_table_entries_are_supported() {
+        let idx = SourceIndex::new(
+            "Die Schwedin Elin Lindqvist gewann den Weltcup. Die Stadt setzt KI ein; \
+             ein Franzose und eine Polin.",
+        );
+        for n in ["Swedish", "Swede", "World Cup", "AI", "French", "Polish"] {
+            assert!(idx.supports(&name(n)), "{n}");
+        }
+        assert!(!idx.supports(&name("Norwegian")));
+    }
+
+    #[test]
+    fn cognates_spelled_with_c_or_ph_are_supported() {
+        let idx = SourceIndex::new("Akkus ohne Lithium, Kobalt und Nickel; Kanada liefert Fosfat.");
+        for n in ["Cobalt", "Canada", "Phosfat", "Nickel"] {
+            assert!(idx.supports(&name(n)), "{n}");
+        }
+        for n in ["Cobra", "Carl", "Colt"] {
+            assert!(!idx.supports(&name(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn compass_compounds_support_two_word_places() {
+        let idx = SourceIndex::new(
+            "Ein Schiff aus Südamerika erreichte Norddeutschland; Hagel im Oberallgäu.",
+        );
+        for n in [
+            "South America",
+            "Northern Germany",
+            "North Germany",
+            "Upper Allgäu",
+        ] {
+            assert!(idx.supports(&name(n)), "{n}");
+        }
+        for n in [
+            "North America",
+            "South Germany",
+            "Eastern Europe",
+            "South Korea",
+            "Lower Allgäu",
+        ] {
+            assert!(!idx.supports(&name(n)), "{n}");
+        }
+    }
+
+    #[test]
+    fn german_is_supported_by_a_german_setting() {
+        for article in [
+            "Die Regionaldirektion in Stuttgart meldete weniger Arbeitslose.",
+            "Der Mietspiegel für Frankfurt steigt.",
+            "Der bayerische Landtag tagte.",
+            "Der Bundestag beschloss das Gesetz.",
+            "Die Hamburger Behörden reagierten.",
+        ] {
+            let idx = SourceIndex::new(article);
+            for n in ["German", "Germany", "German Bundestag"] {
+                assert_eq!(
+                    idx.supports(&name(n)),
+                    n != "German Bundestag" || article.contains("Bundestag"),
+                    "{n} in {article}"
+                );
+            }
+        }
+        for article in [
+            "Der Bundesrat in Wien beschloss das Gesetz.",
+            "In Paris streikten die Eisenbahner.",
+            "Beim Essen in der Halle gab es Streit.",
+        ] {
+            let idx = SourceIndex::new(article);
+            assert!(!idx.supports(&name("German")), "{article}");
+        }
+    }
+
+    #[test]
+    fn spelled_numbers_fused_with_a_unit_adjective() {
+        let idx = SourceIndex::new("In einer sechsmonatigen Testphase und zweijährigen Frist.");
+        assert!(idx.supports(&number("6 month")));
+        assert!(idx.supports(&number("2 year")));
+        assert!(!idx.supports(&number("6 year")));
+        assert!(!idx.supports(&number("3 month")));
     }
 
     #[test]
