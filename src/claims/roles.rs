@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::normalize::{fold_both, fold_key, joined, tokenize, Token, TokenKind};
+use super::normalize::{fold_both, fold_key, hyphen_joined, joined, tokenize, Token, TokenKind};
 use super::{Claim, ClaimKind};
 
 /// A checked role family. English role words map to one; German role words
@@ -181,16 +181,19 @@ const GERMAN_DETERMINERS: &[&str] = &[
 /// "NATO-Sprecherin Farah Dakhlallah"), in an appositive after it ("Kühn,
 /// die Planungsdezernentin"), or before a genitive and a comma ("Sprecherin
 /// des Ministeriums, Anna Müller").
-pub(crate) fn index_german_roles(text: &str) -> HashMap<String, HashSet<GermanRole>> {
+pub(crate) fn index_german_roles(text: &str) -> GermanRoles {
     let tokens = tokenize(text);
-    let mut out: HashMap<String, HashSet<GermanRole>> = HashMap::new();
+    let mut out = GermanRoles::default();
     for (j, t) in tokens.iter().enumerate() {
         if !t.is_capitalised() || !german_roles(t.text).is_empty() {
             continue;
         }
-        let roles: Vec<GermanRole> =
-            [role_before(&tokens, j, text), role_after(&tokens, j)].concat();
-        if roles.is_empty() {
+        let found: Vec<(usize, Vec<GermanRole>)> =
+            [role_before(&tokens, j, text), role_after(&tokens, j)]
+                .into_iter()
+                .flatten()
+                .collect();
+        if found.is_empty() {
             continue;
         }
         let mut keys = fold_both(t.text);
@@ -198,70 +201,132 @@ pub(crate) fn index_german_roles(text: &str) -> HashMap<String, HashSet<GermanRo
             keys.extend(fold_both(stem));
         }
         for key in keys {
-            out.entry(key).or_default().extend(roles.iter().copied());
+            for (word, roles) in &found {
+                out.roles
+                    .entry(key.clone())
+                    .or_default()
+                    .extend(roles.iter().copied());
+                let written = role_in_english(&tokens, *word, roles, text);
+                let words = out.words.entry(key.clone()).or_default();
+                if !words.contains(&written) {
+                    words.push(written);
+                }
+            }
         }
     }
     out
 }
 
-/// Roles before name token `j`: skip up to two joined capitalised non-role
-/// words (first names), then a role word; or a role word, a genitive
-/// ("des Ministeriums") and a comma before the name.
-fn role_before(tokens: &[Token], j: usize, text: &str) -> Vec<GermanRole> {
+/// The roles a German article gives its names, by folded name word.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GermanRoles {
+    /// Role families of each name word.
+    pub(crate) roles: HashMap<String, HashSet<GermanRole>>,
+    /// The roles in English where their family has an English word, as
+    /// the article writes them otherwise ("NATO spokeswoman" for
+    /// "NATO-Sprecherin", "Regisseurin"), in order of appearance.
+    pub(crate) words: HashMap<String, Vec<String>>,
+}
+
+/// Role word `i` in English: the hyphenated parts before it and the English
+/// word of its family ("NATO spokeswoman" for "NATO-Sprecherin"), or the
+/// German word as written when its family has none.
+fn role_in_english(tokens: &[Token], i: usize, roles: &[GermanRole], text: &str) -> String {
+    let mut first = i;
+    while first > 0 && hyphen_joined(text, &tokens[first - 1], &tokens[first]) {
+        first -= 1;
+    }
+    let families: Vec<Family> = roles.iter().map(|r| r.family).collect();
+    let english = if families.contains(&Family::Minister) && families.contains(&Family::President) {
+        Some("minister-president")
+    } else {
+        roles.iter().find_map(english_word)
+    };
+    match english {
+        Some(word) => tokens[first..i]
+            .iter()
+            .map(|t| t.text)
+            .chain([word])
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => text
+            .get(tokens[first].start..tokens[i].end)
+            .unwrap_or("")
+            .to_string(),
+    }
+}
+
+/// The English word of a checked role family.
+fn english_word(role: &GermanRole) -> Option<&'static str> {
+    Some(match (role.family, role.gender) {
+        (Family::Spokes, Some(Gender::Female)) => "spokeswoman",
+        (Family::Spokes, Some(Gender::Male)) => "spokesman",
+        (Family::Spokes, None) => "spokesperson",
+        (Family::SecretaryGeneral, _) => "secretary-general",
+        (Family::Minister, _) => "minister",
+        (Family::Chancellor, _) => "chancellor",
+        (Family::Mayor, _) => "mayor",
+        (Family::President, _) => "president",
+        (Family::Executive, _) => "chief executive",
+        (Family::Coach, _) => "coach",
+        (Family::Judge, _) => "judge",
+        (Family::Other | Family::Any, _) => return None,
+    })
+}
+
+/// Roles before name token `j` (with the role word's token): skip up to
+/// two joined capitalised non-role words (first names), then a role word;
+/// or a role word, a genitive ("des Ministeriums") and a comma before the
+/// name.
+fn role_before(tokens: &[Token], j: usize, text: &str) -> Option<(usize, Vec<GermanRole>)> {
     let mut i = j;
     for _ in 0..3 {
-        let Some(prev) = i.checked_sub(1) else {
-            return Vec::new();
-        };
+        let prev = i.checked_sub(1)?;
         let (p, cur) = (&tokens[prev], &tokens[i]);
         if p.kind == TokenKind::Punct && p.is_punct(',') {
             return role_before_genitive(tokens, prev);
         }
         if !p.is_capitalised() || !joined(text, p, cur) {
-            return Vec::new();
+            return None;
         }
         let roles = german_roles(p.text);
         if !roles.is_empty() {
-            return roles;
+            return Some((prev, roles));
         }
         i = prev;
     }
-    Vec::new()
+    None
 }
 
 /// "Role des/der Org(anisation) [Org], Name": `comma` is the comma before
 /// the name.
-fn role_before_genitive(tokens: &[Token], comma: usize) -> Vec<GermanRole> {
+fn role_before_genitive(tokens: &[Token], comma: usize) -> Option<(usize, Vec<GermanRole>)> {
     let mut i = comma;
     for _ in 0..3 {
-        let Some(prev) = i.checked_sub(1) else {
-            return Vec::new();
-        };
+        let prev = i.checked_sub(1)?;
         let p = &tokens[prev];
         if p.kind != TokenKind::Word {
-            return Vec::new();
+            return None;
         }
         if matches!(p.text, "des" | "der") {
-            let roles = prev
-                .checked_sub(1)
-                .and_then(|r| tokens.get(r))
-                .filter(|r| r.is_capitalised())
-                .map(|r| german_roles(r.text))
-                .unwrap_or_default();
-            return roles;
+            let role = prev.checked_sub(1)?;
+            let r = tokens.get(role).filter(|r| r.is_capitalised())?;
+            let roles = german_roles(r.text);
+            return (!roles.is_empty()).then_some((role, roles));
         }
         if !p.is_capitalised() {
-            return Vec::new();
+            return None;
         }
         i = prev;
     }
-    Vec::new()
+    None
 }
 
-/// Appositive roles after name token `j`: ", [determiner] [word] Role".
-fn role_after(tokens: &[Token], j: usize) -> Vec<GermanRole> {
+/// Appositive roles after name token `j` (with the role word's token):
+/// ", [determiner] [word] Role".
+fn role_after(tokens: &[Token], j: usize) -> Option<(usize, Vec<GermanRole>)> {
     if !tokens.get(j + 1).is_some_and(|t| t.is_punct(',')) {
-        return Vec::new();
+        return None;
     }
     let mut i = j + 2;
     if tokens
@@ -271,11 +336,9 @@ fn role_after(tokens: &[Token], j: usize) -> Vec<GermanRole> {
         i += 1;
     }
     for k in i..i + 2 {
-        let Some(t) = tokens.get(k) else {
-            return Vec::new();
-        };
+        let t = tokens.get(k)?;
         if t.kind != TokenKind::Word {
-            return Vec::new();
+            return None;
         }
         let roles = german_roles(t.text);
         if !roles.is_empty() && t.is_capitalised() {
@@ -283,10 +346,10 @@ fn role_after(tokens: &[Token], j: usize) -> Vec<GermanRole> {
             let next_is_name = tokens
                 .get(k + 1)
                 .is_some_and(|n| n.is_capitalised() && german_roles(n.text).is_empty());
-            return if next_is_name { Vec::new() } else { roles };
+            return (!next_is_name).then_some((k, roles));
         }
     }
-    Vec::new()
+    None
 }
 
 /// English words allowed between a name's comma and an appositive role
@@ -436,7 +499,7 @@ mod tests {
     use super::*;
 
     fn check(summary: &str, article: &str) -> Vec<String> {
-        let roles = index_german_roles(article);
+        let roles = index_german_roles(article).roles;
         role_claims(summary)
             .into_iter()
             .filter(|c| !role_supported(c, &roles))

@@ -10,7 +10,7 @@ use super::normalize::{
     spelled_unit_adjective_de, split_unit, tokenize, translations, unit_de, unit_symbol,
     weekday_de, weekday_key, Reading, Token, TokenKind, SCALE_UNIT,
 };
-use super::roles::{index_german_roles, role_supported, GermanRole};
+use super::roles::{index_german_roles, role_supported, GermanRoles};
 use super::{Claim, ClaimKind};
 
 /// German inflection endings a source word may add to a claim token
@@ -45,7 +45,7 @@ pub struct SourceIndex {
     names: Vec<String>,
     /// Roles the article gives each capitalised word (see
     /// [`index_german_roles`]).
-    roles: HashMap<String, HashSet<GermanRole>>,
+    roles: GermanRoles,
 }
 
 impl SourceIndex {
@@ -75,7 +75,7 @@ impl SourceIndex {
                 self.supports_name(&claim.normalized)
             }
             ClaimKind::Name => self.supports_name(&claim.text),
-            ClaimKind::Role => role_supported(claim, &self.roles),
+            ClaimKind::Role => role_supported(claim, &self.roles.roles),
         }
     }
 
@@ -86,6 +86,18 @@ impl SourceIndex {
     /// words, months, weekdays or words with common-noun or role endings.
     pub fn names(&self) -> Vec<String> {
         self.names.clone()
+    }
+
+    /// The role the article gives the person with this surname, in English
+    /// where kurz checks that role ("NATO spokeswoman" for the article's
+    /// "NATO-Sprecherin Farah Dakhlallah"), else as written ("Regisseurin"):
+    /// the first one, when it gives any.
+    pub fn role_in_article(&self, surname: &str) -> Option<&str> {
+        fold_both(surname)
+            .iter()
+            .find_map(|key| self.roles.words.get(key))
+            .and_then(|words| words.first())
+            .map(String::as_str)
     }
 
     // -- indexing -----------------------------------------------------------

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::candidates::{consensus, pick, Agreement};
 use super::clean::word_count;
 use super::language::output_language;
-use crate::claims::{unsupported, Claim, ClaimKind, SourceIndex};
+use crate::claims::{fold_key, unsupported, Claim, ClaimKind, SourceIndex};
 use crate::model::{ModelError, TextTokenizer};
 
 use super::TaskOutput;
@@ -294,8 +294,10 @@ fn reports(checked: &[Checked], chosen: usize, guard_on: bool) -> Vec<CandidateR
         .collect()
 }
 
-/// Whether `text` is empty or repeats a four-word phrase three times or
-/// more — the usual failure of a small model pushed off its preferred words.
+/// Whether `text` is empty, repeats a four-word phrase three times or more —
+/// the usual failure of a small model pushed off its preferred words — or
+/// is a list rather than prose (a comma for every three words or fewer, as
+/// when the model echoes the names offered in a retry prompt).
 pub fn is_degenerate(text: &str) -> bool {
     let words: Vec<String> = text
         .split_whitespace()
@@ -305,6 +307,10 @@ pub fn is_degenerate(text: &str) -> bool {
         })
         .collect();
     if words.is_empty() {
+        return true;
+    }
+    let commas = text.matches(',').count();
+    if words.len() >= 8 && commas * 3 >= words.len() {
         return true;
     }
     let mut seen: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
@@ -328,6 +334,7 @@ fn extend_hints(
     if hints.source_names.is_empty() {
         hints.source_names = index.names();
     }
+    annotate_roles(&mut hints.source_names, bad, index);
     let source_words: Vec<String> = hints
         .source_names
         .iter()
@@ -337,7 +344,16 @@ fn extend_hints(
         .iter()
         .filter(|c| matches!(c.kind, ClaimKind::Name | ClaimKind::Role))
     {
-        for word in claim.text.split_whitespace() {
+        // A role's words are banned one by one, so that "Secretary General"
+        // does not come back for a banned "Secretary-General".
+        let words: Vec<&str> = match claim.kind {
+            ClaimKind::Role => claim
+                .text
+                .split(|c: char| c.is_whitespace() || c == '-')
+                .collect(),
+            _ => claim.text.split_whitespace().collect(),
+        };
+        for word in words {
             let word = word.trim_matches(|c: char| !c.is_alphanumeric());
             if word.chars().count() < 2 || source_words.contains(&word.to_lowercase()) {
                 continue;
@@ -346,6 +362,40 @@ fn extend_hints(
                 if !hints.banned_sequences.contains(&seq) {
                     hints.banned_sequences.push(seq);
                 }
+            }
+        }
+    }
+}
+
+/// Gives the offered names of people whose role a claim contradicted the
+/// role the article writes beside them: "Farah Dakhlallah (NATO
+/// spokeswoman)" for "NATO-Sprecherin". A ban on the wrong role word alone
+/// leaves a small model to guess another one, and given the German word it
+/// copies it ("NATO-Specherin").
+fn annotate_roles(names: &mut Vec<String>, bad: &[Claim], index: &SourceIndex) {
+    for claim in bad.iter().filter(|c| c.kind == ClaimKind::Role) {
+        let Some((_, surname)) = claim.normalized.split_once(' ') else {
+            continue;
+        };
+        let Some(role) = index.role_in_article(surname) else {
+            continue;
+        };
+        let surname_key = fold_key(surname);
+        let named = names.iter_mut().find(|n| {
+            n.split_whitespace()
+                .next_back()
+                .is_some_and(|last| fold_key(last) == surname_key)
+        });
+        match named {
+            Some(name) if name.contains(" (") => {}
+            Some(name) => *name = format!("{name} ({role})"),
+            None => {
+                let written = claim
+                    .text
+                    .split(|c: char| c.is_whitespace() || c == ',')
+                    .find(|w| fold_key(w) == surname_key)
+                    .unwrap_or(surname);
+                names.push(format!("{written} ({role})"));
             }
         }
     }
@@ -366,6 +416,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn contradicted_roles_are_offered_as_the_article_writes_them() {
+        let article = "Das teilte NATO-Sprecherin Farah Dakhlallah am Samstag in Brüssel mit. \
+                       Rutte traf Trump.";
+        let index = SourceIndex::new(article);
+        let bad = unsupported(
+            "NATO Secretary-General Farah Dakhlallah said Rutte met Trump.",
+            &index,
+        );
+        assert!(bad.iter().any(|c| c.kind == ClaimKind::Role), "{bad:?}");
+        let mut names = vec!["Farah Dakhlallah".to_string(), "Rutte".to_string()];
+        annotate_roles(&mut names, &bad, &index);
+        assert_eq!(names, vec!["Farah Dakhlallah (NATO spokeswoman)", "Rutte"]);
+        annotate_roles(&mut names, &bad, &index);
+        assert_eq!(
+            names[0], "Farah Dakhlallah (NATO spokeswoman)",
+            "annotated once"
+        );
+        let mut unnamed = Vec::new();
+        annotate_roles(&mut unnamed, &bad, &index);
+        assert_eq!(unnamed, vec!["Dakhlallah (NATO spokeswoman)"]);
+    }
+
+    #[test]
     fn repetition_and_emptiness_are_degenerate() {
         assert!(is_degenerate(""));
         assert!(is_degenerate(
@@ -373,6 +446,13 @@ mod tests {
         ));
         assert!(!is_degenerate(
             "Rutte met Trump in Palm Beach. They discussed security. Rutte supports Ukraine."
+        ));
+        assert!(is_degenerate(
+            "Nato, Farah Dakhlallah, Rutte, Ukraine, Trump, Kiew, Russia, Lasten, Deutschland, USA"
+        ));
+        assert!(!is_degenerate(
+            "Rutte, the NATO chief, met Trump, who takes office in January, in Palm Beach, \
+             Florida, on Friday to discuss Ukraine."
         ));
     }
 }
