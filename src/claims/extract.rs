@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 
 use super::lexicon::is_english_word;
+use super::normalize::AGE_UNIT;
 use super::normalize::{
     date_key, fold_key, is_hyphen, joined, month_en, month_key, name_key, number_values, scale_en,
     scale_up, spelled_en, tokenize, translations, unit_en, unit_symbol, weekday_en, weekday_key,
@@ -654,7 +655,8 @@ impl Extractor<'_> {
         let unit = unit_en(&self.word_key(k)?)?;
         let following = self.word_key(k + 1).filter(|_| self.adjacent(k, k + 1));
         match (unit, following.as_deref()) {
-            ("year", Some("old")) => Some((k + 1, unit)),
+            // An age: "277-year-old", "80 years old".
+            ("year", Some("old")) => Some((k + 1, AGE_UNIT)),
             ("kw" | "mw" | "gw" | "tw", Some("hour" | "hours")) => Some((k + 1, unit)),
             _ => Some((k, unit)),
         }

@@ -514,6 +514,10 @@ pub(crate) fn spelled_de(folded: &str) -> Option<u64> {
 /// not match it (the scaled value 12000000 carries the unit instead).
 pub(crate) const SCALE_UNIT: &str = "scale";
 
+/// Unit key of an English age ("277-year-old", "80 years old"): supported
+/// only by a German year count that is not a sum ("zusammen 277 Jahre").
+pub(crate) const AGE_UNIT: &str = "age";
+
 /// English unit words and counted nouns (folded) → unit key. Percent is not
 /// here: it is marked by a `%` suffix on the value. Ambiguous abbreviations
 /// ("m", "t", "k") are left out on purpose. Power and energy share a key

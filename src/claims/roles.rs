@@ -23,6 +23,12 @@ enum Family {
     Executive,
     Coach,
     Judge,
+    /// A family relation or form of address ("wife", "Ehemann", "Frau"):
+    /// only its gender is checked.
+    Kin,
+    /// An English organisation word in apposition ("Oberhof, a German
+    /// biathlon team"): wrong for a name the article uses only as a place.
+    Organisation,
     /// A German role outside the checked families ("Regisseurin").
     Other,
     /// A German role too broad to contradict anything ("Chef", "Leiter").
@@ -64,6 +70,21 @@ fn english_role(words: &[String]) -> Option<(&'static str, Family, Option<Gender
         (_, "ceo") => ("ceo", Family::Executive, None),
         (_, "coach") => ("coach", Family::Coach, None),
         (_, "judge") => ("judge", Family::Judge, None),
+        (_, "wife") => ("wife", Family::Kin, Some(Gender::Female)),
+        (_, "husband") => ("husband", Family::Kin, Some(Gender::Male)),
+        (_, "widow") => ("widow", Family::Kin, Some(Gender::Female)),
+        (_, "widower") => ("widower", Family::Kin, Some(Gender::Male)),
+        (_, "mother") => ("mother", Family::Kin, Some(Gender::Female)),
+        (_, "father") => ("father", Family::Kin, Some(Gender::Male)),
+        (_, "daughter") => ("daughter", Family::Kin, Some(Gender::Female)),
+        (_, "son") => ("son", Family::Kin, Some(Gender::Male)),
+        (_, "sister") => ("sister", Family::Kin, Some(Gender::Female)),
+        (_, "brother") => ("brother", Family::Kin, Some(Gender::Male)),
+        (
+            _,
+            "team" | "club" | "company" | "firm" | "organisation" | "organization" | "association"
+            | "federation",
+        ) => ("organisation", Family::Organisation, None),
         _ => return None,
     })
 }
@@ -133,6 +154,29 @@ const GERMAN_ROLES: &[(&str, Family)] = &[
     ("kandidat", Family::Other),
 ];
 
+/// German family words and forms of address (folded, whole words only:
+/// "Hofmann" and "Bergmann" are names) and the gender they give the name
+/// after them.
+const GERMAN_KIN: &[(&str, Gender)] = &[
+    ("herr", Gender::Male),
+    ("herrn", Gender::Male),
+    ("mann", Gender::Male),
+    ("ehemann", Gender::Male),
+    ("witwer", Gender::Male),
+    ("vater", Gender::Male),
+    ("sohn", Gender::Male),
+    ("bruder", Gender::Male),
+    ("lebensgefaehrte", Gender::Male),
+    ("lebensgefaehrten", Gender::Male),
+    ("frau", Gender::Female),
+    ("ehefrau", Gender::Female),
+    ("witwe", Gender::Female),
+    ("mutter", Gender::Female),
+    ("tochter", Gender::Female),
+    ("schwester", Gender::Female),
+    ("lebensgefaehrtin", Gender::Female),
+];
+
 /// Parts of words that contain a role part without being a role.
 const NOT_ROLES: &[&str] = &[
     "ministerium",
@@ -148,6 +192,12 @@ const NOT_ROLES: &[&str] = &[
 /// last part).
 fn german_roles(word: &str) -> Vec<GermanRole> {
     let key = fold_key(word);
+    if let Some(&(_, gender)) = GERMAN_KIN.iter().find(|(kin, _)| *kin == key) {
+        return vec![GermanRole {
+            family: Family::Kin,
+            gender: Some(gender),
+        }];
+    }
     if NOT_ROLES.iter().any(|n| key.contains(n)) && !key.contains("kanzleramtsminister") {
         return Vec::new();
     }
@@ -155,11 +205,13 @@ fn german_roles(word: &str) -> Vec<GermanRole> {
     let mut out = Vec::new();
     for (part, family) in GERMAN_ROLES {
         if key.contains(part) && !out.iter().any(|r: &GermanRole| r.family == *family) {
-            let gender = (*family == Family::Spokes).then_some(if female {
-                Gender::Female
+            // Feminine role nouns are reliable ("Trainerin"); masculine
+            // ones are also used for anyone, except for spokespeople.
+            let gender = if female {
+                Some(Gender::Female)
             } else {
-                Gender::Male
-            });
+                (*family == Family::Spokes).then_some(Gender::Male)
+            };
             out.push(GermanRole {
                 family: *family,
                 gender,
@@ -184,9 +236,21 @@ const GERMAN_DETERMINERS: &[&str] = &[
 pub(crate) fn index_german_roles(text: &str) -> GermanRoles {
     let tokens = tokenize(text);
     let mut out = GermanRoles::default();
+    let mut elsewhere = HashSet::new();
     for (j, t) in tokens.iter().enumerate() {
         if !t.is_capitalised() || !german_roles(t.text).is_empty() {
             continue;
+        }
+        let after_locative = j
+            .checked_sub(1)
+            .and_then(|p| tokens.get(p))
+            .is_some_and(|p| LOCATIVES.contains(&fold_key(p.text).as_str()));
+        for key in fold_both(t.text) {
+            if after_locative {
+                out.places.insert(key);
+            } else {
+                elsewhere.insert(key);
+            }
         }
         let found: Vec<(usize, Vec<GermanRole>)> =
             [role_before(&tokens, j, text), role_after(&tokens, j)]
@@ -202,6 +266,7 @@ pub(crate) fn index_german_roles(text: &str) -> GermanRoles {
         }
         for key in keys {
             for (word, roles) in &found {
+                elsewhere.insert(key.clone());
                 out.roles
                     .entry(key.clone())
                     .or_default()
@@ -214,8 +279,23 @@ pub(crate) fn index_german_roles(text: &str) -> GermanRoles {
             }
         }
     }
+    out.places.retain(|key| !elsewhere.contains(key));
     out
 }
+
+/// German prepositions of place: a name only ever written after one of
+/// them ("in Oberhof", "nach Oberhof") is a place for the organisation
+/// check.
+const LOCATIVES: &[&str] = &[
+    "in",
+    "im",
+    "nach",
+    "aus",
+    "bei",
+    "nahe",
+    "nördlich",
+    "südlich",
+];
 
 /// The roles a German article gives its names, by folded name word.
 #[derive(Debug, Clone, Default)]
@@ -226,6 +306,9 @@ pub(crate) struct GermanRoles {
     /// the article writes them otherwise ("NATO spokeswoman" for
     /// "NATO-Sprecherin", "Regisseurin"), in order of appearance.
     pub(crate) words: HashMap<String, Vec<String>>,
+    /// Capitalised words the article writes only after a preposition of
+    /// place ([`LOCATIVES`]), and never with a role.
+    pub(crate) places: HashSet<String>,
 }
 
 /// Role word `i` in English: the hyphenated parts before it and the English
@@ -270,7 +353,9 @@ fn english_word(role: &GermanRole) -> Option<&'static str> {
         (Family::Executive, _) => "chief executive",
         (Family::Coach, _) => "coach",
         (Family::Judge, _) => "judge",
-        (Family::Other | Family::Any, _) => return None,
+        (Family::Kin, Some(Gender::Male)) => "a man",
+        (Family::Kin, Some(Gender::Female)) => "a woman",
+        (Family::Kin | Family::Organisation | Family::Other | Family::Any, _) => return None,
     })
 }
 
@@ -472,20 +557,38 @@ fn role_suffix(tokens: &[Token], keys: &[String], end: usize) -> Option<(usize, 
 /// True unless the article gives the claim's person roles and none of them
 /// is compatible with the claimed role: a role from another checked family
 /// or an "other" role, no broad role ("Chef"), and for spokespeople with a
-/// gendered English word, a German word of the other gender only.
-pub(crate) fn role_supported(claim: &Claim, roles: &HashMap<String, HashSet<GermanRole>>) -> bool {
+/// gendered English word, a German word of the other gender only. A family
+/// word ("his wife Dieter Schroth") is unsupported only when the article
+/// gives the person the other gender ("ihr Mann Dieter Schroth"). An
+/// organisation word ("Oberhof, a German biathlon team") is unsupported
+/// when the article writes the name only after a preposition of place.
+pub(crate) fn role_supported(claim: &Claim, article: &GermanRoles) -> bool {
     let Some((key, surname)) = claim.normalized.split_once(' ') else {
         return true;
     };
     let Some((family, gender)) = family_of_key(key) else {
         return true;
     };
+    if family == Family::Organisation {
+        return !fold_both(surname)
+            .iter()
+            .any(|k| article.places.contains(k));
+    }
     let found: HashSet<GermanRole> = fold_both(surname)
         .iter()
-        .filter_map(|k| roles.get(k))
+        .filter_map(|k| article.roles.get(k))
         .flatten()
         .copied()
         .collect();
+    if family == Family::Kin {
+        // Only a gender the article gives (a family word, a form of address,
+        // a feminine role noun, "Sprecher") contradicts a family word.
+        return !found
+            .iter()
+            .any(|r| matches!((r.gender, gender), (Some(a), Some(b)) if a != b));
+    }
+    // "Frau Berger" says nothing about her office.
+    let found: Vec<&GermanRole> = found.iter().filter(|r| r.family != Family::Kin).collect();
     if found.is_empty() || found.iter().any(|r| r.family == Family::Any) {
         return true;
     }
@@ -499,7 +602,7 @@ mod tests {
     use super::*;
 
     fn check(summary: &str, article: &str) -> Vec<String> {
-        let roles = index_german_roles(article).roles;
+        let roles = index_german_roles(article);
         role_claims(summary)
             .into_iter()
             .filter(|c| !role_supported(c, &roles))
@@ -586,6 +689,58 @@ Ministeriums, Anna Berger, schwieg. Ministerpräsident Michael Kretschmer kam.";
             check("Judge Anna Berger said nothing.", article),
             vec!["Judge Anna Berger"]
         );
+    }
+
+    #[test]
+    fn family_words_must_keep_the_gender_the_article_gives() {
+        let article = "Die Biathletin Lena Hofbauer und ihr Mann Dieter Schroth feierten. \
+Frau Anna Berger und Herr Paul Weber kamen. Bürgermeister Hofmann lobte.";
+        assert_eq!(
+            check("Hofbauer and his wife Dieter Schroth celebrated.", article),
+            vec!["wife Dieter Schroth"]
+        );
+        assert_eq!(
+            check("Paul Weber, her husband, came.", article).len(),
+            0,
+            "a husband is male like Herr Weber"
+        );
+        assert_eq!(
+            check("Her father Anna Berger came.", article),
+            vec!["father Anna Berger"]
+        );
+        assert_eq!(
+            check("His wife Lena Hofbauer celebrated.", article).len(),
+            0,
+            "Biathletin is feminine"
+        );
+        for summary in [
+            "Her husband Dieter Schroth celebrated.",
+            "His son Hofmann praised it.",
+            "Minister Anna Berger came.",
+        ] {
+            assert!(check(summary, article).is_empty(), "{summary}");
+        }
+        assert!(
+            german_roles("Hofmann").is_empty() && german_roles("Bergmann").is_empty(),
+            "names ending in -mann are not family words"
+        );
+    }
+
+    #[test]
+    fn places_are_not_made_organisations() {
+        let article = "Beim Weltcup in Oberhof siegte Lena Hofbauer. Nach Oberhof reisten \
+Tausende. Der SC Partenkirchen jubelte; Partenkirchen feierte. Die Firma Bosch in Stuttgart.";
+        assert_eq!(
+            check("Oberhof, a German biathlon team, won.", article),
+            vec!["Oberhof, a German biathlon team"]
+        );
+        for summary in [
+            "Partenkirchen, a German club, celebrated.",
+            "Bosch, a German company, is in Stuttgart.",
+            "Lena Hofbauer, the team's best, won in Oberhof.",
+        ] {
+            assert!(check(summary, article).is_empty(), "{summary}");
+        }
     }
 
     #[test]

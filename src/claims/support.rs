@@ -8,7 +8,7 @@ use super::normalize::{
     canonical, date_key, fold_both, fold_key, hyphen_joined, is_hyphen, is_table_german, joined,
     month_de, month_key, name_key, number_values, scale_de, scale_up, spelled_de,
     spelled_unit_adjective_de, split_unit, tokenize, translations, unit_de, unit_symbol,
-    weekday_de, weekday_key, Reading, Token, TokenKind, SCALE_UNIT,
+    weekday_de, weekday_key, Reading, Token, TokenKind, AGE_UNIT, SCALE_UNIT,
 };
 use super::roles::{index_german_roles, role_supported, GermanRoles};
 use super::{Claim, ClaimKind};
@@ -38,6 +38,9 @@ pub struct SourceIndex {
     dates: HashSet<String>,
     /// Units seen after each value in `numbers` (see [`UnitsSeen`]).
     units: HashMap<String, UnitsSeen>,
+    /// Values given in years and not as a sum (see [`COMBINING_WORDS`]):
+    /// the ones an English age may state.
+    ages: HashSet<String>,
     /// Words and stems spelled as cognates (see [`cognate_key`]).
     cognates: HashSet<String>,
     /// The article is set in Germany (see [`GERMAN_SETTING`]).
@@ -75,7 +78,7 @@ impl SourceIndex {
                 self.supports_name(&claim.normalized)
             }
             ClaimKind::Name => self.supports_name(&claim.text),
-            ClaimKind::Role => role_supported(claim, &self.roles.roles),
+            ClaimKind::Role => role_supported(claim, &self.roles),
         }
     }
 
@@ -239,7 +242,11 @@ impl SourceIndex {
         let t = &tokens[i];
         let scale = Self::scale_after(tokens, i, text);
         let unit = Self::unit_after(tokens, i, scale.is_some(), text);
+        let age = unit == Some("year") && !after_combining_word(tokens, i);
         for value in number_values(t.text, Reading::Source) {
+            if age {
+                self.ages.insert(value.clone());
+            }
             self.insert_value(value, scale, unit);
         }
         let next_is_dot = tokens.get(i + 1).is_some_and(|n| n.is_punct('.'));
@@ -299,8 +306,14 @@ impl SourceIndex {
         } else if let Some(value) = spelled_de(&key) {
             let scale = Self::scale_after(tokens, i, text);
             let unit = Self::unit_after(tokens, i, scale.is_some(), text);
+            if unit == Some("year") && !after_combining_word(tokens, i) {
+                self.ages.insert(value.to_string());
+            }
             self.insert_value(value.to_string(), scale, unit);
         } else if let Some((value, unit)) = spelled_unit_adjective_de(&key) {
+            if unit == "year" {
+                self.ages.insert(value.to_string());
+            }
             self.insert_value(value.to_string(), None, Some(unit));
         }
     }
@@ -320,6 +333,7 @@ impl SourceIndex {
             (Some("%"), Some(seen)) => {
                 seen.bare || seen.units.contains("%") || seen.units.contains("point")
             }
+            (Some(AGE_UNIT), Some(seen)) => seen.bare || self.ages.contains(value),
             (Some(unit), Some(seen)) => seen.bare || seen.units.contains(unit),
             _ => true,
         }
@@ -432,6 +446,26 @@ struct UnitsSeen {
     bare: bool,
     /// Unit keys of the other occurrences.
     units: HashSet<&'static str>,
+}
+
+/// German words that make the number after them a sum: "Die drei Tänzer
+/// sind zusammen 277 Jahre alt" gives no one an age of 277.
+const COMBINING_WORDS: &[&str] = &[
+    "zusammen",
+    "gemeinsam",
+    "insgesamt",
+    "zusammengerechnet",
+    "addiert",
+];
+
+/// One of [`COMBINING_WORDS`] stands at most three words before token `i`,
+/// in the same clause.
+fn after_combining_word(tokens: &[Token], i: usize) -> bool {
+    tokens[i.saturating_sub(3)..i]
+        .iter()
+        .rev()
+        .take_while(|t| t.kind != TokenKind::Punct)
+        .any(|t| COMBINING_WORDS.contains(&fold_key(t.text).as_str()))
 }
 
 /// Spelling of a folded word with the letters German and English write
