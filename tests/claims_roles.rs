@@ -17,10 +17,11 @@
 //!
 //! Figures (manifest of 28 articles × 8 candidates from
 //! qwen2.5-coder-1.5b, /tmp/m16/n8-manifest-copy.jsonl): references 28
-//! checked, 5 role claims, 0 flags; candidates 224, 14 role claims, 6 flags,
-//! all correct by hand (precision 6/6, all on the seed article's
-//! spokeswoman; 3 candidates rejected only for a role). See the claims
-//! module documentation for the list.
+//! checked, 5 role claims, 0 flags; candidates 224, 24 role claims (14
+//! before family and organisation words were checked too), 6 flags, all
+//! correct by hand (precision 6/6, all on the seed article's spokeswoman;
+//! 3 candidates rejected only for a role). See the claims module
+//! documentation for the list.
 
 mod common;
 
