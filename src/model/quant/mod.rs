@@ -9,11 +9,11 @@
 //! rows when processing a prompt (many).
 //!
 //! Kernels, chosen once per process and passed in ([`CpuKernels`]):
-//! - `avx512` (AVX-512 VNNI): Q4_K matrices, and Q6_K ones used for prompts, are
-//!   rearranged at load into tiles of 16 rows ([`tiles`]), about the size
-//!   of the file's blocks, whose products advance 16 outputs per
-//!   instruction; the file pages they came from are released.
-//! - `avx2` (AVX2/FMA, [`x86`]; also `avx512` for everything not tiled):
+//! - `avx512` (AVX-512 VNNI): Q4_K matrices, and Q6_K ones used for
+//!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
+//!   about the size of the file's blocks, whose products advance 16 outputs
+//!   per instruction; the file pages they came from are released.
+//! - `avx2` (AVX2/FMA, module `x86`; also `avx512` for everything not tiled):
 //!   dot products on the file's own blocks, up to four input rows per pass
 //!   over a weight row, and activations quantized eight values at a time.
 //! - `portable` ([`blocks`]): the fallback and the reference the SIMD code
