@@ -151,6 +151,9 @@ def main():
 
     first_llama = runs(raw / "prompt", "llama.cpp")[0].with_suffix(".json")
     result["llama_version"] = json.loads(first_llama.read_text(encoding="utf-8")).get("version")
+    # The kernel path kurz ran (KURZ_KERNELS): figures compare only on one path.
+    first_kurz = runs(raw / "prompt", "kurz")[0].with_suffix(".json")
+    result["kurz_kernels"] = json.loads(first_kurz.read_text(encoding="utf-8")).get("kernels", "?")
 
     folder_prompts = raw / "folder" / "prompts.jsonl"
     folder_info = None
@@ -219,7 +222,8 @@ def markdown(result, meta, prompt_len, size_mb):
         f"- Command: `{meta['command']}`",
         f"- Model: `{Path(meta['model']).name}` ({size_mb:.0f} MB, sha256 {meta['model_sha256']}…)",
         f"- Machine: {meta['cpu']}, {meta['cores']} cores; {meta['threads']} threads for both engines",
-        f"- kurz: {meta['kurz_version']}; llama.cpp: llama-cpp-python "
+        f"- kurz: {meta['kurz_version']}, kernels {result['kurz_kernels']}; "
+        "llama.cpp: llama-cpp-python "
         f"{result['llama_version']}",
         f"- Prompt: `{meta['article']}` as `kurz summarize` prompts it ({prompt_len} tokens), "
         f"greedy, at most {meta['max_new_tokens']} new tokens, stopping at end of turn; "

@@ -1,5 +1,6 @@
 //! `kurz bench` on the real SmolLM2-135M test model: the `--json` report's
-//! fields, the prompts written by `--dump-prompts`, and the exit codes.
+//! fields, the prompts written by `--dump-prompts`, the kernel path the
+//! report names (`KURZ_KERNELS`), and the exit codes.
 //! Only shapes and counts are checked; speed is never asserted here (it is
 //! measured by bench/run.sh).
 
@@ -12,7 +13,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use kurz::input::{extract_document, InputKind};
-use kurz::model::{default_device, Model};
+use kurz::model::{default_device, CpuKernels, Isa, Model};
 use kurz::task::prompt::PromptStyle;
 use kurz::task::summarize::whole_article_prompt;
 
@@ -30,6 +31,7 @@ fn kurz() -> Command {
         .arg(common::test_model())
         .arg("--offline")
         .env_remove("KURZ_MODEL")
+        .env_remove("KURZ_KERNELS")
         .env_remove("CANDLE_NUM_THREADS")
         .env_remove("RAYON_NUM_THREADS");
     cmd
@@ -160,4 +162,85 @@ fn exit_codes() {
     assert_eq!(report["files"].as_array().unwrap().len(), 0);
     let error = report["errors"][0]["error"].as_str().unwrap();
     assert!(error.contains("exceeds the model's context"), "{error}");
+}
+
+/// The kernel path the report should name when `KURZ_KERNELS` asks for
+/// `cpu`: Candle's kernels run GPU builds whatever it says.
+fn expected_kernels(cpu: CpuKernels) -> String {
+    if default_device().is_cpu() {
+        cpu.to_string()
+    } else {
+        "candle".to_string()
+    }
+}
+
+#[test]
+fn the_report_names_the_kernels_that_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_article(dir.path());
+    let bench = |kernels: Option<&str>, json: bool| {
+        let mut cmd = kurz();
+        cmd.args(["--threads", "1", "--max-new-tokens", "2"]);
+        if json {
+            cmd.arg("--json");
+        }
+        if let Some(value) = kernels {
+            cmd.env("KURZ_KERNELS", value);
+        }
+        let out = cmd.arg(&input).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "KURZ_KERNELS={kernels:?}: {stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json = |text: String| -> Value { serde_json::from_str(&text).unwrap() };
+    // Unset and `auto`: the best path this CPU runs, in the table too.
+    let best = expected_kernels(CpuKernels::best());
+    assert_eq!(json(bench(Some("auto"), true))["kernels"], best);
+    let table = bench(None, false);
+    let header = table.lines().next().unwrap();
+    assert!(header.contains(&format!("kernels: {best},")), "{header}");
+    // Every path this CPU runs, forced; the portable one runs anywhere.
+    for cpu in CpuKernels::available() {
+        let report = json(bench(Some(cpu.isa().name()), true));
+        assert_eq!(report["kernels"], expected_kernels(cpu));
+        assert_eq!(report["errors"].as_array().unwrap().len(), 0);
+        assert!(report["totals"]["prefill_tok_s"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn kernels_that_cannot_run_are_an_error_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_article(dir.path());
+    let out = kurz()
+        .env("KURZ_KERNELS", "bogus")
+        .arg("--json")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no report after the error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "kurz: error: KURZ_KERNELS=bogus: unknown kernel path; expected portable, avx2, avx512 or auto"
+        ),
+        "{stderr}"
+    );
+    // A path this CPU lacks the features for (none on a CPU with AVX-512
+    // VNNI) names what is missing.
+    for isa in Isa::ALL {
+        if CpuKernels::new(isa).is_ok() {
+            continue;
+        }
+        let out = kurz()
+            .env("KURZ_KERNELS", isa.name())
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = format!("KURZ_KERNELS={isa}: this CPU lacks ");
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
 }

@@ -129,6 +129,7 @@ impl Scratch {
             .env("KURZ_HOME", self.path("home"))
             .env("HF_HUB_CACHE", self.path("hf"))
             .env_remove("KURZ_MODEL")
+            .env_remove("KURZ_KERNELS")
             .env_remove("KURZ_OFFLINE")
             .env_remove("HF_HUB_OFFLINE")
             .env_remove("RUST_LOG");
@@ -238,6 +239,12 @@ fn check_ok_entry(out: &Path, entry: &Value, input: &Path, title: &str, expected
     );
     assert_eq!(entry["model"]["file"], "smollm2-135m.gguf");
     assert_eq!(entry["model"]["sha256"], TEST_MODEL_SHA256);
+    // The CPU kernel path that ran (KURZ_KERNELS is unset: the best one).
+    let kernels = kurz::model::default_device()
+        .is_cpu()
+        .then(|| kurz::model::CpuKernels::best().to_string());
+    let recorded = entry["model"].get("kernels").and_then(Value::as_str);
+    assert_eq!(recorded, kernels.as_deref(), "{entry:#}");
     assert_eq!(entry["params"]["max_words"], MAX_WORDS as u64, "{entry:#}");
     assert_eq!(entry["params"]["task"], "summarize");
     assert_eq!(entry["params"]["guard"], false, "{entry:#}");

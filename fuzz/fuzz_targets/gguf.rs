@@ -14,7 +14,9 @@ use std::io::Cursor;
 
 use candle_core::Device;
 use kurz::model::gguf::{read_content, Metadata};
-use kurz::model::{ChatTemplate, Config, Message, PromptPiece, TextTokenizer, Transformer};
+use kurz::model::{
+    ChatTemplate, Config, CpuKernels, Message, PromptPiece, TextTokenizer, Transformer,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// libfuzzer-sys's panic hook aborts at once, before `read_content` can
@@ -51,5 +53,6 @@ fuzz_target!(|data: &[u8]| {
             let _ = template.render(&[Message::system("Sei kurz."), Message::user("Text")]);
         }
     }
-    let _ = Transformer::from_gguf(&content, &mut reader, &Device::Cpu, None, 1);
+    let cpu = CpuKernels::portable();
+    let _ = Transformer::from_gguf(&content, &mut reader, &Device::Cpu, None, 1, cpu);
 });

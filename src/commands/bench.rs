@@ -8,6 +8,10 @@
 //! end-of-turn token or the cap, as in `summarize`. Articles that
 //! `summarize` would split into chunks are still run as one prompt (marked
 //! `"fits": false`) when it fits the model's context.
+//!
+//! The report names the kernel path that ran (`kernels`: `portable`,
+//! `avx2` or `avx512`, as `KURZ_KERNELS` chose it; `candle` where Candle's
+//! kernels ran the model): figures are only comparable on the same path.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,7 +28,7 @@ use crate::cli::BenchArgs;
 use crate::outln;
 use kurz::generate::{generate, GenerateOptions, Generation, Sampling};
 use kurz::input::{discover, load_document, DiscoverOptions, InputItem};
-use kurz::model::{default_device, Model};
+use kurz::model::Model;
 use kurz::task::prompt::PromptStyle;
 use kurz::task::summarize::{answer_token_budget, whole_article_prompt};
 
@@ -55,8 +59,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
     let inputs = find_inputs(&args)?;
     let resolved = resolve(&args.model, args.json)?;
     let started = Instant::now();
-    let model = Model::load(&resolved.path, &default_device())
-        .with_context(|| how_to_get_model(&args.model))?;
+    let model = super::load_model(&resolved.path, || how_to_get_model(&args.model))?;
     let load_s = started.elapsed().as_secs_f64();
     let max_words = args.max_words as usize;
     let max_new_tokens = match (args.summary_budget, args.max_new_tokens) {
@@ -114,6 +117,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
         let report = json!({
             "model": resolved.path,
             "architecture": model.info().architecture,
+            "kernels": kernels_name(&model),
             "threads": kurz::model::tensor_threads(),
             "max_new_tokens": max_new_tokens,
             "load_s": load_s,
@@ -126,6 +130,15 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
         print_table(&resolved.path, &model, load_s, &results, &totals)?;
     }
     Ok(exit_code(!errors.is_empty()))
+}
+
+/// The kernel path that runs `model`: a [`kurz::model::CpuKernels`] path
+/// name, or `candle` where Candle's kernels run it (GPU builds).
+fn kernels_name(model: &Model) -> String {
+    model
+        .transformer()
+        .cpu_kernels()
+        .map_or_else(|| "candle".to_string(), |k| k.to_string())
 }
 
 /// Prints `kurz: <message>` on stderr, control characters escaped (the
@@ -245,9 +258,10 @@ fn print_table(
     totals: &serde_json::Value,
 ) -> Result<(), super::StdoutError> {
     outln!(
-        "model {} ({}), {} threads, loaded in {load_s:.2} s",
+        "model {} ({}), kernels: {}, {} threads, loaded in {load_s:.2} s",
         kurz::progress::escape_for_terminal(&path.display().to_string()),
         model.info().architecture,
+        kernels_name(model),
         kurz::model::tensor_threads()
     )?;
     outln!(

@@ -16,7 +16,6 @@ use kurz::eval::{
 };
 use kurz::generate::Sampling;
 use kurz::input::{load_document, output_stem_for, InputItem, InputKind, InputSource};
-use kurz::model::{default_device, Model};
 use kurz::output::{ManifestEntry, ResumeIndex, Status, MANIFEST_FILE_NAME};
 use kurz::progress::{Progress, Verbosity};
 use kurz::task::candidates::CandidateOptions;
@@ -129,8 +128,9 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
     let resolved = resolve(&run.model, false)?;
     let progress = Progress::new(Verbosity::Normal);
     let model_name = model_ref(&resolved, &progress)?.file;
-    let model = Model::load(&resolved.path, &default_device())
-        .with_context(|| format!("cannot load {}", resolved.path.display()))?;
+    let model = super::load_model(&resolved.path, || {
+        format!("cannot load {}", resolved.path.display())
+    })?;
     let options = TranslateOptions {
         context: run.context.min(model.context_length()),
         sampling: Sampling::greedy(),

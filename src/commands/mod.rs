@@ -3,6 +3,10 @@
 
 use std::fmt;
 use std::io::{self, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use kurz::model::{default_device, CpuKernels, KernelsError, Model, KERNELS_VAR};
 
 pub mod bench;
 pub mod eval;
@@ -38,6 +42,22 @@ macro_rules! outln {
     };
 }
 
+/// Loads the model at `path` on the default device, its CPU kernels on the
+/// path `KURZ_KERNELS` asks for (the best this CPU runs when unset or
+/// `auto`). A value that cannot be followed is an error of its own, naming
+/// the variable; `context` describes any other failure to load.
+pub fn load_model(path: &Path, context: impl FnOnce() -> String) -> anyhow::Result<Model> {
+    let cpu = kernels_from_env()?;
+    Model::load_with_kernels(path, &default_device(), cpu).with_context(context)
+}
+
+/// The kernel path `KURZ_KERNELS` asks for (a value that is not UTF-8 is
+/// an unknown one).
+fn kernels_from_env() -> Result<CpuKernels, KernelsError> {
+    let value = std::env::var_os(KERNELS_VAR).map(|v| v.to_string_lossy().into_owned());
+    CpuKernels::from_setting(value.as_deref())
+}
+
 /// Whether `error` comes from stdout's reader having gone away: the one
 /// failure kurz ends on quietly, with exit status 0, as ripgrep does.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -51,7 +71,6 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use anyhow::Context;
 
     #[test]
     fn only_a_broken_stdout_pipe_is_quiet() {

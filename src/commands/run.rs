@@ -11,7 +11,7 @@ use crate::cli::{ModelArgs, RunArgs, SummarizeArgs, TranslateArgs};
 use kurz::batch::{run_batch_locked, BatchConfig, BatchError, BatchReport, Task};
 use kurz::generate::Sampling;
 use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
-use kurz::model::{default_device, Model};
+use kurz::model::Model;
 use kurz::output::manifest::Sha256From;
 use kurz::output::{sha256_file, ModelRef, OutputLock};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
@@ -98,9 +98,11 @@ fn run_task(
     let lock = OutputLock::acquire(output)?;
     let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
     let started = std::time::Instant::now();
-    let model = Model::load(&resolved.path, &default_device())
-        .with_context(|| how_to_get_model(&run.model))?;
-    let model_ref = model_ref(&resolved, &progress)?;
+    let model = super::load_model(&resolved.path, || how_to_get_model(&run.model))?;
+    let model_ref = ModelRef {
+        kernels: model.transformer().cpu_kernels().map(|k| k.to_string()),
+        ..model_ref(&resolved, &progress)?
+    };
     if verbosity == Verbosity::Verbose {
         progress.note(&format!(
             "loaded {} ({}) in {:.2} s",
@@ -270,7 +272,8 @@ pub(crate) fn how_to_get_model(args: &ModelArgs) -> String {
 
 /// The model's name and sha256 for manifests (hashing the file when no
 /// verified digest is known), and whether the digest was computed now or
-/// read from the cache record.
+/// read from the cache record; `kernels` is for the caller that loaded the
+/// model to fill in.
 pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result<ModelRef> {
     let (sha256, sha256_from) = match &resolved.sha256 {
         Some(sha) => (
@@ -298,6 +301,7 @@ pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result
         file,
         sha256,
         sha256_from: Some(sha256_from),
+        kernels: None,
     })
 }
 

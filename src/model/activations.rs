@@ -5,18 +5,26 @@
 //! about 4% of prompt processing; here `exp` is a polynomial evaluated
 //! eight values at a time (Cephes' single-precision `expf`, within 2 ulp of
 //! the exact value). Every row goes through the same code whatever pass it
-//! is in, so results do not depend on how rows are grouped.
+//! is in, so results do not depend on how rows are grouped, and the vector
+//! code (the `avx2` and `avx512` kernel paths, [`CpuKernels`]) gives the
+//! bits of the portable loop.
 
-/// `gate[i] = silu(gate[i]) · up[i]` where `silu(x) = x / (1 + e^-x)`.
-pub fn silu_mul(gate: &mut [f32], up: &[f32]) {
+use super::kernels::CpuKernels;
+
+/// `gate[i] = silu(gate[i]) · up[i]` where `silu(x) = x / (1 + e^-x)`,
+/// with `cpu`'s code (every path gives the same bits).
+pub fn silu_mul(cpu: CpuKernels, gate: &mut [f32], up: &[f32]) {
     assert_eq!(gate.len(), up.len(), "silu_mul: lengths differ");
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if cpu.avx2() {
         done = gate.len() / 8 * 8;
-        // SAFETY: AVX2 and FMA are present; both slices hold `done` values.
+        // SAFETY: `cpu.avx2()` holds only on CPUs with AVX2 and FMA; both
+        // slices hold `done` values.
         unsafe { x86::silu_mul(&mut gate[..done], &up[..done]) };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = cpu;
     for (g, &u) in gate[done..].iter_mut().zip(&up[done..]) {
         *g = *g / (1.0 + exp(-*g)) * u;
     }
@@ -136,17 +144,29 @@ mod tests {
     }
 
     #[test]
-    fn vector_and_scalar_silu_give_the_same_bits() {
+    fn every_path_gives_the_portable_bits() {
         // 8 · 1000 values through the vector code and 3 through the scalar
-        // tail; the same inputs one at a time (all scalar) must match.
+        // tail; the portable path and the same inputs one at a time (all
+        // scalar) must match.
         let n = 8003;
         let gate: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin() * 30.0).collect();
         let up: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos()).collect();
-        let mut fast = gate.clone();
-        silu_mul(&mut fast, &up);
+        let mut portable = gate.clone();
+        silu_mul(CpuKernels::portable(), &mut portable, &up);
+        for cpu in CpuKernels::available() {
+            let mut fast = gate.clone();
+            silu_mul(cpu, &mut fast, &up);
+            let same = fast
+                .iter()
+                .zip(&portable)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(same, "{cpu}");
+        }
+        let best = CpuKernels::best();
+        let fast = portable;
         for i in 0..n {
             let mut one = [gate[i]];
-            silu_mul(&mut one, &up[i..i + 1]);
+            silu_mul(best, &mut one, &up[i..i + 1]);
             assert_eq!(
                 fast[i].to_bits(),
                 one[0].to_bits(),
@@ -164,13 +184,15 @@ mod tests {
 
     #[test]
     fn extreme_gates_saturate_cleanly() {
-        let mut gate = [-200.0, -90.0, 90.0, 200.0, 0.0, -0.0, 1e-30, -1e-30];
-        silu_mul(&mut gate, &[2.0; 8]);
-        assert_eq!(gate[0], -0.0);
-        assert_eq!(gate[1].abs(), 0.0);
-        assert_eq!(gate[2], 180.0);
-        assert_eq!(gate[3], 400.0);
-        assert_eq!(gate[4], 0.0);
-        assert!(gate.iter().all(|v| v.is_finite()), "{gate:?}");
+        for cpu in CpuKernels::available() {
+            let mut gate = [-200.0, -90.0, 90.0, 200.0, 0.0, -0.0, 1e-30, -1e-30];
+            silu_mul(cpu, &mut gate, &[2.0; 8]);
+            assert_eq!(gate[0], -0.0, "{cpu}");
+            assert_eq!(gate[1].abs(), 0.0, "{cpu}");
+            assert_eq!(gate[2], 180.0, "{cpu}");
+            assert_eq!(gate[3], 400.0, "{cpu}");
+            assert_eq!(gate[4], 0.0, "{cpu}");
+            assert!(gate.iter().all(|v| v.is_finite()), "{cpu}: {gate:?}");
+        }
     }
 }

@@ -6,9 +6,11 @@
 //! heads read their key/value head where it lies in the cache (in f16,
 //! widened to f32 in registers).
 //!
-//! On CPUs with AVX-512 the query heads of a group go together: each
-//! cached key and value is widened once for all of them, and their scores
-//! are summed in registers. Every kernel gives the same bits: a score is
+//! The kernel follows the process's kernel path ([`CpuKernels`]) and the
+//! head size. On the `avx512` path the query heads of a group go together:
+//! each cached key and value is widened once for all of them, and their
+//! scores are summed in registers; `avx2` takes one head at a time. Every
+//! kernel gives the same bits: a score is
 //! eight lanes of multiply-adds over the head's values, the lanes then
 //! added in order; an output value is the weights' multiply-adds over the
 //! positions in order.
@@ -16,6 +18,7 @@
 use half::f16;
 use rayon::prelude::*;
 
+use super::kernels::CpuKernels;
 use super::softmax::exp_shifted;
 
 /// The cached keys (or values) of one layer, stored as f16: `kv_heads`
@@ -43,8 +46,9 @@ impl CachedHeads<'_> {
 /// Softmax(q·Kᵀ·scale)·V for one position: `q` holds `heads × dim` values,
 /// query head `h` uses key/value head `h / (heads / kv_heads)`. The heads
 /// are split into tasks on the current rayon pool; neither the split nor
-/// the kernel changes a bit of the result.
+/// the kernel path `cpu` changes a bit of the result.
 pub fn attend_one(
+    cpu: CpuKernels,
     q: &[f32],
     dim: usize,
     keys: CachedHeads<'_>,
@@ -52,20 +56,7 @@ pub fn attend_one(
     kv_heads: usize,
     scale: f32,
 ) -> Vec<f32> {
-    let kernel = Kernel::detect(dim);
-    attend_one_with(kernel, q, dim, keys, values, kv_heads, scale)
-}
-
-/// [`attend_one`] on a given kernel.
-fn attend_one_with(
-    kernel: Kernel,
-    q: &[f32],
-    dim: usize,
-    keys: CachedHeads<'_>,
-    values: CachedHeads<'_>,
-    kv_heads: usize,
-    scale: f32,
-) -> Vec<f32> {
+    let kernel = Kernel::for_heads(cpu, dim);
     let heads = q.len() / dim;
     let group = heads / kv_heads.max(1);
     let run = match kernel {
@@ -84,7 +75,7 @@ fn attend_one_with(
             scores(kernel, qs, keys, kv, scale, &mut weights);
             let sums: Vec<f32> = weights
                 .chunks_exact_mut(len.max(1))
-                .map(exp_shifted)
+                .map(|w| exp_shifted(cpu, w))
                 .collect();
             weighted_sum(kernel, &weights, values, kv, out);
             for (out, sum) in out.chunks_exact_mut(dim).zip(sums) {
@@ -96,8 +87,8 @@ fn attend_one_with(
     out
 }
 
-/// The code that computes attention, chosen per call from the CPU and the
-/// head size.
+/// The code that computes attention, chosen per call from the kernel path
+/// and the head size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 enum Kernel {
@@ -112,23 +103,17 @@ enum Kernel {
 }
 
 impl Kernel {
-    fn detect(dim: usize) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let avx2 = is_x86_feature_detected!("avx2")
-                && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("f16c");
-            let avx512 =
-                is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl");
-            if avx2 && avx512 && dim.is_multiple_of(16) {
-                return Self::Avx512;
-            }
-            if avx2 && dim.is_multiple_of(8) {
-                return Self::Avx2;
-            }
+    /// The fastest kernel `cpu` allows for heads of `dim` values. A
+    /// [`CpuKernels`] allows SIMD code only on CPUs that run it, so
+    /// `Avx512` and `Avx2` are only chosen where their instructions exist.
+    fn for_heads(cpu: CpuKernels, dim: usize) -> Self {
+        if cpu.avx512() && dim.is_multiple_of(16) {
+            Self::Avx512
+        } else if cpu.avx2() && dim.is_multiple_of(8) {
+            Self::Avx2
+        } else {
+            Self::Scalar
         }
-        let _ = dim;
-        Self::Scalar
     }
 }
 
@@ -164,10 +149,10 @@ fn scores(
     match kernel {
         Kernel::Avx512 => {
             let row = |p: usize| keys.row(kv, p, dim).as_ptr();
-            // SAFETY: `Avx512` is only detected with AVX-512 F/VL, AVX2,
-            // FMA and F16C, for `dim` a multiple of 16; every query and
-            // key row is `dim` long and `weights` holds a run of `len`
-            // scores per query.
+            // SAFETY: `Avx512` is only chosen on the `avx512` path (AVX-512
+            // F/VL, AVX2, FMA and F16C present), for `dim` a multiple of
+            // 16; every query and key row is `dim` long and `weights` holds
+            // a run of `len` scores per query.
             unsafe { x86::scores_run(qs, dim, row, len, scale, weights) };
             return;
         }
@@ -201,8 +186,9 @@ fn scores_avx2(q: &[f32], keys: CachedHeads<'_>, kv: usize, scale: f32, weights:
     let mut chunks = weights.chunks_exact_mut(4);
     for (c, four) in (&mut chunks).enumerate() {
         let rows = std::array::from_fn(|i| keys.row(kv, 4 * c + i, dim));
-        // SAFETY: `Avx2` is only detected with AVX2, FMA and F16C, for
-        // `dim` a multiple of 8; every row is `dim` long.
+        // SAFETY: `Avx2` is only chosen on the `avx2` or `avx512` path
+        // (AVX2, FMA and F16C present), for `dim` a multiple of 8; every
+        // row is `dim` long.
         let dots = unsafe { x86::dot_f16_rows(q, rows) };
         for (w, d) in four.iter_mut().zip(dots) {
             *w = d * scale;
@@ -636,15 +622,6 @@ mod tests {
             .collect()
     }
 
-    /// The kernels this CPU can run for heads of `dim` values.
-    fn kernels(dim: usize) -> Vec<Kernel> {
-        match Kernel::detect(dim) {
-            Kernel::Avx512 => vec![Kernel::Scalar, Kernel::Avx2, Kernel::Avx512],
-            Kernel::Avx2 => vec![Kernel::Scalar, Kernel::Avx2],
-            Kernel::Scalar => vec![Kernel::Scalar],
-        }
-    }
-
     /// A cache of `kv_heads` heads laid out `[kv_head][capacity][dim]` with
     /// `len` positions used, and queries for `heads` heads.
     struct Case {
@@ -690,15 +667,13 @@ mod tests {
             }
         }
 
-        fn attend(&self, kernel: Kernel, threads: usize) -> Vec<f32> {
+        fn attend(&self, cpu: CpuKernels, threads: usize) -> Vec<f32> {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .expect("thread pool");
             let (keys, values) = (self.cached(&self.keys), self.cached(&self.values));
-            pool.install(|| {
-                attend_one_with(kernel, &self.q, self.dim, keys, values, self.kv_heads, 0.3)
-            })
+            pool.install(|| attend_one(cpu, &self.q, self.dim, keys, values, self.kv_heads, 0.3))
         }
     }
 
@@ -706,8 +681,8 @@ mod tests {
     fn grouped_heads_read_their_shared_cache_rows() {
         let case = Case::new(6, 2, 16, 5);
         let dim = case.dim;
-        for kernel in kernels(dim) {
-            let got = case.attend(kernel, 2);
+        for cpu in CpuKernels::available() {
+            let got = case.attend(cpu, 2);
             for h in 0..case.heads {
                 let kv = h / (case.heads / case.kv_heads);
                 let rows = |data: &[f16]| -> Vec<Vec<f32>> {
@@ -723,7 +698,7 @@ mod tests {
                 let q = &case.q[h * dim..(h + 1) * dim];
                 let expected = naive(q, &rows(&case.keys), &rows(&case.values), 0.3);
                 for (g, e) in got[h * dim..(h + 1) * dim].iter().zip(&expected) {
-                    assert!((g - e).abs() < 1e-4, "{kernel:?} head {h}: {g} vs {e}");
+                    assert!((g - e).abs() < 1e-4, "{cpu} head {h}: {g} vs {e}");
                 }
             }
         }
@@ -750,21 +725,39 @@ mod tests {
         for (heads, kv_heads, dim) in shapes {
             for len in [1, 2, 3, 4, 7, 9, 37] {
                 let case = Case::new(heads, kv_heads, dim, len);
-                let reference = case.attend(Kernel::Scalar, 1);
+                let reference = case.attend(CpuKernels::portable(), 1);
                 assert!(reference.iter().all(|x| x.is_finite()));
-                for kernel in kernels(dim) {
+                for cpu in CpuKernels::available() {
                     for threads in [1, 2, 3, 5] {
-                        let got = case.attend(kernel, threads);
+                        let got = case.attend(cpu, threads);
                         let same = got
                             .iter()
                             .zip(&reference)
                             .all(|(a, b)| a.to_bits() == b.to_bits());
                         assert!(
                             same,
-                            "{kernel:?}, {threads} threads, {heads} heads over {kv_heads}, \
-                             dim {dim}, {len} positions"
+                            "{cpu} ({:?}), {threads} threads, {heads} heads over \
+                             {kv_heads}, dim {dim}, {len} positions",
+                            Kernel::for_heads(cpu, dim)
                         );
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_kernel_follows_the_path_and_the_head_size() {
+        use crate::model::kernels::Isa;
+        for cpu in CpuKernels::available() {
+            let kernel = |dim| Kernel::for_heads(cpu, dim);
+            assert_eq!(kernel(12), Kernel::Scalar, "{cpu}");
+            match cpu.isa() {
+                Isa::Portable => assert_eq!(kernel(64), Kernel::Scalar),
+                Isa::Avx2 => assert_eq!(kernel(64), Kernel::Avx2),
+                Isa::Avx512 => {
+                    assert_eq!(kernel(64), Kernel::Avx512);
+                    assert_eq!(kernel(24), Kernel::Avx2);
                 }
             }
         }

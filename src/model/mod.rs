@@ -5,6 +5,7 @@ pub mod activations;
 pub mod attention;
 pub mod batcher;
 pub mod gguf;
+pub mod kernels;
 pub mod prefix;
 pub mod quant;
 pub mod rows;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
+pub use kernels::{CpuKernels, Isa, KernelsError, KERNELS_VAR};
 pub use prefix::PrefixCache;
 pub use template::{ChatPart, ChatTemplate, Message, Role, TemplateSource};
 pub use tokenizer::{PromptPiece, TextTokenizer};
@@ -153,13 +155,24 @@ const END_OF_TURN_TEXTS: &[&str] = &[
 ];
 
 impl Model {
-    /// Loads a GGUF model file onto `device`.
+    /// Loads a GGUF model file onto `device`, with the best CPU kernels
+    /// this CPU runs ([`Self::load_with_kernels`]).
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
+        Self::load_with_kernels(path, device, CpuKernels::best())
+    }
+
+    /// Loads a GGUF model file onto `device`; on the CPU, kurz's kernels
+    /// run the `cpu` path (the binary takes it from `KURZ_KERNELS`).
     ///
     /// On the CPU the file is memory-mapped and the quantized weights are
     /// used where they lie: loading reads only the metadata and the small
     /// tensors, and every process running the same model shares one copy in
     /// the page cache. Matrix products use [`tensor_threads`] threads.
-    pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
+    pub fn load_with_kernels(
+        path: &Path,
+        device: &Device,
+        cpu: CpuKernels,
+    ) -> Result<Self, ModelError> {
         let file = open_gguf(path)?;
         let size_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
         let threads = tensor_threads();
@@ -173,17 +186,11 @@ impl Model {
             })?;
             let map = Arc::new(map);
             let mut reader = Cursor::new(&map[..]);
-            Self::from_reader(
-                path,
-                &mut reader,
-                device,
-                Some(map.clone()),
-                threads,
-                size_bytes,
-            )
+            let map = Some(map.clone());
+            Self::from_reader(path, &mut reader, device, map, threads, cpu, size_bytes)
         } else {
             let mut reader = BufReader::new(file);
-            Self::from_reader(path, &mut reader, device, None, threads, size_bytes)
+            Self::from_reader(path, &mut reader, device, None, threads, cpu, size_bytes)
         }
     }
 
@@ -193,6 +200,7 @@ impl Model {
         device: &Device,
         map: Option<Arc<memmap2::Mmap>>,
         threads: usize,
+        cpu: CpuKernels,
         size_bytes: u64,
     ) -> Result<Self, ModelError> {
         let invalid = |e: candle_core::Error| ModelError::Invalid {
@@ -205,7 +213,7 @@ impl Model {
         // are prepared: both take a good part of the load time.
         let (tokenizer, transformer) = std::thread::scope(|scope| {
             let tokenizer = scope.spawn(|| TextTokenizer::from_gguf(&md, path.parent()));
-            let transformer = Transformer::from_gguf(&content, reader, device, map, threads);
+            let transformer = Transformer::from_gguf(&content, reader, device, map, threads, cpu);
             let tokenizer = tokenizer
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

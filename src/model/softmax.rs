@@ -11,19 +11,28 @@
 //! sequence of operations on eight values at once, so its results are the
 //! library's to the bit, and greedy outputs do not change: all
 //! 1,121,714,176 floats from −110 to 0 gave glibc 2.36's bits (a one-off
-//! check; the tests sweep every 97th of them and the thresholds). Inputs outside the library's main path (below −103.28, at
-//! or above 88, NaN) go through `f32::exp` itself.
+//! check; the tests sweep every 97th of them and the thresholds). Inputs
+//! outside the library's main path (below −103.28, at or above 88, NaN) go
+//! through `f32::exp` itself. The vector code runs on the `avx512` kernel
+//! path ([`CpuKernels`]); the others run the scalar loop, with the same
+//! bits.
+
+use super::kernels::CpuKernels;
 
 /// Replaces each score `w` in `scores` by `e^(w − max)`, `max` being the
 /// largest score (NaNs skipped, as [`f32::max`] skips them), and returns
 /// the sum of the results added in order: what the scalar loop
-/// `max = fold(max); w = (w − max).exp(); sum += w` gives, bit for bit.
-pub fn exp_shifted(scores: &mut [f32]) -> f32 {
+/// `max = fold(max); w = (w − max).exp(); sum += w` gives, bit for bit,
+/// on every path `cpu` may be.
+pub fn exp_shifted(cpu: CpuKernels, scores: &mut [f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("fma") {
-        // SAFETY: the features were just detected.
+    if cpu.avx512() {
+        // SAFETY: `cpu.avx512()` holds only on CPUs with AVX-512 F, AVX2
+        // and FMA.
         return unsafe { x86::exp_shifted(scores) };
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = cpu;
     exp_shifted_scalar(scores)
 }
 
@@ -94,7 +103,7 @@ mod x86 {
     /// [`super::exp_shifted`].
     ///
     /// # Safety
-    /// The CPU must have AVX-512F and FMA.
+    /// The CPU must have AVX-512F, AVX2 and FMA.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn exp_shifted(scores: &mut [f32]) -> f32 {
         let (blocks, _) = scores.as_chunks::<8>();
@@ -202,16 +211,28 @@ mod tests {
             scores.extend_from_slice(run);
             let expected: Vec<f32> = scores.iter().map(|x| x.exp()).collect();
             let expected_sum = expected.iter().fold(0f32, |sum, e| sum + e);
-            let sum = exp_shifted(&mut scores);
-            assert_eq!(sum.to_bits(), expected_sum.to_bits(), "sum from {}", run[0]);
-            for ((x, e), got) in run.iter().zip(&expected[1..]).zip(&scores[1..]) {
-                assert_eq!(got.to_bits(), e.to_bits(), "e^{x}: {got} vs {e}");
+            for cpu in CpuKernels::available() {
+                let mut scores = scores.clone();
+                let sum = exp_shifted(cpu, &mut scores);
+                let what = format!("{cpu}, sum from {}", run[0]);
+                assert_eq!(sum.to_bits(), expected_sum.to_bits(), "{what}");
+                for ((x, e), got) in run.iter().zip(&expected[1..]).zip(&scores[1..]) {
+                    assert_eq!(got.to_bits(), e.to_bits(), "{cpu}, e^{x}: {got} vs {e}");
+                }
             }
         }
     }
 
     #[test]
-    fn vector_and_scalar_loops_agree_on_attention_like_scores() {
+    fn every_path_gives_the_scalar_loops_bits_on_attention_like_scores() {
+        for cpu in CpuKernels::available() {
+            assert_paths_agree(cpu);
+        }
+    }
+
+    /// `cpu`'s [`exp_shifted`] against the scalar loop: random scores of
+    /// several lengths, and NaNs.
+    fn assert_paths_agree(cpu: CpuKernels) {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         for len in [0, 1, 7, 8, 9, 64, 901] {
             let scores: Vec<f32> = (0..len)
@@ -224,18 +245,21 @@ mod tests {
                 .collect();
             let mut fast = scores.clone();
             let mut slow = scores.clone();
-            let (a, b) = (exp_shifted(&mut fast), exp_shifted_scalar(&mut slow));
-            assert_eq!(a.to_bits(), b.to_bits(), "sum, {len} scores");
+            let (a, b) = (exp_shifted(cpu, &mut fast), exp_shifted_scalar(&mut slow));
+            assert_eq!(a.to_bits(), b.to_bits(), "{cpu}: sum, {len} scores");
             let same = fast
                 .iter()
                 .zip(&slow)
                 .all(|(x, y)| x.to_bits() == y.to_bits());
-            assert!(same, "{len} scores");
+            assert!(same, "{cpu}: {len} scores");
         }
         // NaN scores are skipped by the max and stay NaN.
         let mut with_nan = vec![1.0, f32::NAN, 3.0, -2.0, 0.5, 0.0, 2.0, 1.0, 4.0];
         let mut slow = with_nan.clone();
-        let (a, b) = (exp_shifted(&mut with_nan), exp_shifted_scalar(&mut slow));
+        let (a, b) = (
+            exp_shifted(cpu, &mut with_nan),
+            exp_shifted_scalar(&mut slow),
+        );
         assert!(a.is_nan() && b.is_nan());
         assert!(with_nan[1].is_nan());
         assert_eq!(with_nan[8], 1.0);

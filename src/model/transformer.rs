@@ -18,6 +18,7 @@ use std::sync::Arc;
 use super::activations;
 use super::attention::{attend_one, CachedHeads};
 use super::gguf::Metadata;
+use super::kernels::CpuKernels;
 use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, Usage, WeightBytes};
 use super::rows;
 
@@ -421,9 +422,9 @@ impl Transformer {
     /// Loads the weights of a supported architecture from a GGUF file.
     ///
     /// With `map` (the same file, memory-mapped; CPU only) the quantized
-    /// matrices stay in the map and run on kurz's own kernels with
-    /// `threads` threads: nothing is copied, and processes share the page
-    /// cache. Without it, or for block formats kurz has no kernel for, the
+    /// matrices stay in the map and run on kurz's own kernels, on the
+    /// `cpu` path with `threads` threads: nothing is copied, and processes
+    /// share the page cache. Without it, or for block formats kurz has no kernel for, the
     /// tensors are read into Candle's storage.
     ///
     /// The token embedding stays quantized (rows are dequantized on lookup),
@@ -435,12 +436,13 @@ impl Transformer {
         device: &Device,
         map: Option<Arc<memmap2::Mmap>>,
         threads: usize,
+        cpu: CpuKernels,
     ) -> Result<Self> {
         let md = Metadata::new(content);
         let config = Config::from_metadata(&md)?;
         let map = map.filter(|_| device.is_cpu());
         let kernels = match map {
-            Some(_) => Some(MatMul::new(threads)?),
+            Some(_) => Some(MatMul::new(threads, cpu)?),
             None => None,
         };
         let mut src = TensorSource {
@@ -492,6 +494,12 @@ impl Transformer {
     /// The device the weights live on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The path kurz's CPU kernels run, or `None` where Candle's kernels
+    /// run the model (GPU builds).
+    pub fn cpu_kernels(&self) -> Option<CpuKernels> {
+        self.kernels.as_ref().map(MatMul::cpu)
     }
 
     /// A fresh, empty attention cache for one sequence.
@@ -695,7 +703,9 @@ impl Transformer {
         let rows = xs.len() / width;
         let [mut hidden, up] = self.products(kernels, [&mlp.gate, &mlp.up], xs, width)?;
         match (&mlp.gate, &mlp.up) {
-            (Linear::Native(_), Linear::Native(_)) => activations::silu_mul(&mut hidden, &up),
+            (Linear::Native(_), Linear::Native(_)) => {
+                activations::silu_mul(kernels.cpu(), &mut hidden, &up)
+            }
             _ => {
                 let tensor = |v: &[f32]| Tensor::from_slice(v, v.len(), &self.device);
                 hidden = (candle_nn::ops::silu(&tensor(&hidden)?)? * tensor(&up)?)?.to_vec1()?;
@@ -831,7 +841,7 @@ impl Transformer {
             let [mut hidden, up_out]: [Vec<f32>; 2] = native_products(kernels, &[gate, up], xs)?
                 .try_into()
                 .map_err(|_| candle_core::Error::Msg("expected two projections".into()))?;
-            activations::silu_mul(&mut hidden, &up_out);
+            activations::silu_mul(kernels.cpu(), &mut hidden, &up_out);
             return self.apply(&mlp.down, &self.rows_tensor(hidden, xs, gate)?);
         }
         let [gate, up]: [Tensor; 2] = self
@@ -987,7 +997,8 @@ impl Transformer {
         let keys = cached_heads(k_data.as_slice::<half::f16>()?, k_layout)?;
         let values = cached_heads(v_data.as_slice::<half::f16>()?, v_layout)?;
         let scale = 1.0 / (cfg.head_dim as f32).sqrt();
-        Ok(kernels.install(|| attend_one(q, cfg.head_dim, keys, values, cfg.head_count_kv, scale)))
+        let (dim, kv_heads, cpu) = (cfg.head_dim, cfg.head_count_kv, kernels.cpu());
+        Ok(kernels.install(|| attend_one(cpu, q, dim, keys, values, kv_heads, scale)))
     }
 
     fn rotate(&self, xs: &Tensor, span: &Span) -> Result<Tensor> {
@@ -1297,8 +1308,15 @@ mod tests {
         let content = gguf_file::Content::read(&mut reader).unwrap();
         // SAFETY: the temporary file is not modified while mapped.
         let map = Arc::new(unsafe { memmap2::Mmap::map(&reader) }.unwrap());
-        let model =
-            Transformer::from_gguf(&content, &mut reader, &Device::Cpu, Some(map), 2).unwrap();
+        let model = Transformer::from_gguf(
+            &content,
+            &mut reader,
+            &Device::Cpu,
+            Some(map),
+            2,
+            CpuKernels::best(),
+        )
+        .unwrap();
         let attn = &model.blocks[0].attn;
         assert!(
             matches!(attn.wq, Linear::Candle(_)),

@@ -42,6 +42,11 @@ pub struct ModelRef {
     /// manifests written before kurz recorded it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256_from: Option<Sha256From>,
+    /// The path kurz's CPU kernels ran (`portable`, `avx2`, `avx512`;
+    /// `KURZ_KERNELS`); absent where Candle's kernels ran the model (GPU
+    /// builds) and in manifests written before kurz recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernels: Option<String>,
 }
 
 /// Where a model's recorded SHA-256 came from.
@@ -403,6 +408,7 @@ mod tests {
                 file: "model.gguf".into(),
                 sha256: "bb".repeat(32),
                 sha256_from: Some(Sha256From::Computed),
+                kernels: None,
             },
             params: params(),
             prompt_tokens: 812,
@@ -465,14 +471,15 @@ mod tests {
             old.sha256_from, None,
             "manifests without sha256_from still load"
         );
+        assert_eq!(old.kernels, None, "manifests without kernels still load");
         let recorded = ModelRef {
             sha256_from: Some(Sha256From::CacheRecord),
+            kernels: Some("avx2".into()),
             ..old
         };
-        assert_eq!(
-            serde_json::to_value(&recorded).unwrap()["sha256_from"],
-            "cache-record"
-        );
+        let value = serde_json::to_value(&recorded).unwrap();
+        assert_eq!(value["sha256_from"], "cache-record");
+        assert_eq!(value["kernels"], "avx2");
 
         let mut e = entry("a", Status::Error);
         e.error = Some("boom".into());

@@ -16,6 +16,8 @@
 use candle_core::quantized::GgmlDType;
 use half::f16;
 
+use crate::model::kernels::CpuKernels;
+
 /// Elements in a K-quant super-block.
 pub const QK_K: usize = 256;
 /// Elements in a Q4_1 / Q5_0 / Q8_0 block.
@@ -168,17 +170,20 @@ fn round_half_away(x: f32) -> f32 {
     }
 }
 
-/// Quantizes `xs` (a multiple of 256 long) into Q8_K super-blocks.
-pub fn quantize_q8k(xs: &[f32]) -> Vec<BlockQ8K> {
+/// Quantizes `xs` (a multiple of 256 long) into Q8_K super-blocks, with
+/// `cpu`'s code (every path gives the same bits).
+pub fn quantize_q8k(cpu: CpuKernels, xs: &[f32]) -> Vec<BlockQ8K> {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if cpu.avx2() {
         let (blocks, _) = xs.as_chunks::<QK_K>();
         return blocks
             .iter()
-            // SAFETY: the features were just detected.
+            // SAFETY: `cpu.avx2()` holds only on CPUs with AVX2 and FMA.
             .map(|xs| unsafe { super::x86::quantize_q8k_block(xs) })
             .collect();
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = cpu;
     quantize_q8k_portable(xs)
 }
 
@@ -219,17 +224,20 @@ fn quantize_q8k_block(xs: &[f32]) -> BlockQ8K {
     block
 }
 
-/// Quantizes `xs` (a multiple of 32 long) into Q8_0 or Q8_1 blocks.
-pub fn quantize_q8_32(xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
+/// Quantizes `xs` (a multiple of 32 long) into Q8_0 or Q8_1 blocks, with
+/// `cpu`'s code (every path gives the same bits).
+pub fn quantize_q8_32(cpu: CpuKernels, xs: &[f32], with_sum: bool) -> Vec<Block8x32> {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if cpu.avx2() {
         let (blocks, _) = xs.as_chunks::<QK32>();
         return blocks
             .iter()
-            // SAFETY: the features were just detected.
+            // SAFETY: `cpu.avx2()` holds only on CPUs with AVX2 and FMA.
             .map(|xs| unsafe { super::x86::quantize_q8_32_block(xs, with_sum) })
             .collect();
     }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = cpu;
     quantize_q8_32_portable(xs, with_sum)
 }
 
@@ -546,29 +554,34 @@ mod tests {
     }
 
     #[test]
-    fn simd_q8k_quantizer_gives_the_portable_bits() {
+    fn every_q8k_quantizer_gives_the_portable_bits() {
         let xs = quantizer_inputs(QK_K);
-        let fast = quantize_q8k(&xs);
         let portable = quantize_q8k_portable(&xs);
-        assert_eq!(fast.len(), portable.len());
-        for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
-            assert_eq!(a.d.to_bits(), b.d.to_bits(), "block {i}: scale");
-            assert_eq!(a.qs, b.qs, "block {i}: values");
-            assert_eq!(a.bsums, b.bsums, "block {i}: sums");
+        for cpu in CpuKernels::available() {
+            let fast = quantize_q8k(cpu, &xs);
+            assert_eq!(fast.len(), portable.len());
+            for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
+                assert_eq!(a.d.to_bits(), b.d.to_bits(), "{cpu} block {i}: scale");
+                assert_eq!(a.qs, b.qs, "{cpu} block {i}: values");
+                assert_eq!(a.bsums, b.bsums, "{cpu} block {i}: sums");
+            }
         }
     }
 
     #[test]
-    fn simd_q8_32_quantizer_gives_the_portable_bits() {
+    fn every_q8_32_quantizer_gives_the_portable_bits() {
         let xs = quantizer_inputs(QK32);
-        for with_sum in [false, true] {
-            let fast = quantize_q8_32(&xs, with_sum);
+        for (cpu, with_sum) in CpuKernels::available()
+            .into_iter()
+            .flat_map(|cpu| [(cpu, false), (cpu, true)])
+        {
+            let fast = quantize_q8_32(cpu, &xs, with_sum);
             let portable = quantize_q8_32_portable(&xs, with_sum);
             assert_eq!(fast.len(), portable.len());
             for (i, (a, b)) in fast.iter().zip(&portable).enumerate() {
-                assert_eq!(a.d.to_bits(), b.d.to_bits(), "block {i}: scale");
-                assert_eq!(a.s.to_bits(), b.s.to_bits(), "block {i}: sum");
-                assert_eq!(a.qs, b.qs, "block {i}: values");
+                assert_eq!(a.d.to_bits(), b.d.to_bits(), "{cpu} block {i}: scale");
+                assert_eq!(a.s.to_bits(), b.s.to_bits(), "{cpu} block {i}: sum");
+                assert_eq!(a.qs, b.qs, "{cpu} block {i}: values");
             }
         }
     }
@@ -580,7 +593,7 @@ mod tests {
         xs[200] = 3.0;
         xs[255] = -2.0;
         assert_eq!(max_abs(&xs), 3.0);
-        let block = &quantize_q8k(&xs)[0];
+        let block = &quantize_q8k(CpuKernels::best(), &xs)[0];
         // The first value of largest magnitude (-3.0) maps to -127.
         assert_eq!(block.qs[9], -127);
         assert_eq!(block.qs[200], 127);

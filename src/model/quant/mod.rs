@@ -8,15 +8,16 @@
 //! own: between weight rows when decoding (few input rows), between input
 //! rows when processing a prompt (many).
 //!
-//! Kernels, chosen once per process ([`Isa::detect`]):
-//! - AVX-512 VNNI: Q4_K matrices, and Q6_K ones used for prompts, are
-//!   rearranged at load into tiles of 16 rows ([`tiles`]), about the size
-//!   of the file's blocks, whose products advance 16 outputs per
-//!   instruction; the file pages they came from are released.
-//! - AVX2/FMA ([`x86`]): dot products on the file's own blocks, up to four
-//!   input rows per pass over a weight row.
-//! - Scalar ([`blocks`]): the portable fallback and the reference the SIMD
-//!   code is tested against.
+//! Kernels, chosen once per process and passed in ([`CpuKernels`]):
+//! - `avx512` (AVX-512 VNNI): Q4_K matrices, and Q6_K ones used for
+//!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
+//!   about the size of the file's blocks, whose products advance 16 outputs
+//!   per instruction; the file pages they came from are released.
+//! - `avx2` (AVX2/FMA, module `x86`; also `avx512` for everything not tiled):
+//!   dot products on the file's own blocks, up to four input rows per pass
+//!   over a weight row, and activations quantized eight values at a time.
+//! - `portable` ([`blocks`]): the fallback and the reference the SIMD code
+//!   is tested against.
 //!
 //! Every output is computed by one task in a fixed order, so results do not
 //! depend on the thread count or on how many rows a product has.
@@ -31,6 +32,10 @@ use std::sync::{Arc, OnceLock};
 
 use candle_core::{bail, Result};
 use rayon::prelude::*;
+
+use super::kernels::CpuKernels;
+#[cfg(target_arch = "x86_64")]
+use super::kernels::Isa;
 
 pub use blocks::{ActivationFormat, QuantType};
 use blocks::{Block8x32, BlockQ8K};
@@ -191,38 +196,6 @@ pub enum Usage {
     SingleRow,
 }
 
-/// The instruction set the kernels use, detected once when a model loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Isa {
-    /// Portable scalar code.
-    Scalar,
-    /// x86-64 AVX2 with FMA and F16C.
-    Avx2,
-    /// AVX2 plus AVX-512 (F, BW) with VNNI: Q4_K runs on tiles.
-    Avx512Vnni,
-}
-
-impl Isa {
-    /// The best instruction set this CPU supports.
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            let avx2 = is_x86_feature_detected!("avx2")
-                && is_x86_feature_detected!("fma")
-                && is_x86_feature_detected!("f16c");
-            let vnni = is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512vnni");
-            match (avx2, vnni) {
-                (true, true) => return Self::Avx512Vnni,
-                (true, false) => return Self::Avx2,
-                _ => {}
-            }
-        }
-        Self::Scalar
-    }
-}
-
 /// Input rows of a product (`rows × cols`, row-major f32), quantized on
 /// first use for each activation format and kept for further products with
 /// the same input.
@@ -256,20 +229,22 @@ impl<'a> QuantizedInput<'a> {
         self.rows
     }
 
-    /// The rows in `format`, quantized on first use (in parallel on the
-    /// current thread pool when there are many rows).
-    fn quantized(&self, format: ActivationFormat) -> Activations<'_> {
+    /// The rows in `format`, quantized on first use with `cpu`'s code (in
+    /// parallel on the current thread pool when there are many rows). Every
+    /// path gives the same bits.
+    fn quantized(&self, format: ActivationFormat, cpu: CpuKernels) -> Activations<'_> {
         match format {
-            ActivationFormat::Q8K => {
-                Activations::K(self.q8k.get_or_init(|| self.by_rows(blocks::quantize_q8k)))
-            }
+            ActivationFormat::Q8K => Activations::K(
+                self.q8k
+                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8k(cpu, xs))),
+            ),
             ActivationFormat::Q8_0 => Activations::B32(
                 self.q8_0
-                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8_32(xs, false))),
+                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8_32(cpu, xs, false))),
             ),
             ActivationFormat::Q8_1 => Activations::B32(
                 self.q8_1
-                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8_32(xs, true))),
+                    .get_or_init(|| self.by_rows(|xs| blocks::quantize_q8_32(cpu, xs, true))),
             ),
         }
     }
@@ -301,33 +276,29 @@ enum Activations<'a> {
 pub struct MatMul {
     pool: rayon::ThreadPool,
     threads: usize,
-    isa: Isa,
+    cpu: CpuKernels,
 }
 
 /// Input rows one kernel call takes at once during prompt processing.
 const ROWS_PER_PASS: usize = 4;
 
 impl MatMul {
-    /// A pool of `threads` threads using the best kernels for this CPU.
-    pub fn new(threads: usize) -> Result<Self> {
-        Self::with_isa(threads, Isa::detect())
-    }
-
-    /// A pool of `threads` threads using the given kernels (tests compare
-    /// them).
-    pub fn with_isa(threads: usize, isa: Isa) -> Result<Self> {
+    /// A pool of `threads` threads running the `cpu` kernel path (chosen
+    /// once per process: [`CpuKernels::best`], or the one `KURZ_KERNELS`
+    /// forces).
+    pub fn new(threads: usize, cpu: CpuKernels) -> Result<Self> {
         let threads = threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("kurz-matmul-{i}"))
             .build()
             .map_err(candle_core::Error::wrap)?;
-        Ok(Self { pool, threads, isa })
+        Ok(Self { pool, threads, cpu })
     }
 
-    /// The kernels in use.
-    pub fn isa(&self) -> Isa {
-        self.isa
+    /// The kernel path in use, for the other kernels of a model pass.
+    pub fn cpu(&self) -> CpuKernels {
+        self.cpu
     }
 
     /// Runs `work` on this pool (for other parallel model code).
@@ -335,12 +306,12 @@ impl MatMul {
         self.pool.install(work)
     }
 
-    /// Gets `w` ready for these kernels. With AVX-512 VNNI, Q4_K matrices
+    /// Gets `w` ready for these kernels. On the `avx512` path, Q4_K matrices
     /// (and Q6_K ones used for prompt processing) are rearranged into tiles,
     /// in parallel, and their file pages released; everything else runs
     /// from the file's own layout.
     pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
-        let tile = self.isa == Isa::Avx512Vnni
+        let tile = self.cpu.avx512()
             && w.rows.is_multiple_of(TILE_ROWS)
             && w.tiles.is_none()
             && match w.ty {
@@ -411,7 +382,7 @@ impl MatMul {
         let acts: Vec<Activations<'_>> = self.pool.install(|| {
             weights
                 .iter()
-                .map(|w| x.quantized(w.ty.activation_format()))
+                .map(|w| x.quantized(w.ty.activation_format(), self.cpu))
                 .collect()
         });
         let mut outs: Vec<Vec<f32>> = weights.iter().map(|w| vec![0f32; m * w.rows]).collect();
@@ -491,14 +462,14 @@ impl MatMul {
     ) {
         let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
         #[cfg(target_arch = "x86_64")]
-        if let (Some(tiled), Activations::K(acts), Isa::Avx512Vnni) = (&w.tiles, acts, self.isa) {
+        if let (Some(tiled), Activations::K(acts), true) = (&w.tiles, acts, self.cpu.avx512()) {
             match &**tiled {
                 Tiled::Q4K(tiles) => fill_tiles(tiles, acts, rows, inputs, out),
                 Tiled::Q6K(tiles) => fill_tiles(tiles, acts, rows, inputs, out),
             }
             return;
         }
-        fill_rows(self.isa, w, acts, blocks_per_row, rows, inputs, out);
+        fill_rows(self.cpu, w, acts, blocks_per_row, rows, inputs, out);
     }
 }
 
@@ -576,7 +547,8 @@ fn fill_tiles<T: x86::TileGemm>(
         // too, its last row repeated (one read of the tiles, not two).
         while inputs.end - t >= 3 {
             let rows = std::array::from_fn(|k| input((t + k).min(inputs.end - 1)));
-            // SAFETY: tiles exist only when `Isa::Avx512Vnni` was detected;
+            // SAFETY: tiles are only used on the `avx512` path, which a
+            // `CpuKernels` allows only on CPUs with AVX-512 F, BW and VNNI;
             // every input row holds `bpr` blocks, as does every tile row.
             let values = unsafe { T::gemm::<ROWS_PER_PASS>(tile, rows) };
             let n = (inputs.end - t).min(ROWS_PER_PASS);
@@ -596,7 +568,7 @@ fn fill_tiles<T: x86::TileGemm>(
 /// Computes weight rows `rows` against input rows `inputs` into `out`
 /// (indexed from the first of each).
 fn fill_rows(
-    isa: Isa,
+    cpu: CpuKernels,
     w: &QWeight,
     acts: Activations<'_>,
     blocks_per_row: usize,
@@ -607,7 +579,7 @@ fn fill_rows(
     let mut t = inputs.start;
     while t + ROWS_PER_PASS <= inputs.end {
         for r in rows.clone() {
-            let dots = dot_rows::<ROWS_PER_PASS>(isa, w, r, acts, blocks_per_row, t);
+            let dots = dot_rows::<ROWS_PER_PASS>(cpu, w, r, acts, blocks_per_row, t);
             for (k, v) in dots.into_iter().enumerate() {
                 out.set(t + k - inputs.start, r - rows.start, v);
             }
@@ -616,7 +588,7 @@ fn fill_rows(
     }
     for t in t..inputs.end {
         for r in rows.clone() {
-            let [v] = dot_rows::<1>(isa, w, r, acts, blocks_per_row, t);
+            let [v] = dot_rows::<1>(cpu, w, r, acts, blocks_per_row, t);
             out.set(t - inputs.start, r - rows.start, v);
         }
     }
@@ -625,7 +597,7 @@ fn fill_rows(
 /// Dot products of weight row `r` with input rows `t..t + R`.
 #[inline]
 fn dot_rows<const R: usize>(
-    isa: Isa,
+    cpu: CpuKernels,
     w: &QWeight,
     r: usize,
     acts: Activations<'_>,
@@ -637,47 +609,48 @@ fn dot_rows<const R: usize>(
     match (acts, w.ty) {
         (Activations::K(a), QuantType::Q4K) => {
             let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match isa {
+            match cpu.isa() {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `Isa::Avx2` is only chosen when the CPU has AVX2
-                // and FMA; `row` and every input row hold `blocks_per_row` blocks.
-                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q4k(row, rows) },
+                // SAFETY: a `CpuKernels` is on the `avx2` or `avx512` path
+                // only on CPUs with AVX2, FMA and F16C; `row` and every
+                // input row hold `blocks_per_row` blocks.
+                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q4k(row, rows) },
                 _ => rows.map(|a| blocks::dot_q4k(row, a)),
             }
         }
         (Activations::K(a), QuantType::Q6K) => {
             let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match isa {
+            match cpu.isa() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q6k(row, rows) },
+                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q6k(row, rows) },
                 _ => rows.map(|a| blocks::dot_q6k(row, a)),
             }
         }
         (Activations::B32(a), QuantType::Q4_1) => {
             let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match isa {
+            match cpu.isa() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q4_1(row, rows) },
+                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q4_1(row, rows) },
                 _ => rows.map(|a| blocks::dot_q4_1(row, a)),
             }
         }
         (Activations::B32(a), QuantType::Q5_0) => {
             let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match isa {
+            match cpu.isa() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q5_0(row, rows) },
+                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q5_0(row, rows) },
                 _ => rows.map(|a| blocks::dot_q5_0(row, a)),
             }
         }
         (Activations::B32(a), QuantType::Q8_0) => {
             let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match isa {
+            match cpu.isa() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512Vnni => unsafe { x86::dot_q8_0(row, rows) },
+                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q8_0(row, rows) },
                 _ => rows.map(|a| blocks::dot_q8_0(row, a)),
             }
         }

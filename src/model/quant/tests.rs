@@ -1,6 +1,7 @@
 //! The kernels against Candle's own quantization code, and SIMD against scalar.
 
 use super::*;
+use crate::model::kernels::{CpuKernels, Isa};
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
@@ -39,6 +40,16 @@ fn weight(dtype: GgmlDType, ty: QuantType, rows: usize, cols: usize) -> (QTensor
     let bytes = q.data().unwrap().into_owned();
     let w = QWeight::new(ty, rows, cols, WeightBytes::Owned(Arc::new(bytes))).unwrap();
     (q, w)
+}
+
+/// Products on `threads` threads with the best kernels this CPU runs.
+fn best(threads: usize) -> MatMul {
+    MatMul::new(threads, CpuKernels::best()).unwrap()
+}
+
+/// Products on `threads` threads with the portable kernels.
+fn portable(threads: usize) -> MatMul {
+    MatMul::new(threads, CpuKernels::portable()).unwrap()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -86,8 +97,8 @@ fn products_match_candles_quantized_matmul() {
                 .unwrap()
                 .to_vec1()
                 .unwrap();
-            for isa in [Isa::Scalar, Isa::detect()] {
-                let mm = MatMul::with_isa(2, isa).unwrap();
+            for cpu in CpuKernels::available() {
+                let mm = MatMul::new(2, cpu).unwrap();
                 let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
                 let ours = mm
                     .matmul(&w, &QuantizedInput::new(&xs, cols).unwrap())
@@ -96,7 +107,7 @@ fn products_match_candles_quantized_matmul() {
                 let diff = max_abs_diff(&ours, &expected);
                 assert!(
                     diff <= tolerance,
-                    "{ty:?} {isa:?} m={m}: max difference {diff} > {tolerance}"
+                    "{ty:?} {cpu} m={m}: max difference {diff} > {tolerance}"
                 );
             }
         }
@@ -104,22 +115,27 @@ fn products_match_candles_quantized_matmul() {
 }
 
 #[test]
-fn simd_and_scalar_kernels_agree_closely() {
-    let (rows, cols) = (19, 1024);
+fn every_path_agrees_closely_with_the_portable_one() {
+    // 16 rows: whole tiles on the `avx512` path.
+    let (rows, cols) = (16, 1024);
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
-        let xs = values(6 * cols, 3);
-        let input = QuantizedInput::new(&xs, cols).unwrap();
-        let scalar = MatMul::with_isa(1, Isa::Scalar)
-            .unwrap()
-            .matmul(&w, &input)
-            .unwrap();
-        let mm = MatMul::new(1).unwrap();
-        let simd = mm
-            .matmul(&mm.prepare(w, Usage::Batched).unwrap(), &input)
-            .unwrap();
-        let diff = max_abs_diff(&scalar, &simd);
-        assert!(diff <= 1e-5 * max_abs(&scalar).max(1.0), "{ty:?}: {diff}");
+        for m in [1, 6] {
+            let xs = values(m * cols, 3);
+            let input = QuantizedInput::new(&xs, cols).unwrap();
+            let scalar = portable(1).matmul(&w, &input).unwrap();
+            for cpu in CpuKernels::available() {
+                let mm = MatMul::new(1, cpu).unwrap();
+                let simd = mm
+                    .matmul(&mm.prepare(w.clone(), Usage::Batched).unwrap(), &input)
+                    .unwrap();
+                let diff = max_abs_diff(&scalar, &simd);
+                assert!(
+                    diff <= 1e-5 * max_abs(&scalar).max(1.0),
+                    "{ty:?} {cpu} m={m}: {diff}"
+                );
+            }
+        }
     }
 }
 
@@ -131,7 +147,7 @@ fn results_do_not_depend_on_the_thread_count() {
         // 40 rows: one thread splits input rows, three split weight rows.
         let xs = values(40 * cols, 5);
         let input = QuantizedInput::new(&xs, cols).unwrap();
-        let (mm1, mm3) = (MatMul::new(1).unwrap(), MatMul::new(3).unwrap());
+        let (mm1, mm3) = (best(1), best(3));
         let one = mm1
             .matmul(&mm1.prepare(w.clone(), Usage::Batched).unwrap(), &input)
             .unwrap();
@@ -152,9 +168,11 @@ fn a_single_row_product_equals_that_row_of_a_batch() {
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
         let xs = values(m * cols, 9);
-        let mm = MatMul::new(2).unwrap();
-        let w = mm.prepare(w, Usage::Batched).unwrap();
-        assert_rows_equal_single_products(&mm, &w, &xs, &format!("{ty:?}"));
+        for cpu in CpuKernels::available() {
+            let mm = MatMul::new(2, cpu).unwrap();
+            let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
+            assert_rows_equal_single_products(&mm, &w, &xs, &format!("{ty:?} {cpu}"));
+        }
     }
 }
 
@@ -181,11 +199,14 @@ fn decode_passes_of_any_row_count_equal_single_rows() {
     let (rows, cols) = (48, 512);
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
-        let mm = MatMul::new(2).unwrap();
-        let w = mm.prepare(w, Usage::Batched).unwrap();
-        for m in 2..=7 {
-            let xs = values(m * cols, 40 + m as u64);
-            assert_rows_equal_single_products(&mm, &w, &xs, &format!("{ty:?} m={m}"));
+        for cpu in CpuKernels::available() {
+            let mm = MatMul::new(2, cpu).unwrap();
+            let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
+            for m in 2..=7 {
+                let xs = values(m * cols, 40 + m as u64);
+                let what = format!("{ty:?} {cpu} m={m}");
+                assert_rows_equal_single_products(&mm, &w, &xs, &what);
+            }
         }
     }
 }
@@ -205,8 +226,7 @@ fn mismatched_sizes_are_errors() {
 
     let (_, w) = weight(GgmlDType::Q8_0, QuantType::Q8_0, 2, 64);
     let xs = [0f32; 32];
-    let err = MatMul::new(1)
-        .unwrap()
+    let err = best(1)
         .matmul(&w, &QuantizedInput::new(&xs, 32).unwrap())
         .unwrap_err();
     assert!(err.to_string().contains("weights expect 64"), "{err}");
@@ -217,8 +237,7 @@ fn zero_input_rows_give_zero_outputs() {
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, 8, 256);
         let xs = vec![0f32; 2 * 256];
-        let out = MatMul::new(1)
-            .unwrap()
+        let out = best(1)
             .matmul(&w, &QuantizedInput::new(&xs, 256).unwrap())
             .unwrap();
         assert!(out.iter().all(|&v| v == 0.0), "{ty:?}: {out:?}");
@@ -256,7 +275,11 @@ fn q6k_tiles_hold_the_same_weights() {
 
 #[test]
 fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
-    let mm = MatMul::with_isa(1, Isa::Avx512Vnni).unwrap();
+    let Ok(avx512) = CpuKernels::new(Isa::Avx512) else {
+        eprintln!("skipped: this CPU cannot run the avx512 kernels");
+        return;
+    };
+    let mm = MatMul::new(1, avx512).unwrap();
     let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
     let (_, odd) = weight(GgmlDType::Q4K, QuantType::Q4K, 17, 256);
     let (_, q6k) = weight(GgmlDType::Q6K, QuantType::Q6K, 32, 256);
@@ -270,25 +293,27 @@ fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
     assert!(mm.prepare(q6k, Usage::SingleRow).unwrap().tiles.is_none());
     let (_, q8) = weight(GgmlDType::Q8_0, QuantType::Q8_0, 32, 256);
     assert!(mm.prepare(q8, Usage::Batched).unwrap().tiles.is_none());
-    let mm = MatMul::with_isa(1, Isa::Avx2).unwrap();
-    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
-    assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_none());
+    for cpu in CpuKernels::available().into_iter().filter(|k| !k.avx512()) {
+        let mm = MatMul::new(1, cpu).unwrap();
+        let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
+        assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_none());
+    }
 }
 
 #[test]
 fn tiled_products_agree_with_the_scalar_reference() {
-    if Isa::detect() != Isa::Avx512Vnni {
-        eprintln!("skipped: this CPU has no AVX-512 VNNI");
+    let Ok(avx512) = CpuKernels::new(Isa::Avx512) else {
+        eprintln!("skipped: this CPU cannot run the avx512 kernels");
         return;
-    }
+    };
     let (rows, cols) = (64, 768);
     for (dtype, ty) in [
         (GgmlDType::Q4K, QuantType::Q4K),
         (GgmlDType::Q6K, QuantType::Q6K),
     ] {
         let (_, w) = weight(dtype, ty, rows, cols);
-        let scalar = MatMul::with_isa(2, Isa::Scalar).unwrap();
-        let vnni = MatMul::new(2).unwrap();
+        let scalar = portable(2);
+        let vnni = MatMul::new(2, avx512).unwrap();
         let tiled = vnni.prepare(w.clone(), Usage::Batched).unwrap();
         assert!(tiled.tiles.is_some());
         for m in [1, 2, 3, 4, 7] {
@@ -348,7 +373,7 @@ fn products_sharing_a_section_equal_products_alone() {
     // for prompt chunks with decode rows riding along (49 rows: one row
     // written straight into the result after a prompt part).
     for threads in [1, 2, 3] {
-        let mm = MatMul::new(threads).unwrap();
+        let mm = best(threads);
         let weights: Vec<QWeight> = [
             (GgmlDType::Q4K, QuantType::Q4K, 64),
             (GgmlDType::Q6K, QuantType::Q6K, 16),

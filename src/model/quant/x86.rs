@@ -11,8 +11,9 @@
 //!
 //! # Safety
 //! The dot kernels require AVX2, FMA and F16C, the tile kernels AVX-512
-//! F/BW and VNNI; callers check
-//! `is_x86_feature_detected!` once (see [`super::Isa::detect`]). Slices are
+//! F/BW and VNNI; callers only run them on the path a
+//! [`CpuKernels`](crate::model::kernels::CpuKernels) allows, which is
+//! checked against the CPU once, when the model loads. Slices are
 //! read with unaligned loads within their bounds: `w` must hold a whole
 //! number of blocks and every input row at least as many blocks as `w`.
 
