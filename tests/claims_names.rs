@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::references::{around, candidate_manifest, reference_pairs, repo, source_text};
+use common::references::{around, candidate_articles, reference_pairs, source_text};
 
 use kurz::claims::{unsupported, ClaimKind, SourceIndex};
 
@@ -52,34 +52,18 @@ fn reference_summaries_have_no_unsupported_names() {
 #[test]
 #[ignore = "needs a summarize manifest with candidates; prints name flags for labelling"]
 fn candidate_name_flags() {
-    let manifest = candidate_manifest();
-    let Ok(rows) = std::fs::read_to_string(&manifest) else {
-        eprintln!("skipped: {manifest} absent");
+    let Some(articles) = candidate_articles() else {
         return;
     };
     let (mut candidates, mut flags) = (0, 0);
-    for row in rows
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    {
-        let Some(input) = row["input"].as_str() else {
-            continue;
-        };
-        let Some(german) = source_text(&repo().join(input)) else {
-            eprintln!("skipped {input}: source absent");
-            continue;
-        };
-        let index = SourceIndex::new(&german);
-        let texts: Vec<&str> = row["candidates"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|c| c["text"].as_str()).collect())
-            .unwrap_or_default();
-        for (n, text) in texts.iter().enumerate() {
+    for article in &articles {
+        let index = SourceIndex::new(&article.german);
+        for (n, text) in article.texts.iter().enumerate() {
             candidates += 1;
             for name in name_flags(text, &index) {
                 flags += 1;
                 let sentence = around(text, &name).unwrap_or_default();
-                println!("FLAG {input} #{n}: {name:?}\n  EN: {sentence}");
+                println!("FLAG {} #{n}: {name:?}\n  EN: {sentence}", article.input);
             }
         }
     }

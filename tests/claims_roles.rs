@@ -25,7 +25,9 @@
 
 mod common;
 
-use common::references::{around, candidate_manifest, reference_pairs, repo, source_text};
+use common::references::{
+    around, candidate_articles, reference_pairs, source_text, CandidateArticle,
+};
 
 use kurz::claims::{role_claims, unsupported, ClaimKind, SourceIndex};
 
@@ -70,30 +72,19 @@ fn reference_summaries_keep_their_roles() {
 #[test]
 #[ignore = "needs a summarize manifest with candidates; prints role claims for labelling"]
 fn candidate_role_flags() {
-    let manifest = candidate_manifest();
-    let Ok(rows) = std::fs::read_to_string(&manifest) else {
-        eprintln!("skipped: {manifest} absent");
+    let Some(all) = candidate_articles() else {
         return;
     };
-    let (mut candidates, mut role_count, mut flags, mut articles) = (0, 0, 0, 0);
+    let (mut candidates, mut role_count, mut flags) = (0, 0, 0);
+    let articles = all.len();
     let mut newly_rejected = 0;
-    for line in rows.lines() {
-        let Ok(row) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let Some(input) = row["input"].as_str() else {
-            continue;
-        };
-        let Some(german) = source_text(&repo().join(input)) else {
-            eprintln!("skipped {input}: source absent");
-            continue;
-        };
-        articles += 1;
-        let index = SourceIndex::new(&german);
-        let texts: Vec<&str> = row["candidates"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|c| c["text"].as_str()).collect())
-            .unwrap_or_default();
+    for CandidateArticle {
+        input,
+        german,
+        texts,
+    } in &all
+    {
+        let index = SourceIndex::new(german);
         for (n, text) in texts.iter().enumerate() {
             candidates += 1;
             let bad = unsupported(text, &index);
@@ -109,7 +100,7 @@ fn candidate_role_flags() {
                 let context = [surname, last]
                     .iter()
                     .filter(|s| !s.is_empty())
-                    .find_map(|s| around(&german, s))
+                    .find_map(|s| around(german, s))
                     .unwrap_or_default();
                 println!(
                     "{} {input} #{n}: {:?} [{}]\n  DE: {context}",

@@ -21,7 +21,9 @@
 
 mod common;
 
-use common::references::{around, candidate_manifest, reference_pairs, repo, source_text};
+use common::references::{
+    around, candidate_articles, reference_pairs, source_text, CandidateArticle,
+};
 
 use kurz::claims::{extract_claims, Claim, ClaimKind, SourceIndex};
 
@@ -124,29 +126,18 @@ fn german_needles(value: &str) -> Vec<String> {
 #[test]
 #[ignore = "needs a summarize manifest with candidates; prints flags for labelling"]
 fn candidate_unit_flags() {
-    let manifest = candidate_manifest();
-    let Ok(rows) = std::fs::read_to_string(&manifest) else {
-        eprintln!("skipped: {manifest} absent");
+    let Some(all) = candidate_articles() else {
         return;
     };
-    let (mut candidates, mut unit_claims, mut flags, mut articles) = (0, 0, 0, 0);
-    for line in rows.lines() {
-        let Ok(row) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        let Some(input) = row["input"].as_str() else {
-            continue;
-        };
-        let Some(german) = source_text(&repo().join(input)) else {
-            eprintln!("skipped {input}: source absent");
-            continue;
-        };
-        articles += 1;
-        let index = SourceIndex::new(&german);
-        let texts: Vec<&str> = row["candidates"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|c| c["text"].as_str()).collect())
-            .unwrap_or_default();
+    let (mut candidates, mut unit_claims, mut flags) = (0, 0, 0);
+    let articles = all.len();
+    for CandidateArticle {
+        input,
+        german,
+        texts,
+    } in &all
+    {
+        let index = SourceIndex::new(german);
         for (n, text) in texts.iter().enumerate() {
             candidates += 1;
             let (count, flagged) = unit_flags(text, &index);
@@ -157,7 +148,7 @@ fn candidate_unit_flags() {
                 let value = value.trim_end_matches('%');
                 let context = german_needles(value)
                     .iter()
-                    .find_map(|needle| around(&german, needle))
+                    .find_map(|needle| around(german, needle))
                     .unwrap_or_default();
                 let sentence = around(text, &c.text).unwrap_or_default();
                 println!(

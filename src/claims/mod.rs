@@ -72,7 +72,7 @@
 //!   "Upper Allgäu" for "Oberallgäu"); demonym nouns ("Swedish" for
 //!   "Schwedin"). Measured (tests/claims_names.rs): the 28 references had
 //!   16 name flags, all false, and have none now; on the 224 candidates of
-//!   the `--candidates 8` run, name flags fell from 132 to 58, and every
+//!   the `--candidates 8` run, name flags fell from 132 to 57, and every
 //!   flag that went away was false on reading the article.
 //! * A multi-word name is supported only if the whole run is (translation
 //!   table) or every token is. First names count: "Mark Rutte" is

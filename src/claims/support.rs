@@ -359,8 +359,9 @@ impl SourceIndex {
 
     fn supports_token(&self, token: &str) -> bool {
         self.supports_translation(&fold_key(token))
-            || fold_both(token).iter().any(|f| self.supports_form(f))
-            || fold_both(token).iter().any(|f| self.supports_cognate(f))
+            || fold_both(token)
+                .iter()
+                .any(|f| self.supports_form(f) || self.supports_cognate(f))
     }
 
     fn supports_translation(&self, key: &str) -> bool {

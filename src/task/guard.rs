@@ -439,6 +439,29 @@ mod tests {
     }
 
     #[test]
+    fn role_annotation_survives_hostile_text() {
+        let hostile = [
+            String::new(),
+            "\u{0}\u{202e} , , -".to_string(),
+            "Secretary-General ".repeat(300),
+            "NATO-Sprecherin Farah Dakhlallah, ihr Mann Ä-Ö, Frau \u{feff}".to_string(),
+        ];
+        for article in &hostile {
+            let index = SourceIndex::new(article);
+            for summary in &hostile {
+                let bad = unsupported(summary, &index);
+                let mut names = index.names();
+                annotate_roles(&mut names, &bad, &index);
+                annotate_roles(&mut names, &bad, &index);
+                assert!(
+                    names.iter().all(|n| n.matches(" (").count() <= 1),
+                    "{names:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn repetition_and_emptiness_are_degenerate() {
         assert!(is_degenerate(""));
         assert!(is_degenerate(

@@ -348,8 +348,10 @@ mod hostile_text {
     use crate::task::candidates::{consensus, Agreement};
 
     /// Model answers and article text are untrusted: every check that reads
-    /// them (language, quoting, length, wrappers, claims with units and
-    /// roles, consensus) must give an answer, never panic, on hostile text.
+    /// them (language, quoting, length, wrappers, claims with units, ages,
+    /// roles, family words and places, the article's role of a name,
+    /// degenerate answers, consensus) must give an answer, never panic, on
+    /// hostile text.
     #[test]
     fn checks_of_model_text_survive_hostile_input() {
         let long_word = "ä".repeat(5000);
@@ -366,6 +368,9 @@ mod hostile_text {
             "«»„“‚‘ Note: (Note: In this translation, the original".to_string(),
             "<|im_start|>system\nDu bist<|im_end|> 🇩🇪🇩🇪 ﷽ \u{202e}gnirts".to_string(),
             "NATO-Sprecherin ".repeat(400),
+            "Nach Oberhof, a club; ihr Mann Dieter, his wife Dieter; zusammen 277 Jahre alt, \
+             the 277-year-old; South Südamerika Upper Ober-; Heavy Cobalt Kobalt Frau"
+                .to_string(),
         ];
         for text in &samples {
             for source in &samples {
@@ -373,7 +378,10 @@ mod hostile_text {
                 let _ = choose_translation(source, std::slice::from_ref(text));
                 let _ = crate::task::clean::clean_translation(text);
                 let _ = crate::task::clean::clean_summary(text);
-                let _ = unsupported(text, &SourceIndex::new(source));
+                let index = SourceIndex::new(source);
+                let _ = unsupported(text, &index);
+                let _ = index.role_in_article(text);
+                let _ = crate::task::guard::is_degenerate(text);
             }
         }
         let texts: Vec<&str> = samples.iter().map(String::as_str).collect();

@@ -83,3 +83,48 @@ pub fn around(text: &str, needle: &str) -> Option<String> {
     }
     Some(text.get(start..end)?.replace('\n', " "))
 }
+
+/// One article of a summarize manifest with its German source and the
+/// texts of its candidates.
+pub struct CandidateArticle {
+    pub input: String,
+    pub german: String,
+    pub texts: Vec<String>,
+}
+
+/// The articles of the candidate manifest ([`candidate_manifest`]) whose
+/// source is present; `None` (with a note) when the manifest is absent.
+pub fn candidate_articles() -> Option<Vec<CandidateArticle>> {
+    let manifest = candidate_manifest();
+    let Ok(rows) = std::fs::read_to_string(&manifest) else {
+        eprintln!("skipped: {manifest} absent");
+        return None;
+    };
+    let mut articles = Vec::new();
+    for row in rows
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let Some(input) = row["input"].as_str() else {
+            continue;
+        };
+        let Some(german) = source_text(&repo().join(input)) else {
+            eprintln!("skipped {input}: source absent");
+            continue;
+        };
+        let texts = row["candidates"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c["text"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        articles.push(CandidateArticle {
+            input: input.to_string(),
+            german,
+            texts,
+        });
+    }
+    Some(articles)
+}
