@@ -73,6 +73,17 @@ impl QuantType {
         }
     }
 
+    /// The GGML type.
+    pub fn ggml(self) -> GgmlDType {
+        match self {
+            Self::Q4_1 => GgmlDType::Q4_1,
+            Self::Q5_0 => GgmlDType::Q5_0,
+            Self::Q8_0 => GgmlDType::Q8_0,
+            Self::Q4K => GgmlDType::Q4K,
+            Self::Q6K => GgmlDType::Q6K,
+        }
+    }
+
     /// Elements per block.
     pub fn block_elems(self) -> usize {
         match self {
