@@ -26,6 +26,7 @@
 //! depend on the thread count or on how many rows a product has.
 
 pub mod blocks;
+mod formats;
 pub mod tiles;
 pub mod tiles8;
 #[cfg(target_arch = "x86_64")]
@@ -42,6 +43,7 @@ use super::kernels::{CpuKernels, Isa};
 
 pub use blocks::{ActivationFormat, QuantType};
 use blocks::{Block8x32, BlockQ8K};
+use formats::FormatKernels;
 use tiles::{Tile, TileQ4K, TileQ6K, Tiles, TILE_ROWS};
 use tiles8::{TileQ4Kx8, TileQ6Kx8};
 
@@ -247,12 +249,7 @@ pub enum ProductKernel {
 /// Candle's kernels everywhere else (the `candle` path, which is the
 /// default wherever kurz has no SIMD code).
 pub fn product_kernel(arch: Arch, isa: Isa, ty: QuantType) -> ProductKernel {
-    // Every format kurz reads has x86-64 SIMD code on both SIMD paths.
-    let x86_simd = match ty {
-        QuantType::Q4_1 | QuantType::Q5_0 | QuantType::Q8_0 | QuantType::Q4K | QuantType::Q6K => {
-            arch == Arch::X86_64
-        }
-    };
+    let x86_simd = arch == Arch::X86_64 && FormatKernels::of(ty).has_avx2();
     match isa {
         Isa::Portable => ProductKernel::Reference,
         Isa::Avx2 if x86_simd => ProductKernel::Avx2,
@@ -382,30 +379,15 @@ impl MatMul {
             return Ok(w);
         }
         let kernel = product_kernel(Arch::TARGET, self.cpu.isa(), w.ty);
-        let tiled_format = match w.ty {
-            QuantType::Q4K => true,
-            // The output projection (single rows only) streams the
-            // file's blocks as fast, and repacking its 191 MB (in the
-            // 1.5B model) would slow loading.
-            QuantType::Q6K => usage == Usage::Batched,
-            QuantType::Q4_1 | QuantType::Q5_0 | QuantType::Q8_0 => false,
-        };
-        let tiled = match (kernel, w.ty) {
-            (ProductKernel::Candle, _) => {
-                w.candle = Some(self.candle_matrix(&w)?);
-                w.bytes.release();
-                return Ok(w);
-            }
-            (ProductKernel::Reference, _) => return Ok(w),
-            _ if !tiled_format => return Ok(w),
-            (ProductKernel::Avx512, _) if !w.rows.is_multiple_of(TILE_ROWS) => return Ok(w),
-            (ProductKernel::Avx512, QuantType::Q6K) => Tiled::Q6K(self.pack(&w)),
-            (ProductKernel::Avx512, _) => Tiled::Q4K(self.pack(&w)),
-            (ProductKernel::Avx2, QuantType::Q6K) => Tiled::Q6Kx8(self.pack(&w)),
-            (ProductKernel::Avx2, _) => Tiled::Q4Kx8(self.pack(&w)),
-        };
-        w.tiles = Some(Arc::new(tiled));
-        w.bytes.release();
+        if kernel == ProductKernel::Candle {
+            w.candle = Some(self.candle_matrix(&w)?);
+            w.bytes.release();
+            return Ok(w);
+        }
+        if let Some(tiled) = (FormatKernels::of(w.ty).tile)(self, &w, kernel, usage) {
+            w.tiles = Some(Arc::new(tiled));
+            w.bytes.release();
+        }
         Ok(w)
     }
 
@@ -693,10 +675,14 @@ fn fill_rows(
     inputs: Range<usize>,
     mut out: Region<'_>,
 ) {
+    let (dot1, dot4) = FormatKernels::of(w.ty).dots(cpu);
     let mut t = inputs.start;
     while t + ROWS_PER_PASS <= inputs.end {
         for r in rows.clone() {
-            let dots = dot_rows::<ROWS_PER_PASS>(cpu, w, r, acts, blocks_per_row, t);
+            // SAFETY: the table hands out SIMD code only for a path this
+            // CPU runs; `acts` holds `blocks_per_row` blocks per input row
+            // in the format's activation format, as the row holds weights.
+            let dots = unsafe { dot4(w.row(r), acts, blocks_per_row, t) };
             for (k, v) in dots.into_iter().enumerate() {
                 out.set(t + k - inputs.start, r - rows.start, v);
             }
@@ -705,74 +691,10 @@ fn fill_rows(
     }
     for t in t..inputs.end {
         for r in rows.clone() {
-            let [v] = dot_rows::<1>(cpu, w, r, acts, blocks_per_row, t);
+            // SAFETY: as above.
+            let [v] = unsafe { dot1(w.row(r), acts, blocks_per_row, t) };
             out.set(t - inputs.start, r - rows.start, v);
         }
-    }
-}
-
-/// Dot products of weight row `r` with input rows `t..t + R`.
-#[inline]
-fn dot_rows<const R: usize>(
-    cpu: CpuKernels,
-    w: &QWeight,
-    r: usize,
-    acts: Activations<'_>,
-    blocks_per_row: usize,
-    t: usize,
-) -> [f32; R] {
-    let row = w.row(r);
-    let span = |k: usize| (t + k) * blocks_per_row..(t + k + 1) * blocks_per_row;
-    match (acts, w.ty) {
-        (Activations::K(a), QuantType::Q4K) => {
-            let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: a `CpuKernels` is on the `avx2` or `avx512` path
-                // only on CPUs with AVX2, FMA and F16C; `row` and every
-                // input row hold `blocks_per_row` blocks.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q4k(row, rows) },
-                _ => rows.map(|a| blocks::dot_q4k(row, a)),
-            }
-        }
-        (Activations::K(a), QuantType::Q6K) => {
-            let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q6k(row, rows) },
-                _ => rows.map(|a| blocks::dot_q6k(row, a)),
-            }
-        }
-        (Activations::B32(a), QuantType::Q4_1) => {
-            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q4_1(row, rows) },
-                _ => rows.map(|a| blocks::dot_q4_1(row, a)),
-            }
-        }
-        (Activations::B32(a), QuantType::Q5_0) => {
-            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q5_0(row, rows) },
-                _ => rows.map(|a| blocks::dot_q5_0(row, a)),
-            }
-        }
-        (Activations::B32(a), QuantType::Q8_0) => {
-            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q8_0(row, rows) },
-                _ => rows.map(|a| blocks::dot_q8_0(row, a)),
-            }
-        }
-        // `activation_format` pairs every weight type with its input format.
-        _ => unreachable!("weight type {:?} paired with the wrong input format", w.ty),
     }
 }
 
