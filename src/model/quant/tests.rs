@@ -598,3 +598,66 @@ fn the_candle_fallback_runs_candles_kernels_close_to_the_reference() {
         assert_eq!(both[1], portable(1).matmul(&w, &input).unwrap());
     }
 }
+
+/// CPU seconds this process has used (all threads).
+#[cfg(target_os = "linux")]
+fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0);
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Speed of the `avx2` path's tiles against its dot products on the
+/// file's blocks (the `avx2` path before tiles), in CPU time on one thread
+/// (so other work on the machine disturbs it less than wall time), the
+/// least of alternating repeats, on the shapes of qwen2.5-coder-1.5b's
+/// feed-forward matrices. Run by hand:
+/// `cargo test --release --lib avx2_tile_speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test"]
+#[cfg(target_os = "linux")]
+fn avx2_tile_speed() {
+    let Ok(avx2) = CpuKernels::new(Isa::Avx2) else {
+        eprintln!("skipped: this CPU cannot run the avx2 kernels");
+        return;
+    };
+    let mm = MatMul::new(1, avx2).unwrap();
+    for (dtype, ty, rows, cols) in [
+        (GgmlDType::Q4K, QuantType::Q4K, 8960, 1536),
+        (GgmlDType::Q6K, QuantType::Q6K, 1536, 8960),
+    ] {
+        let (_, file_blocks) = weight(dtype, ty, rows, cols);
+        let tiled = mm.prepare(file_blocks.clone(), Usage::Batched).unwrap();
+        for (m, repeats) in [(1, 40), (128, 2)] {
+            let xs = values(m * cols, 5);
+            let input = QuantizedInput::new(&xs, cols).unwrap();
+            let time = |w: &QWeight| {
+                let start = process_cpu_seconds();
+                for _ in 0..repeats {
+                    std::hint::black_box(mm.matmul(w, &input).unwrap());
+                }
+                (process_cpu_seconds() - start) / repeats as f64
+            };
+            let (mut before, mut after) = (f64::MAX, f64::MAX);
+            for _ in 0..5 {
+                before = before.min(time(&file_blocks));
+                after = after.min(time(&tiled));
+            }
+            let macs = (m * rows * cols) as f64;
+            eprintln!(
+                "{ty:?} {rows}x{cols}, {m} input rows: dots on blocks {:.2} ms ({:.1} GMAC/s), \
+                 8-row tiles {:.2} ms ({:.1} GMAC/s): {:.2}x",
+                before * 1e3,
+                macs / before * 1e-9,
+                after * 1e3,
+                macs / after * 1e-9,
+                before / after
+            );
+        }
+    }
+}
