@@ -1,5 +1,6 @@
 //! SIMD kernels: AVX2/FMA dot products on the block formats of
-//! [`super::blocks`], and AVX-512 VNNI products on [`super::tiles`].
+//! [`super::blocks`], AVX-512 VNNI products on [`super::tiles`], and AVX2
+//! products on the 8-row tiles of [`super::tiles8`] (submodule `tiles8`).
 //!
 //! Every dot kernel takes one weight row (raw GGUF block bytes) and `R` input
 //! rows quantized to the matching activation format, and returns the `R`
