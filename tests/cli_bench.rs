@@ -223,7 +223,7 @@ fn kernels_that_cannot_run_are_an_error_naming_the_variable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "kurz: error: KURZ_KERNELS=bogus: unknown kernel path; expected portable, avx2, avx512 or auto"
+            "kurz: error: KURZ_KERNELS=bogus: unknown kernel path; expected portable, candle, avx2, avx512 or auto"
         ),
         "{stderr}"
     );

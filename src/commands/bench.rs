@@ -10,8 +10,9 @@
 //! `"fits": false`) when it fits the model's context.
 //!
 //! The report names the kernel path that ran (`kernels`: `portable`,
-//! `avx2` or `avx512`, as `KURZ_KERNELS` chose it; `candle` where Candle's
-//! kernels ran the model): figures are only comparable on the same path.
+//! `candle`, `avx2` or `avx512`, as `KURZ_KERNELS` chose it; `candle` also
+//! where Candle's kernels ran the model on a GPU): figures are only
+//! comparable on the same path.
 
 use std::io::Write;
 use std::path::Path;

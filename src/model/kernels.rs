@@ -2,13 +2,18 @@
 //! the model loads, and handed to every kernel (quantized products,
 //! activation quantization, decode attention, its softmax, SwiGLU).
 //!
-//! Three paths, by the names `KURZ_KERNELS` takes ([`KERNELS_VAR`]):
+//! Four paths, by the names `KURZ_KERNELS` takes ([`KERNELS_VAR`]):
 //! - `portable`: plain Rust loops on any CPU, the reference the SIMD code
 //!   is tested against;
-//! - `avx2`: x86-64 AVX2 with FMA and F16C: dot products on the file's
-//!   blocks, vector activation quantization, one-head attention, SwiGLU;
-//! - `avx512`: `avx2` plus AVX-512 F, BW, VL and VNNI: Q4_K/Q6_K tiles,
-//!   grouped-head attention, vector softmax exponentials.
+//! - `candle`: the quantized matrix products through Candle's own kernels
+//!   (its SIMD code for the target: NEON on aarch64), everything else
+//!   portable; the default where kurz has no SIMD code of its own (any CPU
+//!   but x86-64 with AVX2);
+//! - `avx2`: x86-64 AVX2 with FMA and F16C: Q4_K/Q6_K tiles of 8 rows,
+//!   dot products on the file's blocks for the other formats, vector
+//!   activation quantization, one-head attention, SwiGLU;
+//! - `avx512`: `avx2` plus AVX-512 F, BW, VL and VNNI: Q4_K/Q6_K tiles of
+//!   16 rows, grouped-head attention, vector softmax exponentials.
 //!
 //! A [`CpuKernels`] is the only way to ask a kernel for SIMD code, and one
 //! is only ever made for a path whose CPU features were found present: the
@@ -17,8 +22,8 @@
 
 use std::fmt;
 
-/// The environment variable that forces a path (`portable`, `avx2`,
-/// `avx512`; unset, empty or `auto`: the best this CPU runs). The binary
+/// The environment variable that forces a path (`portable`, `candle`,
+/// `avx2`, `avx512`; unset, empty or `auto`: the best this CPU runs). The binary
 /// reads it ([`CpuKernels::from_setting`] parses it); the library never
 /// does.
 pub const KERNELS_VAR: &str = "KURZ_KERNELS";
@@ -28,6 +33,8 @@ pub const KERNELS_VAR: &str = "KURZ_KERNELS";
 pub enum Isa {
     /// Portable scalar code.
     Portable,
+    /// Candle's quantized products, portable code for the rest.
+    Candle,
     /// x86-64 AVX2 with FMA and F16C.
     Avx2,
     /// AVX2 plus AVX-512 F, BW, VL and VNNI.
@@ -36,12 +43,13 @@ pub enum Isa {
 
 impl Isa {
     /// Every path, slowest first.
-    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+    pub const ALL: [Isa; 4] = [Isa::Portable, Isa::Candle, Isa::Avx2, Isa::Avx512];
 
     /// The name `KURZ_KERNELS` takes and reports print.
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
+            Isa::Candle => "candle",
             Isa::Avx2 => "avx2",
             Isa::Avx512 => "avx512",
         }
@@ -52,7 +60,7 @@ impl Isa {
     /// path's kernels enable.
     pub fn required_features(self) -> &'static [&'static str] {
         match self {
-            Isa::Portable => &[],
+            Isa::Portable | Isa::Candle => &[],
             Isa::Avx2 => &["avx2", "fma", "f16c"],
             Isa::Avx512 => &[
                 "avx2",
@@ -78,7 +86,7 @@ impl fmt::Display for Isa {
 pub enum KernelsError {
     /// The value names no path.
     #[error(
-        "{var}={value}: unknown kernel path; expected portable, avx2, avx512 or auto",
+        "{var}={value}: unknown kernel path; expected portable, candle, avx2, avx512 or auto",
         var = KERNELS_VAR
     )]
     Unknown {
@@ -108,7 +116,9 @@ impl CpuKernels {
         Self { isa: Isa::Portable }
     }
 
-    /// The fastest path this CPU runs.
+    /// The fastest path this CPU runs: `avx512` or `avx2` where the CPU
+    /// has their features, else `candle` (never `portable`, the
+    /// reference, which only `KURZ_KERNELS` picks).
     pub fn best() -> Self {
         best_with(&cpu_has)
     }
@@ -119,8 +129,8 @@ impl CpuKernels {
     }
 
     /// The path a `KURZ_KERNELS` value asks for: `None`, an empty value or
-    /// `auto` is [`Self::best`]; `portable`, `avx2` or `avx512` (any case,
-    /// blanks around ignored) that path, when this CPU runs it.
+    /// `auto` is [`Self::best`]; `portable`, `candle`, `avx2` or `avx512`
+    /// (any case, blanks around ignored) that path, when this CPU runs it.
     pub fn from_setting(value: Option<&str>) -> Result<Self, KernelsError> {
         choose(value, &cpu_has)
     }
@@ -251,7 +261,10 @@ mod tests {
             assert_eq!(isa(value, &cpu(ZEN4)), Ok(Isa::Avx512), "{value:?}");
             assert_eq!(isa(value, &cpu(ZEN3)), Ok(Isa::Avx2), "{value:?}");
             assert_eq!(isa(value, &cpu(SKYLAKE_SP)), Ok(Isa::Avx2), "{value:?}");
-            assert_eq!(isa(value, &cpu(&[])), Ok(Isa::Portable), "{value:?}");
+            // No kurz SIMD code (aarch64, or x86-64 before AVX2):
+            // Candle's products, never the scalar reference.
+            assert_eq!(isa(value, &cpu(&[])), Ok(Isa::Candle), "{value:?}");
+            assert_eq!(isa(value, &cpu(&["avx2", "fma"])), Ok(Isa::Candle));
         }
     }
 
@@ -261,6 +274,8 @@ mod tests {
         assert_eq!(isa(Some("avx2"), &cpu(ZEN4)), Ok(Isa::Avx2));
         assert_eq!(isa(Some(" AVX512\n"), &cpu(ZEN4)), Ok(Isa::Avx512));
         assert_eq!(isa(Some("portable"), &cpu(&[])), Ok(Isa::Portable));
+        assert_eq!(isa(Some("candle"), &cpu(ZEN4)), Ok(Isa::Candle));
+        assert_eq!(isa(Some("Candle"), &cpu(&[])), Ok(Isa::Candle));
         assert_eq!(isa(Some("avx2"), &cpu(ZEN3)), Ok(Isa::Avx2));
     }
 
@@ -282,12 +297,12 @@ mod tests {
 
     #[test]
     fn an_unknown_value_is_an_error_quoting_it() {
-        for value in ["bogus", "sse4", "avx-512", "neon", "avx2,avx512"] {
+        for value in ["bogus", "sse4", "avx-512", "neon", "avx2,avx512", "candle2"] {
             let err = choose(Some(value), &cpu(ZEN4)).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!(
-                    "KURZ_KERNELS={value}: unknown kernel path; expected portable, avx2, avx512 or auto"
+                    "KURZ_KERNELS={value}: unknown kernel path; expected portable, candle, avx2, avx512 or auto"
                 )
             );
         }
@@ -315,6 +330,7 @@ mod tests {
     fn this_cpu_runs_portable_and_its_best_path() {
         let available = CpuKernels::available();
         assert_eq!(available.first(), Some(&CpuKernels::portable()));
+        assert!(available.iter().any(|k| k.isa() == Isa::Candle));
         assert_eq!(available.last(), Some(&CpuKernels::best()));
         for kernels in &available {
             assert_eq!(CpuKernels::new(kernels.isa()).as_ref(), Ok(kernels));

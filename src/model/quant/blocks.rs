@@ -16,6 +16,7 @@
 use candle_core::quantized::GgmlDType;
 use half::f16;
 
+use super::formats::FormatKernels;
 use crate::model::kernels::CpuKernels;
 
 /// Elements in a K-quant super-block.
@@ -23,7 +24,8 @@ pub const QK_K: usize = 256;
 /// Elements in a Q4_1 / Q5_0 / Q8_0 block.
 pub const QK32: usize = 32;
 
-/// A weight format kurz has its own kernels for.
+/// A weight format kurz has its own kernels for (each described in one
+/// place: [`super::formats`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuantType {
     /// 4-bit with per-block scale and minimum (blocks of 32).
@@ -63,42 +65,27 @@ impl ActivationFormat {
 impl QuantType {
     /// The kurz kernel format for a GGML type, if there is one.
     pub fn from_ggml(dtype: GgmlDType) -> Option<Self> {
-        match dtype {
-            GgmlDType::Q4_1 => Some(Self::Q4_1),
-            GgmlDType::Q5_0 => Some(Self::Q5_0),
-            GgmlDType::Q8_0 => Some(Self::Q8_0),
-            GgmlDType::Q4K => Some(Self::Q4K),
-            GgmlDType::Q6K => Some(Self::Q6K),
-            _ => None,
-        }
+        FormatKernels::find(dtype).map(|format| format.ty)
+    }
+
+    /// The GGML type.
+    pub fn ggml(self) -> GgmlDType {
+        FormatKernels::of(self).ggml
     }
 
     /// Elements per block.
     pub fn block_elems(self) -> usize {
-        match self {
-            Self::Q4_1 | Self::Q5_0 | Self::Q8_0 => QK32,
-            Self::Q4K | Self::Q6K => QK_K,
-        }
+        FormatKernels::of(self).block_elems
     }
 
     /// Bytes per block.
     pub fn block_bytes(self) -> usize {
-        match self {
-            Self::Q4_1 => 20,
-            Self::Q5_0 => 22,
-            Self::Q8_0 => 34,
-            Self::Q4K => 144,
-            Self::Q6K => 210,
-        }
+        FormatKernels::of(self).block_bytes
     }
 
     /// How input rows are quantized for this format's dot products.
     pub fn activation_format(self) -> ActivationFormat {
-        match self {
-            Self::Q4_1 => ActivationFormat::Q8_1,
-            Self::Q5_0 | Self::Q8_0 => ActivationFormat::Q8_0,
-            Self::Q4K | Self::Q6K => ActivationFormat::Q8K,
-        }
+        FormatKernels::of(self).activation
     }
 
     /// Bytes taken by one row of `cols` elements (`cols` must be a multiple
@@ -303,59 +290,67 @@ pub fn q4k_scales_mins(packed: &[u8]) -> [u8; 16] {
 
 /// Dequantizes one row (`out.len()` elements) from its block bytes.
 pub fn dequantize_row(ty: QuantType, bytes: &[u8], out: &mut [f32]) {
-    let blocks = bytes.chunks_exact(ty.block_bytes());
-    let outs = out.chunks_exact_mut(ty.block_elems());
+    let format = FormatKernels::of(ty);
+    let blocks = bytes.chunks_exact(format.block_bytes);
+    let outs = out.chunks_exact_mut(format.block_elems);
     for (b, y) in blocks.zip(outs) {
-        match ty {
-            QuantType::Q4_1 => {
-                let (d, m) = (f16_at(b, 0), f16_at(b, 2));
-                for (j, &q) in b[4..20].iter().enumerate() {
-                    y[j] = d * (q & 0xF) as f32 + m;
-                    y[j + 16] = d * (q >> 4) as f32 + m;
-                }
-            }
-            QuantType::Q5_0 => {
-                let d = f16_at(b, 0);
-                for (y, q) in y.iter_mut().zip(q5_0_quants(b)) {
-                    *y = d * q as f32;
-                }
-            }
-            QuantType::Q8_0 => {
-                let d = f16_at(b, 0);
-                for (y, &q) in y.iter_mut().zip(&b[2..34]) {
-                    *y = d * (q as i8) as f32;
-                }
-            }
-            QuantType::Q4K => {
-                let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
-                let unpacked = q4k_scales_mins(&b[4..16]);
-                let (scales, mins) = unpacked.split_at(8);
-                for j in 0..4 {
-                    let qs = &b[16 + 32 * j..16 + 32 * (j + 1)];
-                    let (lo, hi) = (2 * j, 2 * j + 1);
-                    for (l, &q) in qs.iter().enumerate() {
-                        y[64 * j + l] =
-                            d * scales[lo] as f32 * (q & 0xF) as f32 - dmin * mins[lo] as f32;
-                        y[64 * j + 32 + l] =
-                            d * scales[hi] as f32 * (q >> 4) as f32 - dmin * mins[hi] as f32;
-                    }
-                }
-            }
-            QuantType::Q6K => {
-                let d = f16_at(b, 208);
-                for n in 0..2 {
-                    let ql = &b[64 * n..64 * n + 64];
-                    let qh = &b[128 + 32 * n..128 + 32 * n + 32];
-                    let sc = &b[192 + 8 * n..192 + 8 * n + 8];
-                    let y = &mut y[128 * n..128 * n + 128];
-                    for l in 0..32 {
-                        let is = l / 16;
-                        let q = q6k_quants(ql, qh, l);
-                        for (k, q) in q.into_iter().enumerate() {
-                            y[l + 32 * k] = d * (sc[is + 2 * k] as i8) as f32 * q as f32;
-                        }
-                    }
-                }
+        (format.dequantize)(b, y);
+    }
+}
+
+/// Dequantizes one Q4_1 block (20 bytes) into `y` (32 values).
+pub fn dequantize_q4_1(b: &[u8], y: &mut [f32]) {
+    let (d, m) = (f16_at(b, 0), f16_at(b, 2));
+    for (j, &q) in b[4..20].iter().enumerate() {
+        y[j] = d * (q & 0xF) as f32 + m;
+        y[j + 16] = d * (q >> 4) as f32 + m;
+    }
+}
+
+/// Dequantizes one Q5_0 block (22 bytes) into `y` (32 values).
+pub fn dequantize_q5_0(b: &[u8], y: &mut [f32]) {
+    let d = f16_at(b, 0);
+    for (y, q) in y.iter_mut().zip(q5_0_quants(b)) {
+        *y = d * q as f32;
+    }
+}
+
+/// Dequantizes one Q8_0 block (34 bytes) into `y` (32 values).
+pub fn dequantize_q8_0(b: &[u8], y: &mut [f32]) {
+    let d = f16_at(b, 0);
+    for (y, &q) in y.iter_mut().zip(&b[2..34]) {
+        *y = d * (q as i8) as f32;
+    }
+}
+
+/// Dequantizes one Q4_K super-block (144 bytes) into `y` (256 values).
+pub fn dequantize_q4k(b: &[u8], y: &mut [f32]) {
+    let (d, dmin) = (f16_at(b, 0), f16_at(b, 2));
+    let unpacked = q4k_scales_mins(&b[4..16]);
+    let (scales, mins) = unpacked.split_at(8);
+    for j in 0..4 {
+        let qs = &b[16 + 32 * j..16 + 32 * (j + 1)];
+        let (lo, hi) = (2 * j, 2 * j + 1);
+        for (l, &q) in qs.iter().enumerate() {
+            y[64 * j + l] = d * scales[lo] as f32 * (q & 0xF) as f32 - dmin * mins[lo] as f32;
+            y[64 * j + 32 + l] = d * scales[hi] as f32 * (q >> 4) as f32 - dmin * mins[hi] as f32;
+        }
+    }
+}
+
+/// Dequantizes one Q6_K super-block (210 bytes) into `y` (256 values).
+pub fn dequantize_q6k(b: &[u8], y: &mut [f32]) {
+    let d = f16_at(b, 208);
+    for n in 0..2 {
+        let ql = &b[64 * n..64 * n + 64];
+        let qh = &b[128 + 32 * n..128 + 32 * n + 32];
+        let sc = &b[192 + 8 * n..192 + 8 * n + 8];
+        let y = &mut y[128 * n..128 * n + 128];
+        for l in 0..32 {
+            let is = l / 16;
+            let q = q6k_quants(ql, qh, l);
+            for (k, q) in q.into_iter().enumerate() {
+                y[l + 32 * k] = d * (sc[is + 2 * k] as i8) as f32 * q as f32;
             }
         }
     }

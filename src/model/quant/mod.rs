@@ -13,9 +13,12 @@
 //!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
 //!   about the size of the file's blocks, whose products advance 16 outputs
 //!   per instruction; the file pages they came from are released.
-//! - `avx2` (AVX2/FMA, module `x86`; also `avx512` for everything not tiled):
-//!   dot products on the file's own blocks, up to four input rows per pass
-//!   over a weight row, and activations quantized eight values at a time.
+//! - `avx2` (AVX2/FMA/F16C, module `x86`): the same matrices in tiles of 8
+//!   rows ([`tiles8`]), whose products advance 8 outputs per `vpmaddubsw`
+//!   and give the portable path's results bit for bit; everything else
+//!   (also on `avx512`) by dot products on the file's own blocks, up to
+//!   four input rows per pass over a weight row. Activations are quantized
+//!   eight values at a time.
 //! - `portable` ([`blocks`]): the fallback and the reference the SIMD code
 //!   is tested against.
 //!
@@ -23,23 +26,26 @@
 //! depend on the thread count or on how many rows a product has.
 
 pub mod blocks;
+mod formats;
 pub mod tiles;
+pub mod tiles8;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use candle_core::{bail, Result};
+use candle_core::quantized::{ggml_file, QMatMul};
+use candle_core::{bail, Device, Module, Result, Tensor};
 use rayon::prelude::*;
 
-use super::kernels::CpuKernels;
-#[cfg(target_arch = "x86_64")]
-use super::kernels::Isa;
+use super::kernels::{CpuKernels, Isa};
 
 pub use blocks::{ActivationFormat, QuantType};
 use blocks::{Block8x32, BlockQ8K};
+use formats::FormatKernels;
 use tiles::{Tile, TileQ4K, TileQ6K, Tiles, TILE_ROWS};
+use tiles8::{TileQ4Kx8, TileQ6Kx8};
 
 /// Where a weight matrix's bytes live.
 #[derive(Debug, Clone)]
@@ -115,8 +121,11 @@ pub struct QWeight {
     rows: usize,
     cols: usize,
     bytes: WeightBytes,
-    /// The same weights rearranged for the AVX-512 VNNI kernels, when in use.
+    /// The same weights rearranged in tiles for the SIMD kernels of the
+    /// path in use, when it has tiles for the format.
     tiles: Option<Arc<Tiled>>,
+    /// The same weights as a Candle matrix, on the `candle` path.
+    candle: Option<QMatMul>,
 }
 
 impl QWeight {
@@ -139,6 +148,7 @@ impl QWeight {
             cols,
             bytes,
             tiles: None,
+            candle: None,
         })
     }
 
@@ -179,11 +189,14 @@ impl QWeight {
     }
 }
 
-/// A matrix rearranged into tiles of 16 rows.
+/// A matrix rearranged into tiles: of 16 rows for the `avx512` path, of 8
+/// for the `avx2` path.
 #[derive(Debug)]
 enum Tiled {
     Q4K(Tiles<TileQ4K>),
     Q6K(Tiles<TileQ6K>),
+    Q4Kx8(Tiles<TileQ4Kx8>),
+    Q6Kx8(Tiles<TileQ6Kx8>),
 }
 
 /// Which products a matrix takes part in, for choosing its layout.
@@ -194,6 +207,55 @@ pub enum Usage {
     /// One input row at a time only (e.g. the output projection, which kurz
     /// applies to the last position alone).
     SingleRow,
+}
+
+/// A target architecture, as far as kurz's kernels tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// x86-64, where kurz has SIMD kernels.
+    X86_64,
+    /// Any other (aarch64, …): no SIMD kernels of kurz's own.
+    Other,
+}
+
+impl Arch {
+    /// The architecture this program was built for.
+    pub const TARGET: Arch = if cfg!(target_arch = "x86_64") {
+        Arch::X86_64
+    } else {
+        Arch::Other
+    };
+}
+
+/// The code that computes the products of a weight format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductKernel {
+    /// kurz's scalar loops ([`blocks`]), the reference.
+    Reference,
+    /// kurz's AVX2 code: Q4_K/Q6_K tiles of 8 rows ([`tiles8`]), dot
+    /// products on the file's blocks for the other formats.
+    Avx2,
+    /// kurz's AVX-512 VNNI tiles of 16 rows ([`tiles`]) for Q4_K/Q6_K, the
+    /// AVX2 dot products for the rest.
+    Avx512,
+    /// Candle's quantized matrix product (its SIMD code for the target,
+    /// NEON on aarch64) on a copy of the weights.
+    Candle,
+}
+
+/// Which code computes products of `ty` weights on kernel path `isa` of
+/// an `arch` CPU: the `portable` path always runs the reference; kurz's
+/// SIMD code where it exists for the architecture, path and format; and
+/// Candle's kernels everywhere else (the `candle` path, which is the
+/// default wherever kurz has no SIMD code).
+pub fn product_kernel(arch: Arch, isa: Isa, ty: QuantType) -> ProductKernel {
+    let x86_simd = arch == Arch::X86_64 && FormatKernels::of(ty).has_avx2();
+    match isa {
+        Isa::Portable => ProductKernel::Reference,
+        Isa::Avx2 if x86_simd => ProductKernel::Avx2,
+        Isa::Avx512 if x86_simd => ProductKernel::Avx512,
+        Isa::Candle | Isa::Avx2 | Isa::Avx512 => ProductKernel::Candle,
+    }
 }
 
 /// Input rows of a product (`rows × cols`, row-major f32), quantized on
@@ -306,41 +368,56 @@ impl MatMul {
         self.pool.install(work)
     }
 
-    /// Gets `w` ready for these kernels. On the `avx512` path, Q4_K matrices
-    /// (and Q6_K ones used for prompt processing) are rearranged into tiles,
-    /// in parallel, and their file pages released; everything else runs
-    /// from the file's own layout.
+    /// Gets `w` ready for these kernels. Q4_K matrices, and Q6_K ones used
+    /// for prompt processing, are rearranged into tiles (in parallel) and
+    /// their file pages released: on the `avx512` path in tiles of 16 rows
+    /// (whole tiles only), on the `avx2` path in tiles of 8 (the last one
+    /// padded with zero rows). Everything else runs from the file's own
+    /// layout.
     pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
-        let tile = self.cpu.avx512()
-            && w.rows.is_multiple_of(TILE_ROWS)
-            && w.tiles.is_none()
-            && match w.ty {
-                QuantType::Q4K => true,
-                // The output projection (single rows only) streams the
-                // file's blocks as fast, and repacking its 191 MB (in the
-                // 1.5B model) would slow loading.
-                QuantType::Q6K => usage == Usage::Batched,
-                QuantType::Q4_1 | QuantType::Q5_0 | QuantType::Q8_0 => false,
-            };
-        if !tile {
+        if w.tiles.is_some() || w.candle.is_some() {
             return Ok(w);
         }
-        w.tiles = Some(Arc::new(match w.ty {
-            QuantType::Q6K => Tiled::Q6K(self.pack(&w)),
-            _ => Tiled::Q4K(self.pack(&w)),
-        }));
-        w.bytes.release();
+        let kernel = product_kernel(Arch::TARGET, self.cpu.isa(), w.ty);
+        if kernel == ProductKernel::Candle {
+            w.candle = Some(self.candle_matrix(&w)?);
+            w.bytes.release();
+            return Ok(w);
+        }
+        if let Some(tiled) = (FormatKernels::of(w.ty).tile)(self, &w, kernel, usage) {
+            w.tiles = Some(Arc::new(tiled));
+            w.bytes.release();
+        }
         Ok(w)
+    }
+
+    /// `w` as a Candle matrix (its bytes copied: Candle's CPU storage owns
+    /// its blocks).
+    fn candle_matrix(&self, w: &QWeight) -> Result<QMatMul> {
+        let dims = vec![w.rows, w.cols];
+        let q = ggml_file::qtensor_from_ggml(w.ty.ggml(), w.bytes.as_slice(), dims, &Device::Cpu)?;
+        QMatMul::from_qtensor(q)
+    }
+
+    /// `x · Wᵀ` through Candle's kernels, on this pool.
+    fn candle_product(&self, w: &QMatMul, x: &QuantizedInput<'_>) -> Result<Vec<f32>> {
+        self.install(|| {
+            let xs = Tensor::from_slice(x.xs, (x.rows, x.cols), &Device::Cpu)?;
+            w.forward(&xs)?.flatten_all()?.to_vec1::<f32>()
+        })
     }
 
     fn pack<T: Tile>(&self, w: &QWeight) -> Tiles<T> {
         let blocks_per_row = w.cols / blocks::QK_K;
-        let mut tiles = vec![T::empty(); w.rows / TILE_ROWS * blocks_per_row];
+        let mut tiles = vec![T::empty(); w.rows.div_ceil(T::ROWS) * blocks_per_row];
         self.pool.install(|| {
             tiles
                 .par_chunks_mut(blocks_per_row)
                 .enumerate()
-                .for_each(|(t, tile)| Tiles::fill_tile(tile, |r| w.row(t * TILE_ROWS + r)))
+                .for_each(|(t, tile)| {
+                    let first = t * T::ROWS;
+                    Tiles::fill_tile(tile, w.rows - first, |r| w.row(first + r))
+                })
         });
         Tiles {
             tiles,
@@ -377,6 +454,15 @@ impl MatMul {
                     w.cols
                 );
             }
+        }
+        if weights.iter().any(|w| w.candle.is_some()) {
+            return weights
+                .iter()
+                .map(|w| match &w.candle {
+                    Some(m) => self.candle_product(m, x),
+                    None => self.matmul(w, x),
+                })
+                .collect();
         }
         let m = x.rows;
         let acts: Vec<Activations<'_>> = self.pool.install(|| {
@@ -462,10 +548,13 @@ impl MatMul {
     ) {
         let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
         #[cfg(target_arch = "x86_64")]
-        if let (Some(tiled), Activations::K(acts), true) = (&w.tiles, acts, self.cpu.avx512()) {
+        if let (Some(tiled), Activations::K(acts)) = (&w.tiles, acts) {
+            let cpu = self.cpu;
             match &**tiled {
-                Tiled::Q4K(tiles) => fill_tiles(tiles, acts, rows, inputs, out),
-                Tiled::Q6K(tiles) => fill_tiles(tiles, acts, rows, inputs, out),
+                Tiled::Q4K(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
+                Tiled::Q6K(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
+                Tiled::Q4Kx8(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
+                Tiled::Q6Kx8(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
             }
             return;
         }
@@ -519,27 +608,36 @@ fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
     }
 }
 
-/// Computes weight rows `rows` (whole tiles) against input rows `inputs`
-/// into `out` (indexed from the first of each), four input rows per kernel
-/// call (also for a remainder of three, one row repeated), then a remaining
-/// pair at once, then a last single row. Several decode steps thus
-/// share one read of the tiles.
+/// Computes weight rows `rows` (starting at a tile's first row) against
+/// input rows `inputs` into `out` (indexed from the first of each), four
+/// input rows per kernel call (also for a remainder of three, one row
+/// repeated), then a remaining pair at once, then a last single row.
+/// Several decode steps thus share one read of the tiles.
+///
+/// # Panics
+/// If `cpu`'s path may not run `T`'s kernel ([`MatMul::prepare`] only
+/// makes tiles the path runs).
 #[cfg(target_arch = "x86_64")]
 fn fill_tiles<T: x86::TileGemm>(
+    cpu: CpuKernels,
     tiles: &Tiles<T>,
     acts: &[BlockQ8K],
     rows: Range<usize>,
     inputs: Range<usize>,
     mut out: Region<'_>,
 ) {
+    assert!(T::runs_on(cpu), "tiles made for another kernel path");
+    debug_assert!(rows.start.is_multiple_of(T::ROWS));
     let bpr = tiles.blocks_per_row;
     let input = |t: usize| &acts[t * bpr..(t + 1) * bpr];
-    for tile_index in rows.start / TILE_ROWS..rows.end.div_ceil(TILE_ROWS) {
+    for tile_index in rows.start / T::ROWS..rows.end.div_ceil(T::ROWS) {
         let tile = &tiles.tiles[tile_index * bpr..(tile_index + 1) * bpr];
-        let first_row = tile_index * TILE_ROWS - rows.start;
-        let mut store = |t: usize, values: &[[f32; TILE_ROWS]]| {
+        let first_row = tile_index * T::ROWS - rows.start;
+        // A matrix's last tile may hold padding rows: not stored.
+        let present = T::ROWS.min(rows.end - tile_index * T::ROWS);
+        let mut store = |t: usize, values: &[[f32; x86::MAX_TILE_ROWS]]| {
             for (k, v) in values.iter().enumerate() {
-                out.set_run(t + k - inputs.start, first_row, v);
+                out.set_run(t + k - inputs.start, first_row, &v[..present]);
             }
         };
         let mut t = inputs.start;
@@ -547,9 +645,10 @@ fn fill_tiles<T: x86::TileGemm>(
         // too, its last row repeated (one read of the tiles, not two).
         while inputs.end - t >= 3 {
             let rows = std::array::from_fn(|k| input((t + k).min(inputs.end - 1)));
-            // SAFETY: tiles are only used on the `avx512` path, which a
-            // `CpuKernels` allows only on CPUs with AVX-512 F, BW and VNNI;
-            // every input row holds `bpr` blocks, as does every tile row.
+            // SAFETY: `T::runs_on(cpu)` holds (asserted above), and a
+            // `CpuKernels` is only made for a path whose CPU features are
+            // present; every input row holds `bpr` blocks, as does every
+            // tile row.
             let values = unsafe { T::gemm::<ROWS_PER_PASS>(tile, rows) };
             let n = (inputs.end - t).min(ROWS_PER_PASS);
             store(t, &values[..n]);
@@ -576,10 +675,14 @@ fn fill_rows(
     inputs: Range<usize>,
     mut out: Region<'_>,
 ) {
+    let (dot1, dot4) = FormatKernels::of(w.ty).dots(cpu);
     let mut t = inputs.start;
     while t + ROWS_PER_PASS <= inputs.end {
         for r in rows.clone() {
-            let dots = dot_rows::<ROWS_PER_PASS>(cpu, w, r, acts, blocks_per_row, t);
+            // SAFETY: the table hands out SIMD code only for a path this
+            // CPU runs; `acts` holds `blocks_per_row` blocks per input row
+            // in the format's activation format, as the row holds weights.
+            let dots = unsafe { dot4(w.row(r), acts, blocks_per_row, t) };
             for (k, v) in dots.into_iter().enumerate() {
                 out.set(t + k - inputs.start, r - rows.start, v);
             }
@@ -588,74 +691,10 @@ fn fill_rows(
     }
     for t in t..inputs.end {
         for r in rows.clone() {
-            let [v] = dot_rows::<1>(cpu, w, r, acts, blocks_per_row, t);
+            // SAFETY: as above.
+            let [v] = unsafe { dot1(w.row(r), acts, blocks_per_row, t) };
             out.set(t - inputs.start, r - rows.start, v);
         }
-    }
-}
-
-/// Dot products of weight row `r` with input rows `t..t + R`.
-#[inline]
-fn dot_rows<const R: usize>(
-    cpu: CpuKernels,
-    w: &QWeight,
-    r: usize,
-    acts: Activations<'_>,
-    blocks_per_row: usize,
-    t: usize,
-) -> [f32; R] {
-    let row = w.row(r);
-    let span = |k: usize| (t + k) * blocks_per_row..(t + k + 1) * blocks_per_row;
-    match (acts, w.ty) {
-        (Activations::K(a), QuantType::Q4K) => {
-            let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: a `CpuKernels` is on the `avx2` or `avx512` path
-                // only on CPUs with AVX2, FMA and F16C; `row` and every
-                // input row hold `blocks_per_row` blocks.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q4k(row, rows) },
-                _ => rows.map(|a| blocks::dot_q4k(row, a)),
-            }
-        }
-        (Activations::K(a), QuantType::Q6K) => {
-            let rows: [&[BlockQ8K]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q6k(row, rows) },
-                _ => rows.map(|a| blocks::dot_q6k(row, a)),
-            }
-        }
-        (Activations::B32(a), QuantType::Q4_1) => {
-            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q4_1(row, rows) },
-                _ => rows.map(|a| blocks::dot_q4_1(row, a)),
-            }
-        }
-        (Activations::B32(a), QuantType::Q5_0) => {
-            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q5_0(row, rows) },
-                _ => rows.map(|a| blocks::dot_q5_0(row, a)),
-            }
-        }
-        (Activations::B32(a), QuantType::Q8_0) => {
-            let rows: [&[Block8x32]; R] = std::array::from_fn(|k| &a[span(k)]);
-            match cpu.isa() {
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: as above.
-                Isa::Avx2 | Isa::Avx512 => unsafe { x86::dot_q8_0(row, rows) },
-                _ => rows.map(|a| blocks::dot_q8_0(row, a)),
-            }
-        }
-        // `activation_format` pairs every weight type with its input format.
-        _ => unreachable!("weight type {:?} paired with the wrong input format", w.ty),
     }
 }
 

@@ -42,6 +42,16 @@ fn weight(dtype: GgmlDType, ty: QuantType, rows: usize, cols: usize) -> (QTensor
     (q, w)
 }
 
+/// The paths of kurz's own kernels this CPU runs (not `candle`, whose
+/// products are Candle's: see
+/// `the_candle_fallback_runs_candles_kernels_close_to_the_reference`).
+fn kurz_paths() -> Vec<CpuKernels> {
+    CpuKernels::available()
+        .into_iter()
+        .filter(|cpu| cpu.isa() != Isa::Candle)
+        .collect()
+}
+
 /// Products on `threads` threads with the best kernels this CPU runs.
 fn best(threads: usize) -> MatMul {
     MatMul::new(threads, CpuKernels::best()).unwrap()
@@ -97,7 +107,7 @@ fn products_match_candles_quantized_matmul() {
                 .unwrap()
                 .to_vec1()
                 .unwrap();
-            for cpu in CpuKernels::available() {
+            for cpu in kurz_paths() {
                 let mm = MatMul::new(2, cpu).unwrap();
                 let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
                 let ours = mm
@@ -124,7 +134,7 @@ fn every_path_agrees_closely_with_the_portable_one() {
             let xs = values(m * cols, 3);
             let input = QuantizedInput::new(&xs, cols).unwrap();
             let scalar = portable(1).matmul(&w, &input).unwrap();
-            for cpu in CpuKernels::available() {
+            for cpu in kurz_paths() {
                 let mm = MatMul::new(1, cpu).unwrap();
                 let simd = mm
                     .matmul(&mm.prepare(w.clone(), Usage::Batched).unwrap(), &input)
@@ -168,7 +178,7 @@ fn a_single_row_product_equals_that_row_of_a_batch() {
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
         let xs = values(m * cols, 9);
-        for cpu in CpuKernels::available() {
+        for cpu in kurz_paths() {
             let mm = MatMul::new(2, cpu).unwrap();
             let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
             assert_rows_equal_single_products(&mm, &w, &xs, &format!("{ty:?} {cpu}"));
@@ -199,7 +209,7 @@ fn decode_passes_of_any_row_count_equal_single_rows() {
     let (rows, cols) = (48, 512);
     for (dtype, ty) in TYPES {
         let (_, w) = weight(dtype, ty, rows, cols);
-        for cpu in CpuKernels::available() {
+        for cpu in kurz_paths() {
             let mm = MatMul::new(2, cpu).unwrap();
             let w = mm.prepare(w.clone(), Usage::Batched).unwrap();
             for m in 2..=7 {
@@ -293,10 +303,107 @@ fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
     assert!(mm.prepare(q6k, Usage::SingleRow).unwrap().tiles.is_none());
     let (_, q8) = weight(GgmlDType::Q8_0, QuantType::Q8_0, 32, 256);
     assert!(mm.prepare(q8, Usage::Batched).unwrap().tiles.is_none());
-    for cpu in CpuKernels::available().into_iter().filter(|k| !k.avx512()) {
-        let mm = MatMul::new(1, cpu).unwrap();
-        let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
-        assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_none());
+    let mm = MatMul::new(1, CpuKernels::portable()).unwrap();
+    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
+    assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_none());
+}
+
+#[test]
+fn avx2_tiles_k_quant_matrices_of_any_row_count() {
+    let Ok(avx2) = CpuKernels::new(Isa::Avx2) else {
+        eprintln!("skipped: this CPU cannot run the avx2 kernels");
+        return;
+    };
+    let mm = MatMul::new(1, avx2).unwrap();
+    let tiled = |dtype, ty, rows, usage| {
+        let (_, w) = weight(dtype, ty, rows, 256);
+        match mm.prepare(w, usage).unwrap().tiles.as_deref() {
+            Some(Tiled::Q4Kx8(t)) => Some(t.tiles.len()),
+            Some(Tiled::Q6Kx8(t)) => Some(t.tiles.len()),
+            Some(other) => panic!("avx2 made {other:?}"),
+            None => None,
+        }
+    };
+    assert_eq!(
+        tiled(GgmlDType::Q4K, QuantType::Q4K, 32, Usage::Batched),
+        Some(4)
+    );
+    // 17 rows: two whole tiles and one of a single row.
+    assert_eq!(
+        tiled(GgmlDType::Q4K, QuantType::Q4K, 17, Usage::Batched),
+        Some(3)
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q6K, QuantType::Q6K, 5, Usage::Batched),
+        Some(1)
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q6K, QuantType::Q6K, 16, Usage::SingleRow),
+        None
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q8_0, QuantType::Q8_0, 16, Usage::Batched),
+        None
+    );
+}
+
+#[test]
+fn avx2_tiles_hold_the_same_weights() {
+    let (rows, cols) = (8, 768);
+    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, rows, cols);
+    let (_, q6k) = weight(GgmlDType::Q6K, QuantType::Q6K, rows, cols);
+    let packed4 = tiles::Tiles::<tiles8::TileQ4Kx8>::pack_tile(cols / 256, |r| q4k.row(r));
+    let packed6 = tiles::Tiles::<tiles8::TileQ6Kx8>::pack_tile(cols / 256, |r| q6k.row(r));
+    for r in 0..rows {
+        let mut expected = vec![0f32; cols];
+        q4k.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed4.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q4_K row {r}");
+        q6k.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed6.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q6_K row {r}");
+    }
+}
+
+/// Whether `a` and `b` hold the same bits.
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn avx2_tiled_products_equal_the_portable_reference_bit_for_bit() {
+    let Ok(avx2) = CpuKernels::new(Isa::Avx2) else {
+        eprintln!("skipped: this CPU cannot run the avx2 kernels");
+        return;
+    };
+    let cols = 768;
+    // Row counts: whole tiles, one short, one over, a single row, odd.
+    for rows in [8, 24, 7, 9, 1, 37] {
+        for (dtype, ty) in [
+            (GgmlDType::Q4K, QuantType::Q4K),
+            (GgmlDType::Q6K, QuantType::Q6K),
+        ] {
+            let (_, w) = weight(dtype, ty, rows, cols);
+            for threads in [1, 2] {
+                let mm = MatMul::new(threads, avx2).unwrap();
+                let tiled = mm.prepare(w.clone(), Usage::Batched).unwrap();
+                assert!(tiled.tiles.is_some());
+                // 1–9 rows: decoding (4-, 3-, 2- and 1-row kernel calls);
+                // 40 and 70: prompt chunks, split between input rows, with
+                // decode rows riding along.
+                for m in (1..=9).chain([40, 70]) {
+                    let xs = values(m * cols, 100 + m as u64);
+                    let input = QuantizedInput::new(&xs, cols).unwrap();
+                    let expected = portable(1).matmul(&w, &input).unwrap();
+                    let got = mm.matmul(&tiled, &input).unwrap();
+                    assert!(
+                        same_bits(&got, &expected),
+                        "{ty:?} {rows} rows, m={m}, {threads} threads: max difference {}",
+                        max_abs_diff(&got, &expected)
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -401,6 +508,156 @@ fn products_sharing_a_section_equal_products_alone() {
                     .all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{:?}, {m} rows, {threads} threads", w.quant_type());
             }
+        }
+    }
+}
+
+#[test]
+fn the_selection_runs_the_reference_kurz_simd_or_candle() {
+    use ProductKernel::*;
+    for (_, ty) in TYPES {
+        let select = |arch, isa| product_kernel(arch, isa, ty);
+        // `portable` is the reference everywhere.
+        assert_eq!(select(Arch::X86_64, Isa::Portable), Reference);
+        assert_eq!(select(Arch::Other, Isa::Portable), Reference);
+        assert_eq!(select(Arch::X86_64, Isa::Avx2), Avx2);
+        assert_eq!(select(Arch::X86_64, Isa::Avx512), Avx512);
+        // No kurz SIMD code for the architecture: Candle's.
+        assert_eq!(select(Arch::Other, Isa::Candle), Candle);
+        assert_eq!(select(Arch::Other, Isa::Avx2), Candle);
+        assert_eq!(select(Arch::X86_64, Isa::Candle), Candle);
+    }
+}
+
+#[test]
+fn the_candle_fallback_runs_candles_kernels_close_to_the_reference() {
+    // The `candle` path (the default without kurz SIMD code, e.g. on
+    // aarch64), forced here on x86-64. Its outputs are Candle's own, bit
+    // for bit, so the products really go through Candle. They are not
+    // kurz's reference bits: Candle adds the float terms in another order,
+    // and for single rows its fused kernels quantize the inputs their own
+    // way. What is asserted is that both stay within one input
+    // quantization step of each other: for output (t, r), Σ_i |w_ri| ·
+    // amax(x_t's 256-value block holding i) / 127 (each side's input
+    // error is at most half a step of its own blocks, of 256 values or
+    // fewer), plus 1e-5 of the output's size for float rounding.
+    let candle = CpuKernels::new(Isa::Candle).unwrap();
+    let rows = 21;
+    for (dtype, ty) in TYPES {
+        for cols in [512, 1024] {
+            let (q, w) = weight(dtype, ty, rows, cols);
+            let own = QMatMul::from_qtensor(q).unwrap();
+            let mm = MatMul::new(2, candle).unwrap();
+            let fallback = mm.prepare(w.clone(), Usage::Batched).unwrap();
+            assert!(fallback.candle.is_some() && fallback.tiles.is_none());
+            for m in [1, 3, 40] {
+                let what = format!("{ty:?} {cols} columns, m={m}");
+                let xs = values(m * cols, 60 + m as u64);
+                let input = QuantizedInput::new(&xs, cols).unwrap();
+                let got = mm.matmul(&fallback, &input).unwrap();
+                let x = Tensor::from_vec(xs.clone(), (m, cols), &Device::Cpu).unwrap();
+                let candles: Vec<f32> = own
+                    .forward(&x)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
+                assert!(same_bits(&got, &candles), "{what}: not Candle's outputs");
+                let reference = portable(1).matmul(&w, &input).unwrap();
+                for (t, x) in xs.chunks_exact(cols).enumerate() {
+                    for r in 0..rows {
+                        let mut wr = vec![0f32; cols];
+                        w.dequantize_row(r, &mut wr);
+                        let step: f32 = wr
+                            .iter()
+                            .zip(x.chunks_exact(256).flat_map(|b| {
+                                let amax = max_abs(b);
+                                std::iter::repeat_n(amax / 127.0, 256)
+                            }))
+                            .map(|(w, step)| w.abs() * step)
+                            .sum();
+                        let (a, b) = (got[t * rows + r], reference[t * rows + r]);
+                        let bound = step + 1e-5 * a.abs().max(b.abs()).max(1.0);
+                        assert!(
+                            (a - b).abs() <= bound,
+                            "{what} ({t}, {r}): {a} vs {b}, bound {bound}"
+                        );
+                    }
+                }
+            }
+        }
+        // Several products at once, one of them on Candle's kernels.
+        let (_, w) = weight(dtype, ty, rows, 512);
+        let mm = MatMul::new(2, candle).unwrap();
+        let fallback = mm.prepare(w.clone(), Usage::Batched).unwrap();
+        let xs = values(2 * 512, 1);
+        let input = QuantizedInput::new(&xs, 512).unwrap();
+        let both = mm.matmul_all([&fallback, &w], &input).unwrap();
+        assert_eq!(both[0], mm.matmul(&fallback, &input).unwrap());
+        assert_eq!(both[1], portable(1).matmul(&w, &input).unwrap());
+    }
+}
+
+/// CPU seconds this process has used (all threads).
+#[cfg(target_os = "linux")]
+fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0);
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// Speed of the `avx2` path's tiles against its dot products on the
+/// file's blocks (the `avx2` path before tiles), in CPU time on one thread
+/// (so other work on the machine disturbs it less than wall time), the
+/// least of alternating repeats, on the shapes of qwen2.5-coder-1.5b's
+/// feed-forward matrices. Run by hand:
+/// `cargo test --release --lib avx2_tile_speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test"]
+#[cfg(target_os = "linux")]
+fn avx2_tile_speed() {
+    let Ok(avx2) = CpuKernels::new(Isa::Avx2) else {
+        eprintln!("skipped: this CPU cannot run the avx2 kernels");
+        return;
+    };
+    let mm = MatMul::new(1, avx2).unwrap();
+    for (dtype, ty, rows, cols) in [
+        (GgmlDType::Q4K, QuantType::Q4K, 8960, 1536),
+        (GgmlDType::Q6K, QuantType::Q6K, 1536, 8960),
+    ] {
+        let (_, file_blocks) = weight(dtype, ty, rows, cols);
+        let tiled = mm.prepare(file_blocks.clone(), Usage::Batched).unwrap();
+        for (m, repeats) in [(1, 40), (128, 2)] {
+            let xs = values(m * cols, 5);
+            let input = QuantizedInput::new(&xs, cols).unwrap();
+            let time = |w: &QWeight| {
+                let start = process_cpu_seconds();
+                for _ in 0..repeats {
+                    std::hint::black_box(mm.matmul(w, &input).unwrap());
+                }
+                (process_cpu_seconds() - start) / repeats as f64
+            };
+            let (mut before, mut after) = (f64::MAX, f64::MAX);
+            for _ in 0..5 {
+                before = before.min(time(&file_blocks));
+                after = after.min(time(&tiled));
+            }
+            let macs = (m * rows * cols) as f64;
+            eprintln!(
+                "{ty:?} {rows}x{cols}, {m} input rows: dots on blocks {:.2} ms ({:.1} GMAC/s), \
+                 8-row tiles {:.2} ms ({:.1} GMAC/s): {:.2}x",
+                before * 1e3,
+                macs / before * 1e-9,
+                after * 1e3,
+                macs / after * 1e-9,
+                before / after
+            );
         }
     }
 }

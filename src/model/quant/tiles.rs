@@ -131,10 +131,13 @@ impl<T> std::fmt::Debug for Tiles<T> {
 }
 
 impl<T: Tile> Tiles<T> {
-    /// Fills `tiles` (one row tile: one tile per super-block) from the 16
-    /// rows `rows(0..16)` of a matrix in GGML blocks.
-    pub fn fill_tile<'a>(tiles: &mut [T], rows: impl Fn(usize) -> &'a [u8]) {
-        for r in 0..TILE_ROWS {
+    /// Fills `tiles` (one row tile: one tile per super-block) from the
+    /// `present` rows `rows(0..present)` of a matrix in GGML blocks; the
+    /// tile's rows beyond (the last tile of a matrix whose row count is not
+    /// a multiple of [`Tile::ROWS`]) stay zero, and their outputs (zero)
+    /// are never stored.
+    pub fn fill_tile<'a>(tiles: &mut [T], present: usize, rows: impl Fn(usize) -> &'a [u8]) {
+        for r in 0..present.min(T::ROWS) {
             for (tile, block) in tiles.iter_mut().zip(rows(r).chunks_exact(T::BLOCK_BYTES)) {
                 tile.fill_row(r, block);
             }
@@ -145,7 +148,7 @@ impl<T: Tile> Tiles<T> {
     #[cfg(test)]
     pub fn pack_tile<'a>(blocks_per_row: usize, rows: impl Fn(usize) -> &'a [u8]) -> Vec<T> {
         let mut tiles = vec![T::empty(); blocks_per_row];
-        Self::fill_tile(&mut tiles, rows);
+        Self::fill_tile(&mut tiles, T::ROWS, rows);
         tiles
     }
 }
@@ -253,6 +256,8 @@ pub struct Tiles<T> {
 pub trait Tile: Clone + Send + Sync {
     /// Bytes of one GGML super-block.
     const BLOCK_BYTES: usize;
+    /// Matrix rows in a tile.
+    const ROWS: usize;
     /// An all-zero tile.
     fn empty() -> Self;
     /// Copies one GGML super-block into row `row`.
@@ -261,6 +266,7 @@ pub trait Tile: Clone + Send + Sync {
 
 impl Tile for TileQ4K {
     const BLOCK_BYTES: usize = 144;
+    const ROWS: usize = TILE_ROWS;
     fn empty() -> Self {
         Self::zeroed()
     }
@@ -271,6 +277,7 @@ impl Tile for TileQ4K {
 
 impl Tile for TileQ6K {
     const BLOCK_BYTES: usize = 210;
+    const ROWS: usize = TILE_ROWS;
     fn empty() -> Self {
         Self::zeroed()
     }

@@ -1,5 +1,6 @@
 //! SIMD kernels: AVX2/FMA dot products on the block formats of
-//! [`super::blocks`], and AVX-512 VNNI products on [`super::tiles`].
+//! [`super::blocks`], AVX-512 VNNI products on [`super::tiles`], and AVX2
+//! products on the 8-row tiles of [`super::tiles8`] (submodule `tiles8`).
 //!
 //! Every dot kernel takes one weight row (raw GGUF block bytes) and `R` input
 //! rows quantized to the matching activation format, and returns the `R`
@@ -20,7 +21,10 @@
 use std::arch::x86_64::*;
 
 use super::blocks::{q4k_scales_mins, round_f16, Block8x32, BlockQ8K, QK32, QK_K};
-use super::tiles::{TileQ4K, TileQ6K, TILE_ROWS};
+use super::tiles::{Tile, TileQ4K, TileQ6K, TILE_ROWS};
+use crate::model::kernels::CpuKernels;
+
+mod tiles8;
 
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -384,17 +388,33 @@ unsafe fn round_to_bytes(p: *const f32, scale: f32) -> __m256i {
     _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7))
 }
 
+/// The most outputs a tile kernel returns per input row (the rows of the
+/// largest tile); a tile of fewer rows fills the first [`Tile::ROWS`].
+pub const MAX_TILE_ROWS: usize = TILE_ROWS;
+
 /// A tile format's product kernel: one row tile (all its super-blocks) ·
-/// `R` input rows in Q8_K, the tile's 16 outputs for each row.
-pub trait TileGemm: Sized {
+/// `R` input rows in Q8_K, the tile's [`Tile::ROWS`] outputs for each row.
+pub trait TileGemm: Tile {
+    /// Whether `cpu`'s path may run [`Self::gemm`]: the AVX-512 VNNI
+    /// kernels of the 16-row tiles need `avx512`, the AVX2 kernels of the
+    /// 8-row tiles `avx2` (which `avx512` includes).
+    fn runs_on(cpu: CpuKernels) -> bool;
+
     /// # Safety
-    /// The CPU must have AVX-512 F/BW and VNNI; every input row holds as
-    /// many blocks as `tiles` has tiles.
-    unsafe fn gemm<const R: usize>(tiles: &[Self], rows: [&[BlockQ8K]; R])
-        -> [[f32; TILE_ROWS]; R];
+    /// The CPU must have the features [`Self::runs_on`] asks of its path
+    /// (a [`CpuKernels`] for which it returns true); every input row holds
+    /// as many blocks as `tiles` has tiles.
+    unsafe fn gemm<const R: usize>(
+        tiles: &[Self],
+        rows: [&[BlockQ8K]; R],
+    ) -> [[f32; MAX_TILE_ROWS]; R];
 }
 
 impl TileGemm for TileQ4K {
+    fn runs_on(cpu: CpuKernels) -> bool {
+        cpu.avx512()
+    }
+
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],
         rows: [&[BlockQ8K]; R],
@@ -404,6 +424,10 @@ impl TileGemm for TileQ4K {
 }
 
 impl TileGemm for TileQ6K {
+    fn runs_on(cpu: CpuKernels) -> bool {
+        cpu.avx512()
+    }
+
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],
         rows: [&[BlockQ8K]; R],
