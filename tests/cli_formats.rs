@@ -154,6 +154,7 @@ fn every_format_is_summarized_with_its_metadata_and_resumes_per_feed_item() {
     assert_eq!(docx["status"], "ok", "{docx}");
     assert_eq!(docx["format"], "docx");
     assert_eq!(docx["title"], "Gemeinderat beschließt neues Kita-Konzept");
+    assert_eq!(docx["date"], "2025-03-14T09:30:00Z");
     output_of(&out, docx);
 
     // E-mail: Latin-1 quoted-printable decoded, subject as title.

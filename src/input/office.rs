@@ -9,7 +9,8 @@
 //! skipped), and so are tracked deletions, field codes and the fallback
 //! copies of drawing content. The title is the document's own (`dc:title`
 //! in `docProps/core.xml` or `meta.xml`) when it has a real one, else the
-//! first paragraph when it is a title or top-level heading.
+//! first paragraph when it is a title or top-level heading; the date is its
+//! creation date from the same part.
 //!
 //! Archives are bounded: an XML part larger than [`MAX_XML_BYTES`] when
 //! decompressed is refused before or while it is inflated. A password-
@@ -208,7 +209,10 @@ fn extract_xml(body: &str, meta: Option<&str>, dialect: &Dialect) -> Result<Extr
         .collect::<Vec<_>>()
         .join("\n\n");
     let document = document_from_text(title, &text, "UTF-8")?;
-    Ok(Extracted::plain(document))
+    Ok(Extracted {
+        date: meta.and_then(metadata_date),
+        ..Extracted::plain(document)
+    })
 }
 
 fn same(a: &str, b: &str) -> bool {
@@ -459,18 +463,18 @@ fn end(walk: &mut Walk, name: &str, dialect: &Dialect) {
     }
 }
 
-/// `dc:title` from `docProps/core.xml` or `meta.xml`, when it is a real
-/// title (not empty, not a file name or placeholder).
-fn metadata_title(xml: &str) -> Option<String> {
+/// The text of the first element named `local` (any namespace) in a
+/// metadata part.
+fn metadata_field(xml: &str, local: &str) -> Option<String> {
     let mut reader = Reader::from_str(xml);
-    let mut in_title = false;
-    let mut title = String::new();
+    let mut inside = false;
+    let mut value = String::new();
     loop {
         match reader.read_event().ok()? {
-            Event::Start(e) if e.local_name().as_ref() == "title" => in_title = true,
-            Event::End(e) if e.local_name().as_ref() == "title" => break,
-            Event::Text(t) if in_title => title.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if in_title => {
+            Event::Start(e) if e.local_name().as_ref() == local => inside = true,
+            Event::End(e) if e.local_name().as_ref() == local => break,
+            Event::Text(t) if inside => value.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) if inside => {
                 let c = match &*r {
                     "amp" => '&',
                     "lt" => '<',
@@ -479,24 +483,46 @@ fn metadata_title(xml: &str) -> Option<String> {
                     "apos" => '\'',
                     _ => r.resolve_char_ref().ok().flatten()?,
                 };
-                title.push(c);
+                value.push(c);
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!value.is_empty()).then_some(value)
+}
+
+/// `dc:title` from `docProps/core.xml` or `meta.xml`, when it is a real
+/// title (not empty, not a file name or placeholder).
+fn metadata_title(xml: &str) -> Option<String> {
+    let title = metadata_field(xml, "title")?;
     let lower = title.to_lowercase();
-    let placeholder = lower.is_empty()
-        || [".doc", ".docx", ".odt", ".dotx"]
-            .iter()
-            .any(|e| lower.ends_with(e))
+    let placeholder = [".doc", ".docx", ".odt", ".dotx"]
+        .iter()
+        .any(|e| lower.ends_with(e))
         || matches!(
             lower.as_str(),
             "untitled" | "unbenannt" | "titel" | "title" | "dokument1"
         )
         || !title.chars().any(char::is_alphabetic);
     (!placeholder).then_some(title)
+}
+
+/// The creation date (`dcterms:created` in DOCX, `meta:creation-date` in
+/// ODT) as the document gives it, when it starts with a `YYYY-MM-DD` date.
+fn metadata_date(xml: &str) -> Option<String> {
+    let date = metadata_field(xml, "created").or_else(|| metadata_field(xml, "creation-date"))?;
+    let b = date.as_bytes();
+    let shape = b.len() >= 10
+        && b[..10].iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shape.then_some(date)
 }
 
 #[cfg(test)]
@@ -547,9 +573,22 @@ mod tests {
             para(None, &run("Zweiter Absatz."))
         );
         let core = r#"<cp:coreProperties xmlns:cp="x" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Neue Kita eröffnet</dc:title></cp:coreProperties>"#;
-        let got = extract_docx(&docx(&xml, Some(core))).unwrap().document;
+        let got = extract_docx(&docx(&xml, Some(core))).unwrap();
+        assert_eq!(got.date, None);
+        let got = got.document;
         assert_eq!(got.title.as_deref(), Some("Neue Kita eröffnet"));
         assert!(got.text.starts_with("Erster Absatz"));
+        let dated = core.replace(
+            "</cp:coreProperties>",
+            r#"<dcterms:created xmlns:dcterms="t">2025-03-14T09:30:00Z</dcterms:created></cp:coreProperties>"#,
+        );
+        let got = extract_docx(&docx(&xml, Some(&dated))).unwrap();
+        assert_eq!(got.date.as_deref(), Some("2025-03-14T09:30:00Z"));
+        let undated = dated.replace("2025-03-14T09:30:00Z", "gestern");
+        assert_eq!(
+            extract_docx(&docx(&xml, Some(&undated))).unwrap().date,
+            None
+        );
         let placeholder = core.replace("Neue Kita eröffnet", "Dokument1");
         let got = extract_docx(&docx(&xml, Some(&placeholder)))
             .unwrap()
