@@ -23,9 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::input::{
-    decode_bytes, extract_document, read_source_until, Document, InputError, InputItem,
-};
+use crate::input::{extract_bytes, read_source_until, Document, InputError, InputItem};
 use crate::model::{KvCache, Model, ModelError};
 use crate::output::{
     relative_output_path, remove_temp_leftovers, render, sha256_hex, write_under, Format,
@@ -672,9 +670,11 @@ impl Worker<'_> {
                 return Ok(());
             }
         }
-        let (text, encoding) = decode_bytes(&bytes)?;
-        let mut doc = extract_document(&text, item.kind)?;
-        doc.encoding = encoding;
+        let extracted = extract_bytes(&bytes, item.kind, stop)?;
+        entry.extra.extend(extracted.manifest_fields(item.kind));
+        entry.warnings.extend(extracted.warnings);
+        let doc = extracted.document;
+        let encoding = doc.encoding;
         entry.title = doc.title.clone();
         entry.language = doc.language.as_ref().map(|l| l.code.to_string());
         entry.warnings.extend(language_warning(&doc));

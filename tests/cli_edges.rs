@@ -227,7 +227,7 @@ fn names_with_control_characters_are_escaped_on_the_terminal() {
     // Skipped files in a walked folder are named in notes.
     let dir = scratch.path().join("in");
     fs::create_dir_all(&dir).unwrap();
-    fs::write(dir.join("note\x1b[31m.pdf"), b"%PDF").unwrap();
+    fs::write(dir.join("note\x1b[31m.doc"), b"%PDF").unwrap();
     let out = kurz(&scratch)
         .arg("summarize")
         .arg(&dir)

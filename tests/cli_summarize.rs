@@ -297,7 +297,7 @@ fn folder_run_mirrors_the_tree_then_resumes() {
     let c = s.write("artikel/a/b/c.txt", RADWEG);
     let d = s.write("artikel/d.md", BAECKEREI_MD);
     let e = s.write("artikel/e.html", BUS_HTML);
-    let pdf = s.write("artikel/notes.pdf", b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n");
+    let doc = s.write("artikel/notes.doc", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
     let out = s.path("out");
 
     // First run: everything is new.
@@ -306,8 +306,8 @@ fn folder_run_mirrors_the_tree_then_resumes() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains(format!(
-            "skipping {}: unsupported extension .pdf",
-            pdf.display()
+            "skipping {}: unsupported extension .doc",
+            doc.display()
         )))
         .stderr(predicate::str::contains("3 ok, 0 skipped, 0 failed"));
 
@@ -321,7 +321,7 @@ fn folder_run_mirrors_the_tree_then_resumes() {
     assert!(
         lines
             .iter()
-            .all(|l| !l["input"].as_str().unwrap().ends_with(".pdf")),
+            .all(|l| !l["input"].as_str().unwrap().ends_with(".doc")),
         "the unsupported file is not in the manifest"
     );
     for (input, title, rel_out) in &cases {

@@ -10,7 +10,7 @@ use super::EXIT_SOME_FAILED;
 use crate::cli::{ModelArgs, RunArgs, SummarizeArgs, TranslateArgs};
 use kurz::batch::{run_batch_locked, BatchConfig, BatchError, BatchReport, Task};
 use kurz::generate::Sampling;
-use kurz::input::{discover, DiscoverOptions, InputItem, InputSource};
+use kurz::input::{discover, DiscoverOptions, InputItem};
 use kurz::model::Model;
 use kurz::output::manifest::Sha256From;
 use kurz::output::{sha256_file, ModelRef, OutputLock};
@@ -205,6 +205,7 @@ fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<
     let options = DiscoverOptions {
         include: run.include.clone(),
         exclude: run.exclude.clone(),
+        max_bytes: Some(run.max_bytes),
     };
     let discovery = discover(&run.paths, &options)?;
     for skipped in &discovery.skipped {
@@ -217,7 +218,7 @@ fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<
     let inputs = without_outputs(discovery.inputs, output);
     if inputs.is_empty() {
         bail!(
-            "no input files found in {} (kurz reads .txt, .md, .markdown, .html and .htm files)",
+            "no input files found in {} (kurz reads .txt, .md, .markdown, .html, .htm, .pdf, .docx, .odt and .eml files, and RSS/Atom/JSON feeds)",
             run.paths
                 .iter()
                 .map(|p| p.display().to_string())
@@ -236,9 +237,9 @@ fn without_outputs(inputs: Vec<InputItem>, output: &Path) -> Vec<InputItem> {
     };
     inputs
         .into_iter()
-        .filter(|item| match &item.source {
-            InputSource::File(p) => !p.canonicalize().is_ok_and(|c| c.starts_with(&out)),
-            InputSource::Stdin => true,
+        .filter(|item| match item.source.path() {
+            Some(p) => !p.canonicalize().is_ok_and(|c| c.starts_with(&out)),
+            None => true,
         })
         .collect()
 }

@@ -31,6 +31,9 @@ pub struct DiscoverOptions {
     pub include: Vec<String>,
     /// Glob patterns (gitignore syntax); walked files matching any are dropped.
     pub exclude: Vec<String>,
+    /// Largest feed file read to list its items (`--max-bytes`); `None`
+    /// means [`DEFAULT_MAX_BYTES`](super::DEFAULT_MAX_BYTES).
+    pub max_bytes: Option<u64>,
 }
 
 /// A path that was found but will not be processed.
@@ -38,7 +41,7 @@ pub struct DiscoverOptions {
 pub struct SkippedPath {
     /// The path as found or given.
     pub path: PathBuf,
-    /// Why it is skipped, e.g. "unsupported extension .pdf (supported: …)".
+    /// Why it is skipped, e.g. "unsupported extension .doc (supported: …)".
     pub reason: String,
 }
 
@@ -55,7 +58,13 @@ pub struct Discovery {
 ///
 /// Each path is a file (taken even if hidden), a folder (walked recursively,
 /// skipping hidden and ignored files, filtered by `options`), or `-` for
-/// standard input. Files with unsupported extensions end up in
+/// standard input. A feed file (`.rss`, `.atom`, `.feed`, or a regular
+/// `.xml`/`.json` file whose start looks like a feed) is read, up to
+/// `options.max_bytes`, and split into one input per item
+/// ([`InputSource::FeedItem`], shown as `<feed>#<item id>`, output under
+/// `<feed without extension>/`); a feed that cannot be read or parsed
+/// stays one input, whose processing reports why. A repeated item id is
+/// skipped with a note. Files with unsupported extensions end up in
 /// [`Discovery::skipped`], and so do, while walking, named pipes, sockets
 /// and devices ("not a regular file (fifo)"), symlinks whose target is
 /// outside the folder given ("symlink points outside <folder>"), broken
@@ -71,7 +80,10 @@ pub struct Discovery {
 pub fn discover(paths: &[PathBuf], options: &DiscoverOptions) -> Result<Discovery, InputError> {
     let filter = Filter::new(options)?;
     let cwd = std::env::current_dir().ok();
-    let mut found = Found::default();
+    let mut found = Found {
+        max_bytes: options.max_bytes.unwrap_or(super::DEFAULT_MAX_BYTES),
+        ..Found::default()
+    };
     for path in paths {
         if path.as_os_str() == "-" {
             found.inputs.push((None, InputItem::stdin()));
@@ -99,11 +111,14 @@ pub fn discover(paths: &[PathBuf], options: &DiscoverOptions) -> Result<Discover
 struct Found {
     inputs: Vec<(Option<PathBuf>, InputItem)>,
     skipped: Vec<SkippedPath>,
+    /// Largest feed file read to list its items.
+    max_bytes: u64,
 }
 
 impl Found {
     fn add_file(&mut self, path: &Path, cwd: Option<&Path>) {
-        match InputKind::from_path(path) {
+        match InputKind::from_path(path).or_else(|| sniff_feed(path)) {
+            Some(InputKind::Feed) => self.add_feed(path, cwd),
             Some(kind) => {
                 let canonical = std::fs::canonicalize(path).ok();
                 self.inputs.push((canonical, file_item(path, kind, cwd)));
@@ -112,6 +127,50 @@ impl Found {
                 path: path.to_path_buf(),
                 reason: unsupported_reason(path),
             }),
+        }
+    }
+
+    /// Adds one input per item of a feed, or the whole feed as one input
+    /// when it cannot be read or parsed now (processing it says why).
+    fn add_feed(&mut self, path: &Path, cwd: Option<&Path>) {
+        let canonical = std::fs::canonicalize(path).ok();
+        let whole = file_item(path, InputKind::Feed, cwd);
+        let ids = std::fs::metadata(path)
+            .is_ok_and(|m| m.is_file())
+            .then(|| super::read_source(&whole, self.max_bytes).ok())
+            .flatten()
+            .and_then(|bytes| super::feed::list_items(&bytes).ok())
+            .filter(|ids| !ids.is_empty());
+        let Some(ids) = ids else {
+            self.inputs.push((canonical, whole));
+            return;
+        };
+        let mut seen = HashSet::new();
+        for id in ids {
+            let shown = super::feed::shown_id(&id);
+            if !seen.insert(id.clone()) {
+                self.skipped.push(SkippedPath {
+                    path: PathBuf::from(format!("{}#{shown}", whole.display)),
+                    reason: "the feed repeats this item id; only its first item is read".into(),
+                });
+                continue;
+            }
+            let key = canonical.as_ref().map(|c| {
+                let mut key = c.clone().into_os_string();
+                key.push("#");
+                key.push(&id);
+                PathBuf::from(key)
+            });
+            let item = InputItem {
+                display: format!("{}#{shown}", whole.display),
+                output_stem: whole.output_stem.join(super::feed::slug(&id)),
+                kind: InputKind::FeedItem,
+                source: InputSource::FeedItem {
+                    path: path.to_path_buf(),
+                    id,
+                },
+            };
+            self.inputs.push((key, item));
         }
     }
 
@@ -126,6 +185,7 @@ impl Found {
                 (InputSource::Stdin, _) => !std::mem::replace(&mut stdin_seen, true),
                 (_, Some(key)) => seen.insert(key),
                 (InputSource::File(path), None) => seen.insert(path.clone()),
+                (InputSource::FeedItem { .. }, None) => seen.insert(PathBuf::from(&item.display)),
             };
             if first {
                 inputs.push(item);
@@ -396,7 +456,31 @@ fn matches(globs: &Gitignore, relative: &Path) -> bool {
         .is_some_and(|name| globs.matched(Path::new(name), false).is_ignore())
 }
 
+/// `Some(Feed)` for a regular `.xml` or `.json` file whose first KiB looks
+/// like a feed.
+fn sniff_feed(path: &Path) -> Option<InputKind> {
+    use std::io::Read;
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    if !matches!(ext.as_str(), "xml" | "json") || !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut head = Vec::with_capacity(1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    super::feed::looks_like_feed(&head).then_some(InputKind::Feed)
+}
+
 fn unsupported_reason(path: &Path) -> String {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if let Some("xml" | "json") = ext.as_deref() {
+        return "not a feed (.xml and .json files are read only when they hold an RSS, Atom or JSON feed)".to_string();
+    }
     let supported = SUPPORTED_EXTENSIONS.map(|e| format!(".{e}")).join(", ");
     match path.extension() {
         Some(ext) => format!(
@@ -661,7 +745,7 @@ mod tests {
             "sub/deep/d.markdown",
             "sub/e.HTM",
             "drafts/f.md",
-            "paper.pdf",
+            "paper.doc",
             "noext",
             ".hidden.md",
             ".secret/g.md",
@@ -723,11 +807,11 @@ mod tests {
         let skipped: Vec<&Path> = d.skipped.iter().map(|s| s.path.as_path()).collect();
         assert_eq!(
             skipped,
-            [dir.path().join("noext"), dir.path().join("paper.pdf")]
+            [dir.path().join("noext"), dir.path().join("paper.doc")]
         );
         assert_eq!(
             d.skipped[1].reason,
-            "unsupported extension .pdf (supported: .txt, .md, .markdown, .html, .htm)"
+            "unsupported extension .doc (supported: .txt, .md, .markdown, .html, .htm, .pdf, .docx, .odt, .eml, .rss, .atom, .xml, .json, .feed)"
         );
         assert!(d.skipped[0].reason.starts_with("no file extension"));
     }
@@ -755,6 +839,7 @@ mod tests {
         let only_md = DiscoverOptions {
             include: vec!["*.md".into(), "*.markdown".into()],
             exclude: vec!["drafts/".into()],
+            max_bytes: None,
         };
         let d = discover(std::slice::from_ref(&root), &only_md).unwrap();
         assert_eq!(rel_displays(&d, &root), ["b.md", "sub/deep/d.markdown"]);
@@ -762,6 +847,7 @@ mod tests {
         let by_path = DiscoverOptions {
             include: vec!["sub/**".into()],
             exclude: vec!["*.htm".into(), "deep".into()],
+            max_bytes: None,
         };
         let d = discover(std::slice::from_ref(&root), &by_path).unwrap();
         // Globs are case-sensitive, so `*.htm` does not drop `e.HTM`.
@@ -774,6 +860,7 @@ mod tests {
         let opts = DiscoverOptions {
             include: vec![],
             exclude: vec!["*.txt".into()],
+            max_bytes: None,
         };
         let d = discover(&[dir.path().join("a.txt")], &opts).unwrap();
         assert_eq!(d.inputs.len(), 1);
@@ -784,6 +871,7 @@ mod tests {
         let opts = DiscoverOptions {
             include: vec!["a{b".into()],
             exclude: vec![],
+            max_bytes: None,
         };
         let err = discover(&[], &opts).unwrap_err();
         assert!(
@@ -817,10 +905,10 @@ mod tests {
     #[test]
     fn explicit_unsupported_file_is_skipped() {
         let dir = tree();
-        let d = discover(&[dir.path().join("paper.pdf")], &DiscoverOptions::default()).unwrap();
+        let d = discover(&[dir.path().join("paper.doc")], &DiscoverOptions::default()).unwrap();
         assert!(d.inputs.is_empty());
         assert_eq!(d.skipped.len(), 1);
-        assert!(d.skipped[0].reason.contains(".pdf"));
+        assert!(d.skipped[0].reason.contains(".doc"));
     }
 
     #[test]
@@ -890,6 +978,86 @@ mod tests {
         assert_eq!(display_path(Path::new("/etc/x.md"), Some(cwd)), "/etc/x.md");
         assert_eq!(display_path(Path::new("./a.md"), Some(cwd)), "./a.md");
         assert_eq!(display_path(Path::new("../a.md"), None), "../a.md");
+    }
+
+    // ------------------------------------------------------------- feeds
+
+    const FEED: &str = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><guid>eins</guid><title>A</title><description>Text A</description></item>
+<item><guid>../../etc/zwei</guid><title>B</title><description>Text B</description></item>
+<item><guid>eins</guid><title>A again</title><description>Text A2</description></item>
+</channel></rss>"#;
+
+    #[test]
+    fn feeds_are_split_into_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("news.rss"), FEED).unwrap();
+        fs::write(root.join("sniffed.xml"), FEED).unwrap();
+        fs::write(root.join("data.xml"), "<?xml version=\"1.0\"?><data/>").unwrap();
+        fs::write(root.join("package.json"), "{\"name\": \"x\"}").unwrap();
+        let d = walk_one(root);
+        let shown = rel_displays(&d, root);
+        assert_eq!(
+            shown,
+            [
+                "news.rss#../../etc/zwei",
+                "news.rss#eins",
+                "sniffed.xml#../../etc/zwei",
+                "sniffed.xml#eins"
+            ]
+        );
+        for item in &d.inputs {
+            assert_eq!(item.kind, InputKind::FeedItem);
+            let InputSource::FeedItem { path, id } = &item.source else {
+                panic!("not a feed item: {item:?}");
+            };
+            assert!(path.ends_with("news.rss") || path.ends_with("sniffed.xml"));
+            assert!(item.display.ends_with(id.as_str()));
+            // Stems stay under the output folder: one folder per feed.
+            let parts: Vec<_> = item.output_stem.components().collect();
+            assert!(
+                parts.iter().all(|c| matches!(c, Component::Normal(_))),
+                "{item:?}"
+            );
+            let parent = item.output_stem.parent().unwrap();
+            assert!(
+                parent.ends_with("news") || parent.ends_with("sniffed"),
+                "{item:?}"
+            );
+        }
+        let stems: HashSet<&Path> = d.inputs.iter().map(|i| i.output_stem.as_path()).collect();
+        assert_eq!(stems.len(), 4);
+        assert_eq!(
+            skip_reason(&d, &root.join("data.xml")),
+            Some("not a feed (.xml and .json files are read only when they hold an RSS, Atom or JSON feed)")
+        );
+        assert!(skip_reason(&d, &root.join("package.json")).is_some());
+        let repeated = d
+            .skipped
+            .iter()
+            .filter(|s| s.reason.starts_with("the feed repeats this item id"))
+            .count();
+        assert_eq!(repeated, 2, "{:?}", d.skipped);
+    }
+
+    #[test]
+    fn unreadable_feeds_stay_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("big.rss"), FEED).unwrap();
+        fs::write(root.join("broken.atom"), "<feed><entry>").unwrap();
+        let options = DiscoverOptions {
+            max_bytes: Some(100),
+            ..DiscoverOptions::default()
+        };
+        let d = discover(&[root.to_path_buf()], &options).unwrap();
+        assert_eq!(rel_displays(&d, root), ["big.rss", "broken.atom"]);
+        assert!(d.inputs.iter().all(|i| i.kind == InputKind::Feed));
+        assert!(d
+            .inputs
+            .iter()
+            .all(|i| matches!(i.source, InputSource::File(_))));
     }
 
     // ------------------------------------------------ walking: file types

@@ -1,4 +1,5 @@
-//! Extracting a title and plain text from text, Markdown and HTML.
+//! Extracting a title and plain text from text, Markdown and HTML (the
+//! other formats read bytes: see [`extract_bytes`](super::extract_bytes)).
 
 use dom_smoothie::{Config, Readability, TextMode};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
@@ -40,6 +41,11 @@ pub fn extract_document(text: &str, kind: InputKind) -> Result<Document, InputEr
         InputKind::Text => extract_text(text),
         InputKind::Markdown => extract_markdown(text)?,
         InputKind::Html => extract_html(text)?,
+        // The other kinds read bytes; text given for them is their bytes.
+        _ => {
+            return super::extract_bytes(text.as_bytes(), kind, &crate::stop::StopToken::never())
+                .map(|e| e.document)
+        }
     };
     let body = normalize_paragraphs(&body);
     if body.is_empty() {

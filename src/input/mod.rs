@@ -1,16 +1,28 @@
 //! Input handling: finding the files to summarize, reading and decoding
-//! them, extracting plain text from text/Markdown/HTML, and guessing the
-//! language of that text.
+//! them, extracting plain text from text, Markdown, HTML, PDF, DOCX/ODT,
+//! e-mail and feeds, and guessing the language of that text.
 //!
 //! The usual flow is [`discover`] → [`load_document`] for each
-//! [`InputItem`]; the steps ([`read_source`], [`decode_bytes`],
-//! [`extract_document`], [`language::detect`]) are public for callers that
-//! need them separately.
+//! [`InputItem`]; the steps ([`read_source`], [`extract_bytes`], and for
+//! text formats [`decode_bytes`] and [`extract_document`],
+//! [`language::detect`]) are public for callers that need them separately.
+//!
+//! Binary and structured formats have their own modules: `pdf` (text layer
+//! of a PDF), `office` (DOCX and ODT), `email` (`.eml`) and `feed` (RSS,
+//! Atom and JSON Feed, where every item is an input of its own, see
+//! [`InputSource::FeedItem`]). Each ends in the same [`Document`] as text
+//! and HTML do, so the rest of kurz does not care where text came from.
 
 mod decode;
 mod discover;
+mod email;
 mod extract;
+mod feed;
 pub mod language;
+mod office;
+mod pdf;
+#[cfg(test)]
+mod tests_support;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,9 +37,18 @@ pub use extract::extract_document;
 pub use language::LanguageGuess;
 
 /// File extensions (lowercase, without the dot) that are read as input.
-pub const SUPPORTED_EXTENSIONS: [&str; 5] = ["txt", "md", "markdown", "html", "htm"];
+/// `.xml` and `.json` files are read only when they hold a feed (RSS, Atom
+/// or JSON Feed); other such files are skipped as unsupported.
+pub const SUPPORTED_EXTENSIONS: [&str; 14] = [
+    "txt", "md", "markdown", "html", "htm", "pdf", "docx", "odt", "eml", "rss", "atom", "xml",
+    "json", "feed",
+];
 
-/// What kind of markup a file holds, from its extension.
+/// The `--max-bytes` default (2 MiB), used where no limit is given.
+pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024;
+
+/// What kind of markup a file holds, from its extension (and, for `.xml`
+/// and `.json`, its content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputKind {
@@ -37,19 +58,51 @@ pub enum InputKind {
     Markdown,
     /// HTML (`.html`, `.htm`).
     Html,
+    /// The text layer of a PDF (`.pdf`).
+    Pdf,
+    /// A Word document (`.docx`).
+    Docx,
+    /// An OpenDocument text (`.odt`).
+    Odt,
+    /// An e-mail message (`.eml`).
+    Email,
+    /// A whole feed (`.rss`, `.atom`, `.feed`, or `.xml`/`.json` holding a
+    /// feed). Discovery splits a readable feed into its items; a feed that
+    /// stays whole is one that could not be read or parsed then, and
+    /// extracting it reports why.
+    Feed,
+    /// One item of a feed ([`InputSource::FeedItem`]).
+    #[serde(rename = "feed-item")]
+    FeedItem,
 }
 
 impl InputKind {
     /// The kind for a path's extension (case-insensitive), or `None` if the
-    /// extension is missing or not supported.
+    /// extension is missing or not supported. `.xml` and `.json` give
+    /// `None` here: whether they hold a feed is decided from their content
+    /// (see [`discover`]).
     pub fn from_path(p: &Path) -> Option<InputKind> {
         let ext = p.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "txt" => Some(InputKind::Text),
             "md" | "markdown" => Some(InputKind::Markdown),
             "html" | "htm" => Some(InputKind::Html),
+            "pdf" => Some(InputKind::Pdf),
+            "docx" => Some(InputKind::Docx),
+            "odt" => Some(InputKind::Odt),
+            "eml" => Some(InputKind::Email),
+            "rss" | "atom" | "feed" => Some(InputKind::Feed),
             _ => None,
         }
+    }
+
+    /// Whether the kind's bytes are text that [`decode_bytes`] decodes
+    /// before [`extract_document`] (text, Markdown, HTML).
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            InputKind::Text | InputKind::Markdown | InputKind::Html
+        )
     }
 }
 
@@ -59,6 +112,12 @@ impl fmt::Display for InputKind {
             InputKind::Text => "text",
             InputKind::Markdown => "markdown",
             InputKind::Html => "html",
+            InputKind::Pdf => "pdf",
+            InputKind::Docx => "docx",
+            InputKind::Odt => "odt",
+            InputKind::Email => "email",
+            InputKind::Feed => "feed",
+            InputKind::FeedItem => "feed-item",
         })
     }
 }
@@ -70,6 +129,27 @@ pub enum InputSource {
     File(PathBuf),
     /// Standard input (given as `-`).
     Stdin,
+    /// One item of a feed file: the file, as found or given, and the
+    /// item's stable id (its guid or Atom id, else its link, else a hash of
+    /// its title and text). Reading it reads the feed and yields that
+    /// item's own bytes, so each item has its own checksum and resume entry.
+    FeedItem {
+        /// The feed file.
+        path: PathBuf,
+        /// The item's id within the feed.
+        id: String,
+    },
+}
+
+impl InputSource {
+    /// The file read for this source (the feed file for a feed item);
+    /// `None` for standard input.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            InputSource::File(path) | InputSource::FeedItem { path, .. } => Some(path),
+            InputSource::Stdin => None,
+        }
+    }
 }
 
 /// One input to process.
@@ -207,6 +287,47 @@ pub enum InputError {
     /// A folder could not be walked at all.
     #[error("cannot walk folder: {0}")]
     Walk(String),
+    /// A PDF whose pages hold no text at all: most likely scanned images.
+    #[error("no text layer (scanned PDF?)")]
+    NoTextLayer,
+    /// The document is encrypted and cannot be opened without a password.
+    #[error("encrypted {format} (it cannot be opened without a password)")]
+    Encrypted {
+        /// `PDF`, `DOCX` or `ODT`.
+        format: &'static str,
+    },
+    /// The file is not a valid document of its format.
+    #[error("broken {format}: {reason}")]
+    Broken {
+        /// `PDF`, `DOCX`, `ODT`, `e-mail` or `feed`.
+        format: &'static str,
+        /// What is wrong, as the parser said it.
+        reason: String,
+    },
+    /// A PDF has more pages than kurz reads.
+    #[error("PDF has {pages} pages, more than the {limit} kurz reads")]
+    TooManyPages {
+        /// The page count.
+        pages: usize,
+        /// The most pages read.
+        limit: usize,
+    },
+    /// Compressed content inflates past what kurz decompresses (a
+    /// decompression bomb, or a document far larger than any article).
+    #[error("{format} content is over {} when decompressed", human_size(*.limit))]
+    Expands {
+        /// `PDF`, `DOCX` or `ODT`.
+        format: &'static str,
+        /// The most bytes decompressed.
+        limit: u64,
+    },
+    /// A feed item listed when the inputs were found is gone from the feed
+    /// file (the feed changed while kurz ran).
+    #[error("item {id:?} is no longer in the feed (it changed since kurz listed its items)")]
+    FeedItemGone {
+        /// The item's id.
+        id: String,
+    },
 }
 
 /// Formats a byte count for people: bytes, KiB or MiB with one decimal.
@@ -274,6 +395,10 @@ pub fn read_source_until(
 ) -> Result<Vec<u8>, InputError> {
     match &item.source {
         InputSource::File(path) => read_file(path, max_bytes, stop),
+        InputSource::FeedItem { path, id } => {
+            let bytes = read_file(path, max_bytes, stop)?;
+            feed::item_bytes(&bytes, id)
+        }
         InputSource::Stdin => {
             let stdin = std::io::stdin().lock();
             read_limited(Watched::shared(stdin, stop), max_bytes).map_err(|error| match error {
@@ -503,17 +628,132 @@ fn read_limited<R: std::io::Read>(reader: R, max_bytes: u64) -> Result<Vec<u8>, 
     Ok(buf)
 }
 
-/// Reads, decodes and extracts one input, and guesses its language.
+/// Reads and extracts one input, and guesses its language.
 ///
 /// # Errors
 ///
-/// Any error of [`read_source`], [`decode_bytes`] and [`extract_document`].
+/// Any error of [`read_source`] and [`extract_bytes`].
 pub fn load_document(item: &InputItem, max_bytes: u64) -> Result<Document, InputError> {
     let bytes = read_source(item, max_bytes)?;
-    let (text, encoding) = decode_bytes(&bytes)?;
-    let mut doc = extract_document(&text, item.kind)?;
-    doc.encoding = encoding;
-    Ok(doc)
+    Ok(extract_bytes(&bytes, item.kind, &StopToken::never())?.document)
+}
+
+/// A document extracted from an input, with what its source says about it
+/// beyond the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extracted {
+    /// The title and text, ready for prompting.
+    pub document: Document,
+    /// The web address the text came from: a feed item's link.
+    pub link: Option<String>,
+    /// When the text was published, RFC 3339, when the source says (a
+    /// feed item's date, an e-mail's `Date`, a PDF's or DOCX's creation
+    /// date).
+    pub date: Option<String>,
+    /// Things the reader of the result should know, e.g. that a feed item
+    /// had only a teaser, or that an e-mail's attachments were left out.
+    pub warnings: Vec<String>,
+}
+
+impl Extracted {
+    /// The extracted document with nothing more known about its source.
+    pub fn plain(document: Document) -> Extracted {
+        Extracted {
+            document,
+            link: None,
+            date: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The fields a manifest row records about the source: `format` (the
+    /// input kind), and `link` and `date` when known.
+    pub fn manifest_fields(&self, kind: InputKind) -> serde_json::Map<String, serde_json::Value> {
+        let mut fields = serde_json::Map::new();
+        fields.insert("format".into(), kind.to_string().into());
+        if let Some(link) = &self.link {
+            fields.insert("link".into(), link.clone().into());
+        }
+        if let Some(date) = &self.date {
+            fields.insert("date".into(), date.clone().into());
+        }
+        fields
+    }
+}
+
+/// Extracts the document from an input's bytes (as [`read_source`] returns
+/// them) according to its kind: text formats are decoded and extracted as
+/// [`decode_bytes`] and [`extract_document`] do; PDF, DOCX, ODT, e-mail and
+/// feed items by their own readers. `stop` is checked between pages of a
+/// PDF, so `--timeout-per-file` and Ctrl-C bound a slow document.
+///
+/// # Errors
+///
+/// Those of [`decode_bytes`] and [`extract_document`]; for the other
+/// formats [`InputError::Broken`], [`InputError::Encrypted`],
+/// [`InputError::NoTextLayer`], [`InputError::TooManyPages`],
+/// [`InputError::Expands`], [`InputError::Empty`] and
+/// [`InputError::Aborted`].
+pub fn extract_bytes(
+    bytes: &[u8],
+    kind: InputKind,
+    stop: &StopToken,
+) -> Result<Extracted, InputError> {
+    match kind {
+        InputKind::Text | InputKind::Markdown | InputKind::Html => {
+            let (text, encoding) = decode_bytes(bytes)?;
+            let mut document = extract_document(&text, kind)?;
+            document.encoding = encoding;
+            Ok(Extracted::plain(document))
+        }
+        InputKind::Pdf => guarded("PDF", || pdf::extract(bytes, stop)),
+        InputKind::Docx => guarded("DOCX", || office::extract_docx(bytes)),
+        InputKind::Odt => guarded("ODT", || office::extract_odt(bytes)),
+        InputKind::Email => guarded("e-mail", || email::extract(bytes)),
+        InputKind::Feed => guarded("feed", || feed::extract_whole(bytes)),
+        InputKind::FeedItem => guarded("feed", || feed::extract_item(bytes)),
+    }
+}
+
+/// Runs a third-party parser on untrusted bytes: a panic in it (a bug
+/// that a malformed file triggered) becomes [`InputError::Broken`] for
+/// that file instead of an internal error.
+fn guarded(
+    format: &'static str,
+    parse: impl FnOnce() -> Result<Extracted, InputError>,
+) -> Result<Extracted, InputError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|_| {
+        Err(InputError::Broken {
+            format,
+            reason: "its parser failed on malformed data".into(),
+        })
+    })
+}
+
+/// A document from already extracted plain text (paragraphs separated by
+/// blank lines) and an optional title: normalized, its language guessed.
+///
+/// # Errors
+///
+/// [`InputError::Empty`] when no text is left.
+pub(crate) fn document_from_text(
+    title: Option<String>,
+    text: &str,
+    encoding: &'static str,
+) -> Result<Document, InputError> {
+    let text = extract::normalize_paragraphs(text);
+    if text.is_empty() {
+        return Err(InputError::Empty);
+    }
+    let title = title
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty());
+    Ok(Document {
+        title,
+        language: language::detect(&text),
+        text,
+        encoding,
+    })
 }
 
 #[cfg(test)]
@@ -552,16 +792,54 @@ mod tests {
             InputKind::from_path(Path::new("x.html")),
             Some(InputKind::Html)
         );
-        assert_eq!(InputKind::from_path(Path::new("x.pdf")), None);
+        assert_eq!(
+            InputKind::from_path(Path::new("x.PDF")),
+            Some(InputKind::Pdf)
+        );
+        assert_eq!(
+            InputKind::from_path(Path::new("n.rss")),
+            Some(InputKind::Feed)
+        );
+        assert_eq!(InputKind::from_path(Path::new("x.xml")), None);
+        assert_eq!(InputKind::from_path(Path::new("x.doc")), None);
         assert_eq!(InputKind::from_path(Path::new("README")), None);
         assert_eq!(InputKind::from_path(Path::new(".txt")), None);
     }
 
     #[test]
     fn kind_displays_lowercase() {
-        let kinds = [InputKind::Text, InputKind::Markdown, InputKind::Html];
+        let kinds = [
+            InputKind::Text,
+            InputKind::Markdown,
+            InputKind::Html,
+            InputKind::Pdf,
+            InputKind::Docx,
+            InputKind::Odt,
+            InputKind::Email,
+            InputKind::Feed,
+            InputKind::FeedItem,
+        ];
         let names: Vec<String> = kinds.iter().map(ToString::to_string).collect();
-        assert_eq!(names, ["text", "markdown", "html"]);
+        assert_eq!(
+            names,
+            [
+                "text",
+                "markdown",
+                "html",
+                "pdf",
+                "docx",
+                "odt",
+                "email",
+                "feed",
+                "feed-item"
+            ]
+        );
+        for kind in kinds {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::String(kind.to_string())
+            );
+        }
     }
 
     #[test]
