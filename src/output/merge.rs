@@ -374,14 +374,37 @@ pub fn status(out: &Path, now: i64) -> Result<StatusReport, MergeError> {
             state: run_state(out, plan.shard),
         });
     }
-    for shard in rows.missing_shards() {
-        shards.push(ShardStatus {
-            shard,
-            inputs: 0,
-            done: 0,
-            failed: 0,
-            state: RunState::NeverRan,
-        });
+    // Shards that hold their lock but have not written a plan yet (they
+    // are starting), then the ones of those splits that never ran.
+    let mut seen: Vec<Shard> = rows.plans.iter().map(|p| p.shard).collect();
+    for shard in lock_records(out) {
+        if !seen.contains(&shard) {
+            seen.push(shard);
+            shards.push(ShardStatus {
+                shard,
+                inputs: 0,
+                done: 0,
+                failed: 0,
+                state: run_state(out, shard),
+            });
+        }
+    }
+    let mut counts: Vec<u32> = seen.iter().map(|s| s.count).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    for count in counts {
+        for index in 1..=count {
+            let shard = Shard { index, count };
+            if !seen.contains(&shard) {
+                shards.push(ShardStatus {
+                    shard,
+                    inputs: 0,
+                    done: 0,
+                    failed: 0,
+                    state: RunState::NeverRan,
+                });
+            }
+        }
     }
     shards.sort_by_key(|s| (s.shard.count, s.shard.index));
     let current: Vec<&ManifestEntry> = rows.ordered();
@@ -426,6 +449,23 @@ pub fn status(out: &Path, now: i64) -> Result<StatusReport, MergeError> {
         per_hour,
         eta_seconds,
     })
+}
+
+/// Shards with a lock file in `out`'s shards folder.
+fn lock_records(out: &Path) -> Vec<Shard> {
+    let Ok(entries) = std::fs::read_dir(out.join(SHARDS_DIR)) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            match name.to_str().and_then(parse_record_name) {
+                Some((shard, crate::shard::RecordKind::Lock)) => Some(shard),
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 /// A shard's state from its lock file (read, never locked).
