@@ -363,7 +363,7 @@ fn a_three_task_array_merges_into_the_unsharded_result() {
     assert!(!work.path().join("out/.kurz-shards").exists());
     assert_same_as_reference(work.path());
     println!(
-        "slurm array test: {:.0} s wall (reference run included)",
+        "slurm array test: {:.0} s wall (the reference run included when this test ran first)",
         started.elapsed().as_secs_f64()
     );
 }
