@@ -31,6 +31,7 @@ use crate::output::{
     Status, LOCK_FILE_NAME, MANIFEST_FILE_NAME, TEMP_PREFIX,
 };
 use crate::progress::Progress;
+use crate::shard::{lock_output, part_path, plan_path, write_plan, Shard, SHARDS_DIR, SLURM_DIR};
 use crate::stop::{Abort, Interrupt, StopToken};
 use crate::sync::lock;
 use crate::task::guard::{GuardReport, Verdict};
@@ -133,6 +134,10 @@ pub struct BatchConfig {
     /// Time limit of one input (`--timeout-per-file`); an input over it
     /// gets an error entry.
     pub timeout_per_file: Option<Duration>,
+    /// The shard this run is (`--shard K/N`): its manifest lines go to its
+    /// own part, `.kurz-shards/K-of-N.jsonl`, and its plan is written
+    /// first (see [`crate::shard`]); `inputs` are already its share.
+    pub shard: Option<Shard>,
 }
 
 /// Why a batch could not run, or could not go on.
@@ -198,7 +203,7 @@ pub struct BatchReport {
 
 /// Runs `config.task` over `inputs` with `model`, writing outputs and the
 /// manifest under `config.output_dir`, which it locks for the run (see
-/// [`OutputLock`]).
+/// [`OutputLock`] and [`lock_output`]).
 pub fn run_batch(
     model: &Model,
     model_ref: &ModelRef,
@@ -206,7 +211,7 @@ pub fn run_batch(
     config: &BatchConfig,
     progress: &Progress,
 ) -> Result<BatchReport, BatchError> {
-    let lock = OutputLock::acquire(&config.output_dir)?;
+    let lock = lock_output(&config.output_dir, config.shard)?;
     run_batch_locked(model, model_ref, inputs, config, progress, &lock)
 }
 
@@ -220,26 +225,51 @@ pub fn run_batch_locked(
     progress: &Progress,
     _lock: &OutputLock,
 ) -> Result<BatchReport, BatchError> {
-    let leftovers = remove_temp_leftovers(&config.output_dir);
-    if leftovers > 0 {
-        progress.note(&format!(
-            "removed {leftovers} temporary file(s) an interrupted run left in {}",
-            config.output_dir.display()
-        ));
+    // Other shards may be writing next to us: their temporary files are
+    // not leftovers (`kurz merge` removes those of killed shards).
+    if config.shard.is_none() {
+        let leftovers = remove_temp_leftovers(&config.output_dir);
+        if leftovers > 0 {
+            progress.note(&format!(
+                "removed {leftovers} temporary file(s) an interrupted run left in {}",
+                config.output_dir.display()
+            ));
+        }
     }
+    // Output paths in every manifest (parts too) are relative to the
+    // output folder.
     let manifest_path = config.output_dir.join(MANIFEST_FILE_NAME);
+    let written_path = match config.shard {
+        Some(shard) => part_path(&config.output_dir, shard),
+        None => manifest_path.clone(),
+    };
     let manifest_err = |error| BatchError::Manifest {
-        path: manifest_path.clone(),
+        path: written_path.clone(),
         error,
     };
     // Opened before it is read: a symlink there is refused, never read.
-    let writer = ManifestWriter::open(&manifest_path).map_err(manifest_err)?;
-    let resume = ResumeIndex::load(&manifest_path).map_err(manifest_err)?;
+    let writer = ManifestWriter::open(&written_path).map_err(manifest_err)?;
+    if let Some(shard) = config.shard {
+        let displays: Vec<String> = inputs.iter().map(|i| i.display.clone()).collect();
+        let setting = (model_ref.sha256.clone(), config.task.params(config.format));
+        write_plan(
+            &config.output_dir,
+            shard,
+            config.task.name(),
+            displays,
+            Some(setting),
+        )
+        .map_err(|error| BatchError::Manifest {
+            path: plan_path(&config.output_dir, shard),
+            error,
+        })?;
+    }
+    let resume = ResumeIndex::load_all(&config.output_dir).map_err(manifest_err)?;
     if resume.torn_lines() > 0 {
         progress.note(&format!(
-            "ignored {} incomplete line(s) in {} (from an interrupted run)",
+            "ignored {} incomplete line(s) in the manifests of {} (from an interrupted run)",
             resume.torn_lines(),
-            manifest_path.display()
+            config.output_dir.display()
         ));
     }
     let outputs = assign_output_paths(inputs, &config.output_dir, config.format);
@@ -254,7 +284,7 @@ pub fn run_batch_locked(
     };
     progress.start(inputs.len());
     let tally = Mutex::new(BatchReport {
-        manifest: manifest_path.clone(),
+        manifest: written_path.clone(),
         ..BatchReport::default()
     });
     let failure: Mutex<Option<(PathBuf, std::io::Error)>> = Mutex::new(None);
@@ -282,7 +312,7 @@ pub fn run_batch_locked(
                 match worker.process_guarded(cache, &inputs[index], &outputs[index], &token) {
                     Outcome::Entry(entry) => {
                         if let Err(e) = writer.append(&entry) {
-                            return fail(manifest_path.clone(), e);
+                            return fail(written_path.clone(), e);
                         }
                         count(&mut lock(&tally), entry.status);
                         progress.file_done(&entry);
@@ -474,7 +504,7 @@ fn split_stem(stem: &Path) -> (PathBuf, OsString) {
         })
         .collect();
     let name = parts.pop().unwrap_or_else(|| OsString::from("untitled"));
-    let top_level_reserved = [MANIFEST_FILE_NAME, LOCK_FILE_NAME];
+    let top_level_reserved = [MANIFEST_FILE_NAME, LOCK_FILE_NAME, SHARDS_DIR, SLURM_DIR];
     let mut dir = PathBuf::new();
     for (depth, part) in parts.into_iter().enumerate() {
         let reserved = depth == 0
@@ -882,6 +912,8 @@ mod tests {
         let inputs = [
             item("manifest.jsonl/x.txt", "manifest.jsonl/x"),
             item(".kurz.lock/y.txt", ".kurz.lock/y"),
+            item(".kurz-shards/s.txt", ".kurz-shards/s"),
+            item(".kurz-slurm/t.txt", ".kurz-slurm/t"),
             item("d/.kurz-tmp-1.txt", "d/.kurz-tmp-1"),
             item(".kurz-tmp-dir/z.txt", ".kurz-tmp-dir/z"),
             item("b.txt", "b"),
@@ -895,6 +927,8 @@ mod tests {
             [
                 "out/_manifest.jsonl/x.en.md",
                 "out/_.kurz.lock/y.en.md",
+                "out/_.kurz-shards/s.en.md",
+                "out/_.kurz-slurm/t.en.md",
                 "out/d/_.kurz-tmp-1.en.md",
                 "out/_.kurz-tmp-dir/z.en.md",
                 "out/b.txt.en.md",

@@ -51,6 +51,93 @@ pub enum Command {
     /// until an end-of-turn token or the cap. With --dump-prompts it only
     /// writes the prompt token ids (for running the same prompts elsewhere).
     Bench(BenchArgs),
+    /// Join the manifest parts of a sharded run (--shard) into one
+    /// manifest.jsonl: one current row per input, in the order an unsharded
+    /// run gives; says which inputs no shard has finished and which shards
+    /// never ran. Once all is done it removes the parts (.kurz-shards/), so
+    /// the folder is as an unsharded run leaves it. Idempotent.
+    ///
+    /// Exit status: 0 when complete, 2 when inputs failed, are unfinished or
+    /// shards never ran, 1 when it cannot run (a shard still running).
+    Merge(MergeArgs),
+    /// Done / failed / remaining per shard and in total, articles per hour
+    /// and time left, while shards run; reads, never writes.
+    Status(MergeArgs),
+    /// Run summarize or translate as a Slurm job array of --shards tasks:
+    /// pulls the model into the cache once, writes an sbatch script into
+    /// <OUTPUT>/.kurz-slurm/ and submits it with sbatch (tasks run
+    /// `--shard auto/N --offline`). Then `kurz status` and `kurz merge`.
+    #[command(subcommand)]
+    Slurm(SlurmCommand),
+}
+
+/// Options of `kurz merge` and `kurz status`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The output folder of the (sharded) run.
+    #[arg(value_name = "OUTPUT")]
+    pub output: PathBuf,
+}
+
+/// `kurz slurm summarize|translate`.
+#[derive(Debug, Subcommand)]
+pub enum SlurmCommand {
+    /// `kurz summarize` as a Slurm job array.
+    Summarize {
+        #[command(flatten)]
+        args: SummarizeArgs,
+        #[command(flatten)]
+        slurm: SlurmArgs,
+    },
+    /// `kurz translate` as a Slurm job array.
+    Translate {
+        #[command(flatten)]
+        args: TranslateArgs,
+        #[command(flatten)]
+        slurm: SlurmArgs,
+    },
+}
+
+/// How `kurz slurm` submits.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Array tasks (shards) to split the inputs into.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub shards: u32,
+    /// CPUs of each task (sbatch --cpus-per-task); kurz uses that many
+    /// threads (SLURM_CPUS_PER_TASK).
+    #[arg(long, value_name = "C", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub cpus_per_task: Option<u32>,
+    /// Slurm partition (sbatch --partition).
+    #[arg(long, value_name = "P", value_parser = parse_sbatch_value)]
+    pub partition: Option<String>,
+    /// Time limit of each task (sbatch --time, e.g. 2:00:00).
+    #[arg(long, value_name = "T", value_parser = parse_sbatch_value)]
+    pub time: Option<String>,
+    /// Generic resources of each task (sbatch --gres, e.g. gpu:1).
+    #[arg(long, value_name = "G", value_parser = parse_sbatch_value)]
+    pub gres: Option<String>,
+    /// Print the sbatch script; write, pull and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A value for an `#SBATCH` line: letters, digits and `_.:,=+-/@%`, so it
+/// cannot break out of its line.
+fn parse_sbatch_value(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 200
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:,=+-/@%".contains(&b));
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{}` is not a Slurm value (letters, digits and _.:,=+-/@% only)",
+            text.escape_debug()
+        ))
+    }
 }
 
 /// Options of `kurz bench`.
@@ -303,6 +390,17 @@ pub struct RunArgs {
     /// Print details for every file (tokens, timings, warnings).
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Process only shard K of N of the inputs (1-based, e.g. 2/8): an
+    /// input's shard depends only on N and its path below the argument it
+    /// was found under, so the N shards split the inputs between them
+    /// wherever and whenever they run; each writes its own manifest part
+    /// and `kurz merge` joins them. `auto` reads Slurm job arrays
+    /// (SLURM_ARRAY_TASK_ID, _MIN, _COUNT) or Kubernetes Indexed Jobs
+    /// (JOB_COMPLETION_INDEX with KURZ_SHARD_COUNT); `auto/N` takes N from
+    /// here (Slurm array task ids then are the shard numbers 1..N).
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
 }
 
 /// Which model to use and where models are kept.

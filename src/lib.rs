@@ -16,6 +16,7 @@ pub mod model;
 pub mod output;
 pub mod progress;
 pub mod registry;
+pub mod shard;
 pub mod stop;
 pub mod sync;
 pub mod task;

@@ -165,9 +165,12 @@ fn tune_malloc() {
 /// With `requested` (`kurz bench --threads N`) use N threads, for Candle's
 /// products and Rayon's global pool alike; otherwise, unless the user chose
 /// (CANDLE_NUM_THREADS / RAYON_NUM_THREADS), use every logical core the
-/// process may run on. [`kurz::model::tensor_threads`] reads the result.
+/// process may run on; in a Slurm task, `SLURM_CPUS_PER_TASK` threads.
+/// [`kurz::model::tensor_threads`] reads the result.
 fn set_tensor_threads(requested: Option<u64>) {
     // Called before any other thread exists, so changing the environment is sound.
+    // A Slurm task uses the CPUs it was given (sbatch --cpus-per-task).
+    let requested = requested.or_else(slurm_cpus_per_task);
     if let Some(n) = requested {
         std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
@@ -177,6 +180,29 @@ fn set_tensor_threads(requested: Option<u64>) {
         && std::env::var_os("RAYON_NUM_THREADS").is_none()
     {
         std::env::set_var("CANDLE_NUM_THREADS", available_cores().to_string());
+    }
+}
+
+/// `SLURM_CPUS_PER_TASK` when it is a number from 1 to 1024 (Slurm sets it
+/// for a task given --cpus-per-task); a value the user set for Candle or
+/// Rayon wins, and any other value is ignored with a warning.
+fn slurm_cpus_per_task() -> Option<u64> {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_some()
+        || std::env::var_os("RAYON_NUM_THREADS").is_some()
+    {
+        return None;
+    }
+    let value = std::env::var_os("SLURM_CPUS_PER_TASK")?;
+    let text = value.to_string_lossy();
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=1024).contains(&n) => Some(n),
+        _ => {
+            print_stderr(&format!(
+                "kurz: warning: ignoring SLURM_CPUS_PER_TASK={:?} (not a number from 1 to 1024)",
+                text.chars().take(40).collect::<String>()
+            ));
+            None
+        }
     }
 }
 
@@ -201,6 +227,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(cmd) => commands::models::models(cmd),
         Command::Eval(cmd) => commands::eval::eval(cmd),
         Command::Bench(args) => commands::bench::bench(args),
+        Command::Merge(args) => commands::merge::merge(&args.output),
+        Command::Status(args) => commands::merge::status(&args.output),
+        Command::Slurm(cmd) => commands::slurm::slurm(cmd),
     }
 }
 

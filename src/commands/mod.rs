@@ -10,8 +10,10 @@ use kurz::model::{default_device, CpuKernels, KernelsError, Model, KERNELS_VAR};
 
 pub mod bench;
 pub mod eval;
+pub mod merge;
 pub mod models;
 pub mod run;
+pub mod slurm;
 
 /// Exit status when some inputs failed but the batch ran.
 pub const EXIT_SOME_FAILED: u8 = 2;

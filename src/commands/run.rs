@@ -13,9 +13,10 @@ use kurz::generate::Sampling;
 use kurz::input::{discover, DiscoverOptions, InputItem};
 use kurz::model::Model;
 use kurz::output::manifest::Sha256From;
-use kurz::output::{sha256_file, ModelRef, OutputLock};
+use kurz::output::{sha256_file, ModelRef};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
+use kurz::shard::{lock_output, select, write_plan, Shard, ShardSpec};
 use kurz::stop::Interrupt;
 use kurz::task::candidates::{
     CandidateOptions, DEFAULT_CANDIDATES, DEFAULT_TRANSLATION_CANDIDATES,
@@ -89,13 +90,38 @@ fn run_task(
     output: &Path,
     strict: bool,
     interrupt: &Interrupt,
-    task: impl FnOnce(usize) -> Task,
+    task: impl Fn(usize) -> Task,
 ) -> Result<ExitCode> {
     let verbosity = verbosity(run);
     let progress = Progress::new(verbosity);
-    let inputs = find_inputs(run, output, &progress)?;
+    let shard = shard_of_run(run)?;
+    let mut inputs = find_inputs(run, output, &progress)?;
     // Locked before the model loads, so a second run fails at once.
-    let lock = OutputLock::acquire(output)?;
+    let lock = lock_output(output, shard)?;
+    if let Some(shard) = shard {
+        let found = inputs.len();
+        inputs = select(inputs, &run.paths, shard);
+        if inputs.is_empty() {
+            // Recorded, so merge and status know this shard ran.
+            let task_name = task(0).name();
+            write_plan(output, shard, task_name, Vec::new(), None).with_context(|| {
+                format!(
+                    "cannot write the plan of shard {shard} in {}",
+                    output.display()
+                )
+            })?;
+            progress.note(&format!(
+                "shard {shard}: none of the {found} inputs is assigned to this shard; nothing to do"
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        if verbosity == Verbosity::Verbose {
+            progress.note(&format!(
+                "shard {shard}: {} of {found} inputs",
+                inputs.len()
+            ));
+        }
+    }
     let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
     let started = std::time::Instant::now();
     let model = super::load_model(&resolved.path, || how_to_get_model(&run.model))?;
@@ -123,6 +149,7 @@ fn run_task(
         task: task(context),
         interrupt: interrupt.clone(),
         timeout_per_file: run.timeout_per_file,
+        shard,
     };
     let report = match run_batch_locked(&model, &model_ref, &inputs, &config, &progress, &lock) {
         Ok(report) => report,
@@ -150,6 +177,16 @@ fn run_task(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The shard `--shard` names (reading the engine's variables for `auto`);
+/// `None` without `--shard`.
+fn shard_of_run(run: &RunArgs) -> Result<Option<Shard>> {
+    let Some(text) = &run.shard else {
+        return Ok(None);
+    };
+    let spec = ShardSpec::parse(text)?;
+    Ok(Some(spec.resolve(|name| std::env::var(name).ok())?))
 }
 
 /// Token budget of one model call: `--context` if given, else the model's

@@ -1,4 +1,14 @@
-//! One run per output folder: `<out>/.kurz.lock`, locked with `flock`.
+//! One run per output folder: `<out>/.kurz.lock`, locked with `flock`; and
+//! one run per shard of a sharded run: `<out>/.kurz-shards/K-of-N.lock`
+//! (see [`OutputLock::acquire_named`]), so the shards of one array share the
+//! folder while the same shard twice is refused.
+//!
+//! On NFS, Linux turns `flock` into a POSIX lock that the server keeps
+//! (NLM for NFSv3, built into NFSv4), so the lock holds across machines; on
+//! Lustre it does when the clients mount with `-o flock` (with
+//! `localflock` it holds on one machine only, and two machines running the
+//! same shard would both write: give each shard to one task). The lock file
+//! holds the holder's pid and host name for the message a second run prints.
 //!
 //! The kernel drops the lock when the holding process ends, however it
 //! ends, so a killed run never leaves a stale lock behind. The file holds
@@ -27,6 +37,27 @@ pub enum LockError {
         /// written it yet).
         pid: String,
     },
+    /// Another process runs the same shard on this folder.
+    #[error("shard {shard} of output folder {} is in use by another kurz run ({holder})", dir.display())]
+    ShardInUse {
+        /// The output folder.
+        dir: PathBuf,
+        /// The shard, `K/N`.
+        shard: String,
+        /// `pid N on host H` as its lock file says.
+        holder: String,
+    },
+    /// A shard of a sharded run is running on this folder, so an unsharded
+    /// run or a merge must wait.
+    #[error("output folder {} is in use by shard {shard} ({holder}); wait for the shards to end (`kurz status {}`)", dir.display(), dir.display())]
+    ShardsRunning {
+        /// The output folder.
+        dir: PathBuf,
+        /// The running shard, `K/N`.
+        shard: String,
+        /// `pid N on host H`.
+        holder: String,
+    },
     /// The lock file cannot be created, opened or locked.
     // Not named `source`: the error is part of this message, and a source
     // would make `{:#}` print it twice.
@@ -50,24 +81,83 @@ pub struct OutputLock {
 impl OutputLock {
     /// Creates `dir` if needed and takes its lock without waiting.
     pub fn acquire(dir: &Path) -> Result<Self, LockError> {
+        Self::acquire_in(dir, dir, LOCK_FILE_NAME, |file| LockError::InUse {
+            dir: dir.to_path_buf(),
+            pid: holder(file).0,
+        })
+    }
+
+    /// Takes the lock of shard `shard` (`K/N`) of output folder `dir`: the
+    /// file `name` in `lock_dir` (a folder inside `dir`, created if needed,
+    /// never a symlink), without waiting.
+    pub fn acquire_named(
+        dir: &Path,
+        lock_dir: &Path,
+        name: &str,
+        shard: &str,
+    ) -> Result<Self, LockError> {
+        Self::acquire_in(dir, lock_dir, name, |file| {
+            let (pid, host) = holder(file);
+            LockError::ShardInUse {
+                dir: dir.to_path_buf(),
+                shard: shard.to_string(),
+                holder: match host {
+                    Some(host) => format!("pid {pid} on host {host}"),
+                    None => format!("pid {pid}"),
+                },
+            }
+        })
+    }
+
+    /// Whether the lock file `name` in `lock_dir` is held by a process
+    /// (never creates it); `Some(holder)`, as its file says, when it is. A
+    /// free lock is taken for an instant, so call it only where a run
+    /// starting at that moment may be refused (merge, a run's own start).
+    pub fn probe(lock_dir: &Path, name: &str) -> std::io::Result<Option<String>> {
+        let path = lock_dir.join(name);
+        let mut file = match OpenOptions::new().read(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(None),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let (pid, host) = holder(&mut file);
+                Ok(Some(match host {
+                    Some(host) => format!("pid {pid} on host {host}"),
+                    None => format!("pid {pid}"),
+                }))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+
+    fn acquire_in(
+        dir: &Path,
+        lock_dir: &Path,
+        name: &str,
+        in_use: impl Fn(&mut File) -> LockError,
+    ) -> Result<Self, LockError> {
         let io = |error| LockError::Io {
             dir: dir.to_path_buf(),
             error,
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let path = dir.join(LOCK_FILE_NAME);
+        std::fs::create_dir_all(lock_dir).map_err(io)?;
+        if std::fs::symlink_metadata(lock_dir).is_ok_and(|m| !m.is_dir()) {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a folder (a symlink?)", lock_dir.display()),
+            )));
+        }
+        let path = lock_dir.join(name);
         // A lock file removed or replaced between our open and our lock
         // belonged to a run that just ended: open it again.
         for _ in 0..100 {
             let mut file = open_no_follow(&path).map_err(io)?;
             match file.try_lock() {
                 Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => {
-                    return Err(LockError::InUse {
-                        dir: dir.to_path_buf(),
-                        pid: holder_pid(&mut file),
-                    })
-                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(in_use(&mut file)),
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
             if !same_file(&file, &path) {
@@ -145,25 +235,42 @@ fn same_file(file: &File, path: &Path) -> bool {
 fn write_pid(file: &mut File) -> std::io::Result<()> {
     file.set_len(0)?;
     file.seek(SeekFrom::Start(0))?;
-    file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+    let host = crate::shard::host_name();
+    file.write_all(format!("{}\n{host}\n", std::process::id()).as_bytes())?;
     file.flush()
 }
 
-/// The pid the holder wrote, waiting briefly for a holder that has just
-/// taken the lock to write it.
-fn holder_pid(file: &mut File) -> String {
+/// The pid (and host, when written) the holder wrote, waiting briefly for
+/// a holder that has just taken the lock to write them.
+fn holder(file: &mut File) -> (String, Option<String>) {
     for _ in 0..20 {
         let mut text = String::new();
-        if file.seek(SeekFrom::Start(0)).is_ok() && file.take(64).read_to_string(&mut text).is_ok()
+        if file.seek(SeekFrom::Start(0)).is_ok() && file.take(400).read_to_string(&mut text).is_ok()
         {
-            let pid = text.trim();
-            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
-                return pid.to_string();
+            if let Some(found) = parse_holder(&text) {
+                return found;
             }
         }
         std::thread::sleep(Duration::from_millis(25));
     }
-    "unknown".to_string()
+    ("unknown".to_string(), None)
+}
+
+/// `pid` on the first line, an optional host name on the second (shown
+/// only when it is a plain host name).
+pub(crate) fn parse_holder(text: &str) -> Option<(String, Option<String>)> {
+    let mut lines = text.lines();
+    let pid = lines.next()?.trim();
+    if pid.is_empty() || pid.len() > 10 || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let host = lines.next().map(str::trim).filter(|h| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+    });
+    Some((pid.to_string(), host.map(str::to_string)))
 }
 
 #[cfg(test)]
@@ -175,9 +282,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let lock = OutputLock::acquire(&out).unwrap();
+        let text = std::fs::read_to_string(lock.path()).unwrap();
         assert_eq!(
-            std::fs::read_to_string(lock.path()).unwrap().trim(),
-            std::process::id().to_string()
+            parse_holder(&text),
+            Some((
+                std::process::id().to_string(),
+                Some(crate::shard::host_name())
+            ))
         );
         let err = OutputLock::acquire(&out).unwrap_err();
         assert_eq!(
@@ -199,10 +310,57 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(LOCK_FILE_NAME), "999999999\n").unwrap();
         let lock = OutputLock::acquire(dir.path()).unwrap();
+        let text = std::fs::read_to_string(lock.path()).unwrap();
         assert_eq!(
-            std::fs::read_to_string(lock.path()).unwrap().trim(),
-            std::process::id().to_string()
+            text.lines().next(),
+            Some(std::process::id().to_string().as_str())
         );
+    }
+
+    #[test]
+    fn shard_locks_are_per_shard_and_name_the_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let locks = out.join(".kurz-shards");
+        let one = OutputLock::acquire_named(&out, &locks, "1-of-2.lock", "1/2").unwrap();
+        let two = OutputLock::acquire_named(&out, &locks, "2-of-2.lock", "2/2").unwrap();
+        let err = OutputLock::acquire_named(&out, &locks, "1-of-2.lock", "1/2").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "shard 1/2 of output folder {} is in use by another kurz run (pid {} on host {})",
+                out.display(),
+                std::process::id(),
+                crate::shard::host_name()
+            )
+        );
+        let held = OutputLock::probe(&locks, "1-of-2.lock").unwrap();
+        assert_eq!(
+            held,
+            Some(format!(
+                "pid {} on host {}",
+                std::process::id(),
+                crate::shard::host_name()
+            ))
+        );
+        // The folder lock is another lock.
+        drop(OutputLock::acquire(&out).unwrap());
+        drop(one);
+        assert_eq!(OutputLock::probe(&locks, "1-of-2.lock").unwrap(), None);
+        assert!(!locks.join("1-of-2.lock").exists(), "probe creates nothing");
+        drop(two);
+    }
+
+    #[test]
+    fn holders_parse_with_and_without_a_host() {
+        assert_eq!(parse_holder("12\n"), Some(("12".into(), None)));
+        assert_eq!(
+            parse_holder("12\nnode-7.cluster\n"),
+            Some(("12".into(), Some("node-7.cluster".into())))
+        );
+        assert_eq!(parse_holder("12\n\x1b[2J\n"), Some(("12".into(), None)));
+        assert_eq!(parse_holder("x\n"), None);
+        assert_eq!(parse_holder(""), None);
     }
 
     #[cfg(unix)]

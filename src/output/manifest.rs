@@ -242,20 +242,41 @@ impl ResumeIndex {
     /// (see [`torn_lines`](Self::torn_lines)); blank lines are ignored.
     pub fn load(path: &Path) -> std::io::Result<Self> {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let data = match std::fs::read(path) {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self {
-                    base_dir,
-                    ..Self::default()
-                })
-            }
-            Err(e) => return Err(e),
-        };
+        Self::load_files(&base_dir, &[path.to_path_buf()])
+    }
+
+    /// Loads every manifest of output folder `out_dir`: `manifest.jsonl`
+    /// and the manifest parts of sharded runs
+    /// (`.kurz-shards/K-of-N.jsonl`, see [`crate::shard`]), so a rerun of
+    /// any shard, or an unsharded run, skips what any of them finished.
+    /// Output paths in all of them are relative to `out_dir`.
+    pub fn load_all(out_dir: &Path) -> std::io::Result<Self> {
+        let mut files = vec![out_dir.join(MANIFEST_FILE_NAME)];
+        files.extend(part_files(out_dir)?);
+        Self::load_files(out_dir, &files)
+    }
+
+    /// Loads `files` (missing ones count as empty) into one index whose
+    /// output paths are relative to `base_dir`. The latest entry of an
+    /// input is the one finished last (`finished_at`), file order breaking
+    /// ties.
+    pub fn load_files(base_dir: &Path, files: &[PathBuf]) -> std::io::Result<Self> {
         let mut index = Self {
-            base_dir,
+            base_dir: base_dir.to_path_buf(),
             ..Self::default()
         };
+        for path in files {
+            let data = match std::fs::read(path) {
+                Ok(d) => d,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            index.add_lines(&data);
+        }
+        Ok(index)
+    }
+
+    fn add_lines(&mut self, data: &[u8]) {
         for line in data.split(|&b| b == b'\n') {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -264,14 +285,19 @@ impl ResumeIndex {
                 Ok(entry) => {
                     if entry.status == Status::Ok {
                         let key = (entry.task.clone(), entry.input.clone());
-                        index.latest_ok.insert(key, index.entries.len());
+                        let newer = match self.latest_ok.get(&key) {
+                            Some(&i) => entry.finished_at >= self.entries[i].finished_at,
+                            None => true,
+                        };
+                        if newer {
+                            self.latest_ok.insert(key, self.entries.len());
+                        }
                     }
-                    index.entries.push(entry);
+                    self.entries.push(entry);
                 }
-                Err(_) => index.torn += 1,
+                Err(_) => self.torn += 1,
             }
         }
-        Ok(index)
     }
 
     /// Number of lines that could not be parsed.
@@ -325,10 +351,36 @@ impl ResumeIndex {
     }
 }
 
+/// The manifest parts of sharded runs in `out_dir` (regular files named
+/// `K-of-N.jsonl` in `.kurz-shards/`; symlinks are never read), ordered by
+/// N, then K. No shards folder: none.
+pub fn part_files(out_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    use crate::shard::{parse_record_name, RecordKind, SHARDS_DIR};
+    let dir = out_dir.join(SHARDS_DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut parts = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some((shard, RecordKind::Part)) = name.to_str().and_then(parse_record_name) else {
+            continue;
+        };
+        if entry.file_type()?.is_file() {
+            parts.push(((shard.count, shard.index), entry.path()));
+        }
+    }
+    parts.sort();
+    Ok(parts.into_iter().map(|(_, p)| p).collect())
+}
+
 /// Compares stored params with the current ones. The current value goes
 /// through the same serialize/parse round trip as the stored one, so floats
 /// that serde_json's default parser does not reproduce bit-exactly still match.
-fn params_equal(stored: &serde_json::Value, current: &serde_json::Value) -> bool {
+pub fn params_equal(stored: &serde_json::Value, current: &serde_json::Value) -> bool {
     if stored == current {
         return true;
     }

@@ -9,6 +9,7 @@ pub mod format;
 pub mod hash;
 pub mod lock;
 pub mod manifest;
+pub mod merge;
 
 pub use atomic::{remove_temp_leftovers, write_atomic, write_atomic_with, TEMP_PREFIX};
 pub use confined::write_under;
