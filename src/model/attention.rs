@@ -1,4 +1,5 @@
-//! Attention of one new position over a sequence's cached keys and values.
+//! Attention of one new position over a sequence's cached keys and values
+//! (CPU only: [`attend_cache`] reads the cache where it lies in memory).
 //!
 //! Decoding adds one position at a time. Going through general tensor ops
 //! would copy every cached key and value each step (to make them
@@ -15,10 +16,12 @@
 //! added in order; an output value is the weights' multiply-adds over the
 //! positions in order.
 
+use candle_core::{Layout, Result, Storage, Tensor};
 use half::f16;
 use rayon::prelude::*;
 
 use super::kernels::CpuKernels;
+use super::quant::MatMul;
 use super::softmax::exp_shifted;
 
 /// The cached keys (or values) of one layer, stored as f16: `kv_heads`
@@ -85,6 +88,45 @@ pub fn attend_one(
             }
         });
     out
+}
+
+/// [`attend_one`] over one layer of a sequence's cache, on `kernels`' pool
+/// and path: the query row `q` (`heads × dim` values) against the f16 keys
+/// `k` and values `v` (`[1, kv_heads, positions, dim]` tensors in CPU
+/// memory) where they lie. Keys or values anywhere but in CPU memory are an
+/// error.
+pub fn attend_cache(
+    kernels: &MatMul,
+    q: &[f32],
+    k: &Tensor,
+    v: &Tensor,
+    dim: usize,
+    kv_heads: usize,
+) -> Result<Vec<f32>> {
+    let (k_storage, k_layout) = k.storage_and_layout();
+    let (v_storage, v_layout) = v.storage_and_layout();
+    let (Storage::Cpu(k_data), Storage::Cpu(v_data)) = (&*k_storage, &*v_storage) else {
+        candle_core::bail!("in-place decode attention runs on the CPU");
+    };
+    let keys = cached_heads(k_data.as_slice::<f16>()?, k_layout)?;
+    let values = cached_heads(v_data.as_slice::<f16>()?, v_layout)?;
+    let scale = 1.0 / (dim as f32).sqrt();
+    let cpu = kernels.cpu();
+    Ok(kernels.install(|| attend_one(cpu, q, dim, keys, values, kv_heads, scale)))
+}
+
+/// A `[1, kv_heads, len, dim]` cache view as strided rows.
+fn cached_heads<'a>(data: &'a [f16], layout: &Layout) -> Result<CachedHeads<'a>> {
+    let (dims, stride) = (layout.dims(), layout.stride());
+    if dims.len() != 4 || dims[0] != 1 || stride[3] != 1 {
+        candle_core::bail!("unexpected key/value cache layout {dims:?} / {stride:?}");
+    }
+    Ok(CachedHeads {
+        data: &data[layout.start_offset()..],
+        head_stride: stride[1],
+        pos_stride: stride[2],
+        len: dims[2],
+    })
 }
 
 /// The code that computes attention, chosen per call from the kernel path

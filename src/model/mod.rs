@@ -4,13 +4,19 @@
 pub mod activations;
 pub mod attention;
 pub mod batcher;
+pub mod config;
 pub mod gguf;
+mod gguf_load;
 pub mod kernels;
+pub mod kv_cache;
+mod layer;
 pub mod prefix;
 pub mod quant;
+mod row_pass;
 pub mod rows;
 pub mod softmax;
 pub mod template;
+mod tensor_pass;
 pub mod tokenizer;
 pub mod transformer;
 
@@ -22,11 +28,13 @@ use std::sync::Arc;
 use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
+pub use config::Config;
 pub use kernels::{CpuKernels, Isa, KernelsError, KERNELS_VAR};
+pub use kv_cache::KvCache;
 pub use prefix::PrefixCache;
 pub use template::{ChatPart, ChatTemplate, Message, Role, TemplateSource};
 pub use tokenizer::{PromptPiece, TextTokenizer};
-pub use transformer::{Config, KvCache, SequenceStep, Transformer};
+pub use transformer::{SequenceStep, Transformer};
 
 /// Threads per tensor operation: CANDLE_NUM_THREADS, else
 /// RAYON_NUM_THREADS, else every logical core (kurz's `main` sets

@@ -10,7 +10,7 @@
 //! `broadcast_add`), so the decode path and the general one agree to the
 //! bit, which the tests check against Candle itself.
 
-use super::transformer::RopeStyle;
+use super::config::RopeStyle;
 
 /// RMS normalization of each row of `xs` (rows of `weight.len()` values),
 /// scaled by `weight`: `x / sqrt(mean(x²) + eps) · weight`, the mean's sum

@@ -9,306 +9,63 @@
 //! The weights ([`Transformer`]) are immutable after loading and are shared
 //! by reference between all workers; the per-sequence state lives in a
 //! [`KvCache`], one per worker.
+//!
+//! This file is the model: its weights, and one pass through it
+//! ([`Transformer::forward_many`] → `block` → `attention`, `mlp`), each
+//! step written once. The steps run on one of two representations of the
+//! rows (`layer::Pass`): Candle tensors on any device (`TensorPass`, for
+//! prompts and every pass on a GPU), or plain CPU rows on kurz's kernels
+//! (`RowPass`, decode steps on the CPU), with the same bits. Around it: the
+//! shape ([`super::config`]), the cache ([`super::kv_cache`]), reading the
+//! weights (`gguf_load`) and the pieces of a layer (`layer`).
 
-use candle_core::quantized::{gguf_file, QMatMul, QTensor};
-use candle_core::{DType, Device, Layout, Module, Result, Storage, Tensor, D};
+use candle_core::quantized::gguf_file;
+use candle_core::{DType, Device, Result, Tensor, D};
 use std::io::{Read, Seek};
 use std::sync::Arc;
 
-use super::activations;
-use super::attention::{attend_one, CachedHeads};
 use super::gguf::Metadata;
+use super::gguf_load::Weights;
 use super::kernels::CpuKernels;
-use super::quant::{MatMul, QWeight, QuantType, QuantizedInput, Usage, WeightBytes};
-use super::rows;
+use super::layer::{Embedding, Linear, Pass, RmsNorm, Span, Vector};
+use super::quant::MatMul;
+use super::row_pass::RowPass;
+use super::tensor_pass::TensorPass;
 
-/// How rotary position embeddings pair up the dimensions of a head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RopeStyle {
-    /// Adjacent pairs (GGML's "normal" rope; Llama GGUF files).
-    Interleaved,
-    /// First half with second half (GPT-NeoX style; Qwen).
-    Neox,
-}
+pub use super::config::{Config, RopeStyle};
+pub use super::kv_cache::KvCache;
 
-/// Shape and hyper-parameters of a decoder, read from GGUF metadata.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    /// `general.architecture`, e.g. `qwen2`.
-    pub architecture: String,
-    /// Number of transformer blocks.
-    pub block_count: usize,
-    /// Width of the residual stream.
-    pub embedding_length: usize,
-    /// Number of query heads.
-    pub head_count: usize,
-    /// Number of key/value heads (grouped-query attention).
-    pub head_count_kv: usize,
-    /// Dimension of one attention head.
-    pub head_dim: usize,
-    /// Context length the model was trained for.
-    pub context_length: usize,
-    /// RMS norm epsilon.
-    pub rms_norm_eps: f64,
-    /// Rotary embedding base frequency.
-    pub rope_freq_base: f32,
-    /// Rotary pairing.
-    pub rope_style: RopeStyle,
-}
-
-impl Config {
-    /// Reads the configuration of a supported architecture from metadata.
-    pub fn from_metadata(md: &Metadata) -> Result<Self> {
-        let arch = md.architecture()?;
-        let rope_style = match arch.as_str() {
-            "llama" => RopeStyle::Interleaved,
-            "qwen2" | "qwen3" => RopeStyle::Neox,
-            other => candle_core::bail!(
-                "unsupported model architecture `{other}` (kurz runs llama, qwen2 and qwen3 GGUF files)"
-            ),
-        };
-        let key = |k: &str| format!("{arch}.{k}");
-        let head_count = md.usize(&key("attention.head_count"))?;
-        let embedding_length = md.usize(&key("embedding_length"))?;
-        let head_dim = match md.opt_usize(&key("attention.key_length"))? {
-            Some(d) => d,
-            None => embedding_length.checked_div(head_count).unwrap_or(0),
-        };
-        let config = Self {
-            block_count: md.usize(&key("block_count"))?,
-            head_count_kv: md
-                .opt_usize(&key("attention.head_count_kv"))?
-                .unwrap_or(head_count),
-            context_length: md.usize(&key("context_length"))?,
-            rms_norm_eps: md.f32(&key("attention.layer_norm_rms_epsilon"))? as f64,
-            rope_freq_base: md.opt_f32(&key("rope.freq_base"))?.unwrap_or(10_000.0),
-            architecture: arch,
-            embedding_length,
-            head_count,
-            head_dim,
-            rope_style,
-        };
-        config.validate()?;
-        Ok(config)
-    }
-
-    /// Checks that the shape read from a (possibly hostile) file is one the
-    /// network can run: no zero sizes or head counts (divisions), key/value
-    /// heads that group the query heads evenly, even head dimensions (rotary
-    /// pairs), finite norm and rotary constants, and sizes small enough that
-    /// buffers derived from them cannot overflow.
-    pub fn validate(&self) -> Result<()> {
-        const MAX_WIDTH: usize = 1 << 20;
-        const MAX_BLOCKS: usize = 4096;
-        const MAX_CONTEXT: usize = 1 << 24;
-        let fail = |what: String| -> Result<()> {
-            candle_core::bail!("invalid model shape in the file's metadata: {what}")
-        };
-        let c = self;
-        if c.block_count == 0 || c.block_count > MAX_BLOCKS {
-            return fail(format!("block_count {} (1 to {MAX_BLOCKS})", c.block_count));
-        }
-        if c.embedding_length == 0 || c.embedding_length > MAX_WIDTH {
-            return fail(format!(
-                "embedding_length {} (1 to {MAX_WIDTH})",
-                c.embedding_length
-            ));
-        }
-        if c.head_count == 0
-            || c.head_count_kv == 0
-            || !c.head_count.is_multiple_of(c.head_count_kv)
-        {
-            return fail(format!(
-                "{} attention heads cannot share {} key/value heads",
-                c.head_count, c.head_count_kv
-            ));
-        }
-        if c.head_dim == 0
-            || !c.head_dim.is_multiple_of(2)
-            || c.head_dim.saturating_mul(c.head_count) > MAX_WIDTH
-        {
-            return fail(format!(
-                "head dimension {} for {} heads",
-                c.head_dim, c.head_count
-            ));
-        }
-        if c.context_length == 0 || c.context_length > MAX_CONTEXT {
-            return fail(format!(
-                "context_length {} (1 to {MAX_CONTEXT})",
-                c.context_length
-            ));
-        }
-        if !(c.rms_norm_eps.is_finite() && c.rms_norm_eps >= 0.0) {
-            return fail(format!("rms norm epsilon {}", c.rms_norm_eps));
-        }
-        if !(c.rope_freq_base.is_finite() && c.rope_freq_base > 0.0) {
-            return fail(format!("rope frequency base {}", c.rope_freq_base));
-        }
-        Ok(())
-    }
-}
-
-/// RMS normalisation with a learned scale.
+/// Self-attention weights of one block.
 #[derive(Debug, Clone)]
-struct RmsNorm {
-    weight: Vector,
-    eps: f32,
+pub(super) struct Attention {
+    pub(super) wq: Linear,
+    pub(super) wk: Linear,
+    pub(super) wv: Linear,
+    pub(super) wo: Linear,
+    /// Projection biases (Qwen2).
+    pub(super) bq: Option<Vector>,
+    pub(super) bk: Option<Vector>,
+    pub(super) bv: Option<Vector>,
+    /// Per-head query and key norms (Qwen3).
+    pub(super) q_norm: Option<RmsNorm>,
+    pub(super) k_norm: Option<RmsNorm>,
 }
 
-impl RmsNorm {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::rms_norm(&xs.contiguous()?, &self.weight.tensor, self.eps)
-    }
-
-    /// [`Self::forward`] on plain rows.
-    fn forward_rows(&self, xs: &[f32]) -> Vec<f32> {
-        rows::rms_norm(xs, &self.weight.values, self.eps)
-    }
-}
-
-/// A vector of weights (a norm's scale, a bias), as a tensor for Candle's
-/// ops and as plain values for the decode path's.
+/// SwiGLU MLP weights of one block.
 #[derive(Debug, Clone)]
-struct Vector {
-    tensor: Tensor,
-    values: Vec<f32>,
+pub(super) struct Mlp {
+    pub(super) gate: Linear,
+    pub(super) up: Linear,
+    pub(super) down: Linear,
 }
 
-impl Vector {
-    fn new(tensor: Tensor) -> Result<Self> {
-        let values = tensor.flatten_all()?.to_dtype(DType::F32)?.to_vec1()?;
-        Ok(Self { tensor, values })
-    }
-}
-
-/// A weight matrix applied as `x · Wᵀ`: kurz's own kernels over the mapped
-/// file where it has them (CPU, supported block formats), Candle's otherwise.
+/// One pre-norm block: attention, then MLP, each around a residual.
 #[derive(Debug, Clone)]
-enum Linear {
-    Native(QWeight),
-    Candle(QMatMul),
-}
-
-/// The token embedding table, kept quantized; rows are dequantized on lookup.
-#[derive(Debug, Clone)]
-enum Embedding {
-    Native(QWeight),
-    Candle(Arc<QTensor>),
-}
-
-/// Reads tensors by name from one GGUF file.
-struct TensorSource<'a, R> {
-    content: &'a gguf_file::Content,
-    reader: &'a mut R,
-    device: &'a Device,
-    /// The whole file, memory-mapped, when weights may stay in the map.
-    map: Option<Arc<memmap2::Mmap>>,
-    /// kurz's kernels, which get mapped weights ready for use.
-    kernels: Option<&'a MatMul>,
-    eps: f32,
-}
-
-impl<R: Read + Seek> TensorSource<'_, R> {
-    fn has(&self, name: &str) -> bool {
-        self.content.tensor_infos.contains_key(name)
-    }
-
-    fn qtensor(&mut self, name: &str) -> Result<QTensor> {
-        self.content.tensor(self.reader, name, self.device)
-    }
-
-    /// The weight in the file's own bytes, when kurz's kernels can use it.
-    fn mapped(&self, name: &str) -> Result<Option<QWeight>> {
-        let (Some(map), Some(info)) = (&self.map, self.content.tensor_infos.get(name)) else {
-            return Ok(None);
-        };
-        let Some(ty) = QuantType::from_ggml(info.ggml_dtype) else {
-            return Ok(None);
-        };
-        let Ok((rows, cols)) = info.shape.dims2() else {
-            return Ok(None);
-        };
-        let offset = (self.content.tensor_data_offset + info.offset) as usize;
-        let len = rows * ty.row_bytes(cols);
-        if offset + len > map.len() {
-            candle_core::bail!("tensor {name} lies beyond the end of the file");
-        }
-        let bytes = WeightBytes::Mapped {
-            map: map.clone(),
-            offset,
-            len,
-        };
-        QWeight::new(ty, rows, cols, bytes).map(Some)
-    }
-
-    fn matmul(&mut self, name: &str, usage: Usage) -> Result<Linear> {
-        match (self.mapped(name)?, self.kernels) {
-            (Some(w), Some(kernels)) => Ok(Linear::Native(kernels.prepare(w, usage)?)),
-            _ => Ok(Linear::Candle(QMatMul::from_qtensor(self.qtensor(name)?)?)),
-        }
-    }
-
-    fn embedding(&mut self, name: &str) -> Result<Embedding> {
-        match self.mapped(name)? {
-            Some(w) => Ok(Embedding::Native(w)),
-            None => Ok(Embedding::Candle(Arc::new(self.qtensor(name)?))),
-        }
-    }
-
-    fn dense(&mut self, name: &str) -> Result<Vector> {
-        Vector::new(self.qtensor(name)?.dequantize(self.device)?)
-    }
-
-    fn optional_dense(&mut self, name: &str) -> Result<Option<Vector>> {
-        if self.has(name) {
-            self.dense(name).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    fn norm(&mut self, name: &str) -> Result<RmsNorm> {
-        Ok(RmsNorm {
-            weight: self.dense(name)?,
-            eps: self.eps,
-        })
-    }
-
-    fn optional_norm(&mut self, name: &str) -> Result<Option<RmsNorm>> {
-        if self.has(name) {
-            self.norm(name).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Attention {
-    wq: Linear,
-    wk: Linear,
-    wv: Linear,
-    wo: Linear,
-    bq: Option<Vector>,
-    bk: Option<Vector>,
-    bv: Option<Vector>,
-    q_norm: Option<RmsNorm>,
-    k_norm: Option<RmsNorm>,
-}
-
-#[derive(Debug, Clone)]
-struct Mlp {
-    gate: Linear,
-    up: Linear,
-    down: Linear,
-}
-
-#[derive(Debug, Clone)]
-struct Block {
-    attn_norm: RmsNorm,
-    attn: Attention,
-    ffn_norm: RmsNorm,
-    mlp: Mlp,
+pub(super) struct Block {
+    pub(super) attn_norm: RmsNorm,
+    pub(super) attn: Attention,
+    pub(super) ffn_norm: RmsNorm,
+    pub(super) mlp: Mlp,
 }
 
 /// A loaded decoder: immutable weights, safe to share between threads.
@@ -331,69 +88,6 @@ pub struct Transformer {
     kernels: Option<MatMul>,
 }
 
-/// Per-sequence attention state: keys and values of every position seen so
-/// far (in f16 where kurz's CPU kernels run the model, else in f32).
-#[derive(Debug, Clone)]
-pub struct KvCache {
-    layers: Vec<candle_nn::kv_cache::KvCache>,
-    len: usize,
-}
-
-impl KvCache {
-    /// Number of positions held.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether no position is held yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Forgets everything and sizes the buffers, allocated on the next use,
-    /// for exactly `positions` positions: a sequence whose length is known
-    /// up front (prompt plus answer budget) never grows its buffers, which
-    /// would copy them and hold old and new at once.
-    pub fn clear_for(&mut self, positions: usize) {
-        let positions = positions.max(1);
-        for layer in &mut self.layers {
-            *layer = candle_nn::kv_cache::KvCache::new(2, positions);
-        }
-        self.len = 0;
-    }
-
-    /// Appends every position of `prefix` (a cache of the same model) to
-    /// this cache, which must be empty: the sequence then goes on from
-    /// where `prefix` ends (a prompt's cache forked for several
-    /// continuations, or a shared prompt opening).
-    pub fn extend_from(&mut self, prefix: &KvCache) -> Result<()> {
-        if self.len != 0 {
-            candle_core::bail!("a prefix can only start an empty cache");
-        }
-        if self.layers.len() != prefix.layers.len() {
-            candle_core::bail!("prefix cache made for another model");
-        }
-        for (layer, source) in self.layers.iter_mut().zip(&prefix.layers) {
-            if let (Some(k), Some(v)) = (source.k()?, source.v()?) {
-                // A cache with room to spare hands out a strided view.
-                layer.append(&k.contiguous()?, &v.contiguous()?)?;
-            }
-        }
-        self.len = prefix.len;
-        Ok(())
-    }
-}
-
-impl Default for KvCache {
-    /// A cache for no layers; [`Transformer::new_cache`] makes usable ones.
-    fn default() -> Self {
-        Self {
-            layers: Vec::new(),
-            len: 0,
-        }
-    }
-}
-
 /// One sequence's share of a [`Transformer::forward_many`] pass.
 #[derive(Debug)]
 pub struct SequenceStep<'a> {
@@ -403,29 +97,14 @@ pub struct SequenceStep<'a> {
     pub cache: &'a mut KvCache,
 }
 
-/// Where one sequence's rows lie in a pass.
-struct Span {
-    /// Its first row among all the pass's rows.
-    row: usize,
-    /// Its number of rows (new tokens).
-    len: usize,
-    /// Causal mask over its new rows, `None` for a single row.
-    mask: Option<Tensor>,
-    /// `[len, head_dim / 2]` cosines and sines of its rows' rotary angles.
-    rope: (Tensor, Tensor),
-}
-
-/// Positions a new cache reserves room for before it grows.
-const KV_CACHE_CHUNK: usize = 1024;
-
 impl Transformer {
     /// Loads the weights of a supported architecture from a GGUF file.
     ///
     /// With `map` (the same file, memory-mapped; CPU only) the quantized
     /// matrices stay in the map and run on kurz's own kernels, on the
     /// `cpu` path with `threads` threads: nothing is copied, and processes
-    /// share the page cache. Without it, or for block formats kurz has no kernel for, the
-    /// tensors are read into Candle's storage.
+    /// share the page cache. Without it, or for block formats kurz has no
+    /// kernel for, the tensors are read into Candle's storage.
     ///
     /// The token embedding stays quantized (rows are dequantized on lookup),
     /// and models with tied embeddings share that one tensor with the output
@@ -438,51 +117,19 @@ impl Transformer {
         threads: usize,
         cpu: CpuKernels,
     ) -> Result<Self> {
-        let md = Metadata::new(content);
-        let config = Config::from_metadata(&md)?;
-        let map = map.filter(|_| device.is_cpu());
-        let kernels = match map {
-            Some(_) => Some(MatMul::new(threads, cpu)?),
-            None => None,
-        };
-        let mut src = TensorSource {
-            content,
-            reader,
-            device,
-            map,
-            kernels: kernels.as_ref(),
-            eps: config.rms_norm_eps as f32,
-        };
-        let embedding = src.embedding("token_embd.weight")?;
-        let tied_output = !src.has("output.weight");
-        let output = if !tied_output {
-            src.matmul("output.weight", Usage::SingleRow)?
-        } else {
-            match (&embedding, &kernels) {
-                (Embedding::Native(w), Some(kernels)) => {
-                    Linear::Native(kernels.prepare(w.clone(), Usage::SingleRow)?)
-                }
-                (Embedding::Candle(t), _) => Linear::Candle(QMatMul::from_arc(t.clone())?),
-                (Embedding::Native(_), None) => {
-                    candle_core::bail!("mapped weights need kurz's CPU kernels")
-                }
-            }
-        };
-        let norm = src.norm("output_norm.weight")?;
-        let blocks = (0..config.block_count)
-            .map(|i| load_block(&mut src, i))
-            .collect::<Result<Vec<_>>>()?;
+        let config = Config::from_metadata(&Metadata::new(content))?;
+        let weights = Weights::load(&config, content, reader, device, map, threads, cpu)?;
         let inv_freq = rope_frequencies(&config, device)?;
         Ok(Self {
             config,
-            embedding,
-            blocks,
-            norm,
-            output,
-            tied_output,
+            embedding: weights.embedding,
+            blocks: weights.blocks,
+            norm: weights.norm,
+            output: weights.output,
+            tied_output: weights.tied_output,
             inv_freq,
             device: device.clone(),
-            kernels,
+            kernels: weights.kernels,
         })
     }
 
@@ -504,13 +151,7 @@ impl Transformer {
 
     /// A fresh, empty attention cache for one sequence.
     pub fn new_cache(&self) -> KvCache {
-        let capacity = KV_CACHE_CHUNK.min(self.config.context_length.max(1));
-        KvCache {
-            layers: (0..self.config.block_count)
-                .map(|_| candle_nn::kv_cache::KvCache::new(2, capacity))
-                .collect(),
-            len: 0,
-        }
+        KvCache::new(self.config.block_count, self.config.context_length)
     }
 
     /// Runs `tokens` at the positions following those already in `cache`,
@@ -531,37 +172,23 @@ impl Transformer {
     ///
     /// Every value depends only on its own sequence: the same tokens and
     /// cache give the same bits whether a sequence runs alone or beside
-    /// others.
+    /// others, and whichever representation of the rows runs the pass.
     pub fn forward_many(&self, steps: &mut [SequenceStep<'_>]) -> Result<Vec<Tensor>> {
         let mut spans = Vec::with_capacity(steps.len());
         let mut all_tokens = Vec::new();
         for step in steps.iter() {
-            let len = step.tokens.len();
-            if len == 0 {
-                candle_core::bail!("forward called with no tokens");
-            }
-            if step.cache.layers.len() != self.blocks.len() {
-                candle_core::bail!("forward called with a cache made for another model");
-            }
-            let start = step.cache.len;
-            if start + len > self.config.context_length {
-                candle_core::bail!(
-                    "sequence of {} tokens exceeds the model's context of {}",
-                    start + len,
-                    self.config.context_length
-                );
-            }
-            spans.push(Span {
-                row: all_tokens.len(),
-                len,
-                mask: causal_mask(len, start, &self.device)?,
-                rope: self.rope_angles(start, len)?,
-            });
+            spans.push(self.span(step, all_tokens.len())?);
             all_tokens.extend_from_slice(step.tokens);
         }
         if spans.is_empty() {
             return Ok(Vec::new());
         }
+        let tensors = TensorPass {
+            config: &self.config,
+            device: &self.device,
+            kernels: self.kernels.as_ref(),
+            release_embeddings: !self.tied_output,
+        };
         match &self.kernels {
             // The whole pass runs on a thread of the kernels' pool, so the
             // hundreds of products and attention calls in it start their
@@ -569,444 +196,131 @@ impl Transformer {
             // it over from outside and waiting to be woken.
             Some(kernels) => kernels.install(|| {
                 if spans.iter().all(|span| span.len == 1) {
-                    self.decode_layers(kernels, &all_tokens, steps, &spans)
+                    let rows = RowPass::new(tensors, kernels, &spans)?;
+                    self.run(&rows, &all_tokens, steps, &spans)
                 } else {
-                    self.run_layers(&all_tokens, steps, &spans)
+                    self.run(&tensors, &all_tokens, steps, &spans)
                 }
             }),
-            None => self.run_layers(&all_tokens, steps, &spans),
+            None => self.run(&tensors, &all_tokens, steps, &spans),
         }
     }
 
-    /// The body of [`Self::forward_many`], once the steps are checked.
-    fn run_layers(
-        &self,
-        all_tokens: &[u32],
-        steps: &mut [SequenceStep<'_>],
-        spans: &[Span],
-    ) -> Result<Vec<Tensor>> {
-        let mut xs = self.embed(all_tokens)?;
-        for (layer, block) in self.blocks.iter().enumerate() {
-            xs = self.block_forward(block, layer, &xs, steps, spans)?;
+    /// Checks one step of a pass whose rows so far number `row`, and places
+    /// it: its rows, causal mask and rotary angles.
+    fn span(&self, step: &SequenceStep<'_>, row: usize) -> Result<Span> {
+        let len = step.tokens.len();
+        if len == 0 {
+            candle_core::bail!("forward called with no tokens");
         }
-        for (step, span) in steps.iter_mut().zip(spans) {
-            step.cache.len += span.len;
+        if step.cache.layers() != self.blocks.len() {
+            candle_core::bail!("forward called with a cache made for another model");
         }
-        let last_rows: Vec<u32> = spans.iter().map(|s| (s.row + s.len - 1) as u32).collect();
-        let last = xs.index_select(&Tensor::new(last_rows.as_slice(), &self.device)?, 0)?;
-        let last = self.norm.forward(&last)?;
-        let logits = self.apply(&self.output, &last)?.to_dtype(DType::F32)?;
-        (0..spans.len()).map(|i| logits.get(i)).collect()
+        let start = step.cache.len();
+        if start + len > self.config.context_length {
+            candle_core::bail!(
+                "sequence of {} tokens exceeds the model's context of {}",
+                start + len,
+                self.config.context_length
+            );
+        }
+        Ok(Span {
+            row,
+            len,
+            mask: causal_mask(len, start, &self.device)?,
+            rope: self.rope_angles(start, len)?,
+        })
     }
 
-    /// [`Self::run_layers`] for a pass in which every sequence brings one
-    /// token (a decode step) on kurz's kernels: the rows stay plain buffers
-    /// from layer to layer, and the small ops between the products run on
-    /// them ([`rows`]) with the bits Candle's ops give in `run_layers`.
-    fn decode_layers(
+    /// The body of [`Self::forward_many`] once the steps are placed:
+    /// embedding, the blocks, then the final norm and output projection of
+    /// each sequence's last row.
+    fn run<P: Pass>(
         &self,
-        kernels: &MatMul,
+        pass: &P,
         tokens: &[u32],
         steps: &mut [SequenceStep<'_>],
         spans: &[Span],
     ) -> Result<Vec<Tensor>> {
-        let angles = spans
-            .iter()
-            .map(|span| {
-                let (cos, sin) = &span.rope;
-                Ok((cos.flatten_all()?.to_vec1()?, sin.flatten_all()?.to_vec1()?))
-            })
-            .collect::<Result<Vec<(Vec<f32>, Vec<f32>)>>>()?;
-        let mut xs = self.embed_rows(tokens)?;
+        let mut xs = pass.embed(&self.embedding, tokens)?;
         for (layer, block) in self.blocks.iter().enumerate() {
-            self.decode_block(kernels, block, layer, &mut xs, steps, &angles)?;
+            self.block(pass, block, layer, &mut xs, steps, spans)?;
         }
-        for step in steps.iter_mut() {
-            step.cache.len += 1;
+        for (step, span) in steps.iter_mut().zip(spans) {
+            step.cache.advance(span.len);
         }
-        let normed = self.norm.forward_rows(&xs);
-        let [logits] = self.products(
-            kernels,
-            [&self.output],
-            &normed,
-            self.config.embedding_length,
-        )?;
-        let vocab = logits.len() / tokens.len();
-        logits
-            .chunks_exact(vocab)
-            .map(|row| Tensor::from_slice(row, vocab, &self.device))
-            .collect()
+        let last = pass.last_rows(xs, spans)?;
+        let last = pass.norm(&self.norm, &last)?;
+        let [logits] = pass.products([&self.output], &last)?;
+        pass.logits(logits, spans.len())
     }
 
-    /// One block of [`Self::decode_layers`]: `xs` holds one row per step,
-    /// at the position following its cache.
-    fn decode_block(
+    /// One pre-norm block over all rows of the pass.
+    fn block<P: Pass>(
         &self,
-        kernels: &MatMul,
+        pass: &P,
         block: &Block,
         layer: usize,
-        xs: &mut [f32],
+        xs: &mut P::Rows,
         steps: &mut [SequenceStep<'_>],
-        angles: &[(Vec<f32>, Vec<f32>)],
+        spans: &[Span],
     ) -> Result<()> {
-        let cfg = &self.config;
-        let attn = &block.attn;
-        let normed = block.attn_norm.forward_rows(xs);
-        let [mut q, mut k, mut v] = self.products(
-            kernels,
-            [&attn.wq, &attn.wk, &attn.wv],
-            &normed,
-            cfg.embedding_length,
-        )?;
-        for (ys, bias) in [(&mut q, &attn.bq), (&mut k, &attn.bk), (&mut v, &attn.bv)] {
-            if let Some(bias) = bias {
-                rows::add_bias(ys, &bias.values);
-            }
-        }
-        if let Some(norm) = &attn.q_norm {
-            q = norm.forward_rows(&q);
-        }
-        if let Some(norm) = &attn.k_norm {
-            k = norm.forward_rows(&k);
-        }
-        let q_width = cfg.head_count * cfg.head_dim;
-        let kv_width = cfg.head_count_kv * cfg.head_dim;
-        let mut mixed = Vec::with_capacity(q.len());
-        let rows_of = q
-            .chunks_exact_mut(q_width)
-            .zip(k.chunks_exact_mut(kv_width));
-        for ((step, (cos, sin)), ((q, k), v)) in steps
-            .iter_mut()
-            .zip(angles)
-            .zip(rows_of.zip(v.chunks_exact(kv_width)))
-        {
-            rows::rope(q, cfg.rope_style, cos, sin);
-            rows::rope(k, cfg.rope_style, cos, sin);
-            let to_cache = |row: &[f32]| {
-                let row: Vec<half::f16> = row.iter().map(|&x| half::f16::from_f32(x)).collect();
-                Tensor::from_vec(row, (1, cfg.head_count_kv, 1, cfg.head_dim), &self.device)
-            };
-            let (keys, values) = step.cache.layers[layer].append(&to_cache(k)?, &to_cache(v)?)?;
-            mixed.extend(self.attend_cached(kernels, q, &keys, &values)?);
-        }
-        let [attended] = self.products(kernels, [&attn.wo], &mixed, q_width)?;
-        rows::add(xs, &attended);
-        let normed = block.ffn_norm.forward_rows(xs);
-        let mlp = self.mlp_rows(kernels, &block.mlp, &normed)?;
-        rows::add(xs, &mlp);
-        Ok(())
+        let normed = pass.norm(&block.attn_norm, xs)?;
+        let attended = self.attention(pass, &block.attn, &normed, layer, steps, spans)?;
+        pass.residual(xs, attended)?;
+        let normed = pass.norm(&block.ffn_norm, xs)?;
+        let out = self.mlp(pass, &block.mlp, &normed)?;
+        pass.residual(xs, out)
     }
 
-    /// [`Self::mlp`] on plain rows of the hidden width.
-    fn mlp_rows(&self, kernels: &MatMul, mlp: &Mlp, xs: &[f32]) -> Result<Vec<f32>> {
-        let width = self.config.embedding_length;
-        let rows = xs.len() / width;
-        let [mut hidden, up] = self.products(kernels, [&mlp.gate, &mlp.up], xs, width)?;
-        match (&mlp.gate, &mlp.up) {
-            (Linear::Native(_), Linear::Native(_)) => {
-                activations::silu_mul(kernels.cpu(), &mut hidden, &up)
-            }
-            _ => {
-                let tensor = |v: &[f32]| Tensor::from_slice(v, v.len(), &self.device);
-                hidden = (candle_nn::ops::silu(&tensor(&hidden)?)? * tensor(&up)?)?.to_vec1()?;
-            }
-        }
-        let [down] = self.products(kernels, [&mlp.down], &hidden, hidden.len() / rows)?;
-        Ok(down)
-    }
-
-    /// The products of the rows `xs` (`width` values each) with each of
-    /// `linears`, as plain buffers; kurz's kernels quantize the input once
-    /// for all of theirs.
-    fn products<const N: usize>(
+    /// Self-attention of the rows `xs`: projections over all rows at once,
+    /// then sequence by sequence its heads (normed where the model norms
+    /// them), rotated, appended to its cache and attended over it.
+    fn attention<P: Pass>(
         &self,
-        kernels: &MatMul,
-        linears: [&Linear; N],
-        xs: &[f32],
-        width: usize,
-    ) -> Result<[Vec<f32>; N]> {
-        let native = native_weights(&linears[..]);
-        let outs = match native {
-            Some(weights) => {
-                let input = QuantizedInput::new(xs, width)?;
-                kernels.matmul_all(weights.iter().copied(), &input)?
-            }
-            None => {
-                let xs = Tensor::from_slice(xs, (xs.len() / width, width), &self.device)?;
-                linears
-                    .iter()
-                    .map(|l| {
-                        self.apply(l, &xs)?
-                            .flatten_all()?
-                            .to_dtype(DType::F32)?
-                            .to_vec1()
-                    })
-                    .collect::<Result<Vec<_>>>()?
-            }
-        };
-        outs.try_into()
-            .map_err(|_| candle_core::Error::Msg("a product went missing".into()))
-    }
-
-    /// `[seq, hidden]` embeddings of `tokens`.
-    fn embed(&self, tokens: &[u32]) -> Result<Tensor> {
-        match &self.embedding {
-            Embedding::Native(w) => Tensor::from_vec(
-                self.embed_rows(tokens)?,
-                (tokens.len(), w.cols()),
-                &self.device,
-            ),
-            Embedding::Candle(table) => table.embedding(&Tensor::new(tokens, &self.device)?),
-        }
-    }
-
-    /// [`Self::embed`] as plain rows.
-    fn embed_rows(&self, tokens: &[u32]) -> Result<Vec<f32>> {
-        match &self.embedding {
-            Embedding::Native(w) => {
-                let width = w.cols();
-                let mut rows = vec![0f32; tokens.len() * width];
-                for (&token, row) in tokens.iter().zip(rows.chunks_exact_mut(width)) {
-                    let token = token as usize;
-                    if token >= w.rows() {
-                        candle_core::bail!(
-                            "token id {token} is outside the vocabulary of {}",
-                            w.rows()
-                        );
-                    }
-                    w.dequantize_row(token, row);
-                }
-                if !self.tied_output {
-                    // A batch run looks up thousands of distinct tokens;
-                    // their pages need not stay this process's memory.
-                    w.release_rows(tokens.iter().map(|&t| t as usize));
-                }
-                Ok(rows)
-            }
-            Embedding::Candle(_) => self
-                .embed(tokens)?
-                .flatten_all()?
-                .to_dtype(DType::F32)?
-                .to_vec1(),
-        }
-    }
-
-    /// Applies one weight matrix to `xs` (`[.., k]` → `[.., n]`).
-    fn apply(&self, linear: &Linear, xs: &Tensor) -> Result<Tensor> {
-        let mut out = self.apply_all(&[linear], xs)?;
-        Ok(out.remove(0))
-    }
-
-    /// Applies several weight matrices to the same input; kurz's kernels
-    /// quantize that input once for all of them.
-    fn apply_all(&self, linears: &[&Linear], xs: &Tensor) -> Result<Vec<Tensor>> {
-        let native = native_weights(linears);
-        let (Some(kernels), Some(weights)) = (&self.kernels, native) else {
-            // Some of the matrices are in block formats kurz has no kernel
-            // for: each goes its own way.
-            return linears
-                .iter()
-                .map(|l| match (l, &self.kernels) {
-                    // Alone, a native matrix is a group kurz's kernels run.
-                    (Linear::Native(_), Some(_)) => self.apply(l, xs),
-                    (Linear::Native(_), None) => {
-                        candle_core::bail!("mapped weights need kurz's CPU kernels")
-                    }
-                    (Linear::Candle(m), _) => m.forward(xs),
-                })
-                .collect();
-        };
-        let products = native_products(kernels, &weights, xs)?;
-        products
-            .into_iter()
-            .zip(weights)
-            .map(|(out, w)| self.rows_tensor(out, xs, w))
-            .collect()
-    }
-
-    /// `values` (the product of `xs` with `w`) as a tensor shaped like `xs`
-    /// with `w.rows()` values in its last dimension.
-    fn rows_tensor(&self, values: Vec<f32>, xs: &Tensor, w: &QWeight) -> Result<Tensor> {
-        let mut shape = xs.dims().to_vec();
-        shape.pop();
-        shape.push(w.rows());
-        Tensor::from_vec(values, shape, &self.device)
-    }
-
-    fn mlp(&self, mlp: &Mlp, xs: &Tensor) -> Result<Tensor> {
-        if let (Some(kernels), Linear::Native(gate), Linear::Native(up)) =
-            (&self.kernels, &mlp.gate, &mlp.up)
-        {
-            // kurz's kernels: SwiGLU in place on the products' own buffers.
-            let [mut hidden, up_out]: [Vec<f32>; 2] = native_products(kernels, &[gate, up], xs)?
-                .try_into()
-                .map_err(|_| candle_core::Error::Msg("expected two projections".into()))?;
-            activations::silu_mul(kernels.cpu(), &mut hidden, &up_out);
-            return self.apply(&mlp.down, &self.rows_tensor(hidden, xs, gate)?);
-        }
-        let [gate, up]: [Tensor; 2] = self
-            .apply_all(&[&mlp.gate, &mlp.up], xs)?
-            .try_into()
-            .map_err(|_| candle_core::Error::Msg("expected two projections".into()))?;
-        let hidden = (candle_nn::ops::silu(&gate)? * up)?;
-        self.apply(&mlp.down, &hidden)
-    }
-
-    fn block_forward(
-        &self,
-        block: &Block,
-        layer: usize,
-        xs: &Tensor,
-        steps: &mut [SequenceStep<'_>],
-        spans: &[Span],
-    ) -> Result<Tensor> {
-        let normed = block.attn_norm.forward(xs)?;
-        let attn = self.attention(&block.attn, &normed, layer, steps, spans)?;
-        let xs = (attn + xs)?;
-        let mlp = self.mlp(&block.mlp, &block.ffn_norm.forward(&xs)?)?;
-        mlp + xs
-    }
-
-    /// Self-attention of the rows `xs` (`[rows, hidden]`, the sequences'
-    /// rows one after another): projections over all rows at once,
-    /// attention sequence by sequence.
-    fn attention(
-        &self,
+        pass: &P,
         attn: &Attention,
-        xs: &Tensor,
+        xs: &P::Rows,
         layer: usize,
         steps: &mut [SequenceStep<'_>],
         spans: &[Span],
-    ) -> Result<Tensor> {
-        let [q, k, v]: [Tensor; 3] = self
-            .apply_all(&[&attn.wq, &attn.wk, &attn.wv], xs)?
-            .try_into()
-            .map_err(|_| candle_core::Error::Msg("expected three projections".into()))?;
-        let q = add_bias(q, attn.bq.as_ref())?;
-        let k = add_bias(k, attn.bk.as_ref())?;
-        let v = add_bias(v, attn.bv.as_ref())?;
+    ) -> Result<P::Rows> {
+        let cfg = &self.config;
+        let [mut q, mut k, mut v] = pass.products([&attn.wq, &attn.wk, &attn.wv], xs)?;
+        if let Some(bias) = &attn.bq {
+            q = pass.add_bias(q, bias)?;
+        }
+        if let Some(bias) = &attn.bk {
+            k = pass.add_bias(k, bias)?;
+        }
+        if let Some(bias) = &attn.bv {
+            v = pass.add_bias(v, bias)?;
+        }
         let mut outs = Vec::with_capacity(spans.len());
         for (step, span) in steps.iter_mut().zip(spans) {
-            let rows = |t: &Tensor| t.narrow(0, span.row, span.len);
-            let cache = &mut step.cache.layers[layer];
-            outs.push(self.attend(attn, &rows(&q)?, &rows(&k)?, &rows(&v)?, span, cache)?);
+            let mut q = pass.heads(&q, span, cfg.head_count)?;
+            let mut k = pass.heads(&k, span, cfg.head_count_kv)?;
+            let v = pass.heads(&v, span, cfg.head_count_kv)?;
+            if let Some(norm) = &attn.q_norm {
+                q = pass.head_norm(norm, q)?;
+            }
+            if let Some(norm) = &attn.k_norm {
+                k = pass.head_norm(norm, k)?;
+            }
+            let q = pass.rope(q, span)?;
+            let k = pass.rope(k, span)?;
+            outs.push(pass.attend(q, k, v, span, step.cache, layer)?);
         }
-        let out = match outs.len() {
-            1 => outs.swap_remove(0),
-            _ => Tensor::cat(&outs, 0)?,
-        };
-        self.apply(&attn.wo, &out)
+        let mixed = pass.join(outs)?;
+        let [out] = pass.products([&attn.wo], &mixed)?;
+        Ok(out)
     }
 
-    /// Attention within one sequence: its `len` new rows of projected
-    /// queries, keys and values (`[len, heads * dim]`) at positions from
-    /// `span.start`; appends the keys and values to `cache` and returns
-    /// `[len, heads * dim]`.
-    fn attend(
-        &self,
-        attn: &Attention,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-        span: &Span,
-        cache: &mut candle_nn::kv_cache::KvCache,
-    ) -> Result<Tensor> {
-        let cfg = &self.config;
-        let seq_len = span.len;
-        let q = split_heads(q, seq_len, cfg.head_count, cfg.head_dim)?;
-        let k = split_heads(k, seq_len, cfg.head_count_kv, cfg.head_dim)?;
-        let v = split_heads(v, seq_len, cfg.head_count_kv, cfg.head_dim)?;
-        let q = match &attn.q_norm {
-            Some(norm) => norm.forward(&q)?,
-            None => q,
-        };
-        let k = match &attn.k_norm {
-            Some(norm) => norm.forward(&k)?,
-            None => k,
-        };
-        let q = self.rotate(&q, span)?;
-        let k = self.rotate(&k, span)?;
-        let (k, v) = match &self.kernels {
-            // kurz's CPU path keeps the cache in f16, like llama.cpp: half
-            // the memory, and half the bytes each decode step reads.
-            Some(_) => cache.append(&k.to_dtype(DType::F16)?, &v.to_dtype(DType::F16)?)?,
-            None => cache.append(&k, &v)?,
-        };
-        if let (1, Some(kernels)) = (seq_len, &self.kernels) {
-            return self.decode_attention(kernels, &q, &k, &v);
-        }
-        // `[kv_heads, positions, dim]` in f32.
-        let k = k.to_dtype(DType::F32)?.squeeze(0)?.contiguous()?;
-        let v = v.to_dtype(DType::F32)?.squeeze(0)?.contiguous()?;
-        let positions = k.dim(1)?;
-        // The query heads of a group share one key/value head: their rows
-        // go together against it (`[kv_heads, group * seq, ..]`) instead of
-        // the keys and values being copied once per query head. The scale
-        // goes on the (smaller) queries.
-        let group_rows = cfg.head_count / cfg.head_count_kv * seq_len;
-        let scale = 1.0 / (cfg.head_dim as f64).sqrt();
-        let q = (q * scale)?.reshape((cfg.head_count_kv, group_rows, cfg.head_dim))?;
-        let scores = q
-            .matmul(&k.t()?)?
-            .reshape((cfg.head_count, seq_len, positions))?;
-        let scores = match &span.mask {
-            Some(mask) => scores.broadcast_add(mask)?,
-            None => scores,
-        };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?.reshape((
-            cfg.head_count_kv,
-            group_rows,
-            positions,
-        ))?;
-        probs
-            .matmul(&v)?
-            .reshape((cfg.head_count, seq_len, cfg.head_dim))?
-            .transpose(0, 1)?
-            .reshape((seq_len, cfg.head_count * cfg.head_dim))
-    }
-
-    /// Attention of a single new position, reading the cache in place.
-    fn decode_attention(
-        &self,
-        kernels: &MatMul,
-        q: &Tensor,
-        k: &Tensor,
-        v: &Tensor,
-    ) -> Result<Tensor> {
-        let cfg = &self.config;
-        let q = q.flatten_all()?.to_vec1::<f32>()?;
-        let out = self.attend_cached(kernels, &q, k, v)?;
-        Tensor::from_vec(out, (1, cfg.head_count * cfg.head_dim), &self.device)
-    }
-
-    /// Attention of the query row `q` (`heads × dim`) over the f16 keys `k`
-    /// and values `v` (`[1, kv_heads, positions, dim]`) where they lie.
-    fn attend_cached(
-        &self,
-        kernels: &MatMul,
-        q: &[f32],
-        k: &Tensor,
-        v: &Tensor,
-    ) -> Result<Vec<f32>> {
-        let cfg = &self.config;
-        let (k_storage, k_layout) = k.storage_and_layout();
-        let (v_storage, v_layout) = v.storage_and_layout();
-        let (Storage::Cpu(k_data), Storage::Cpu(v_data)) = (&*k_storage, &*v_storage) else {
-            candle_core::bail!("in-place decode attention runs on the CPU");
-        };
-        let keys = cached_heads(k_data.as_slice::<half::f16>()?, k_layout)?;
-        let values = cached_heads(v_data.as_slice::<half::f16>()?, v_layout)?;
-        let scale = 1.0 / (cfg.head_dim as f32).sqrt();
-        let (dim, kv_heads, cpu) = (cfg.head_dim, cfg.head_count_kv, kernels.cpu());
-        Ok(kernels.install(|| attend_one(cpu, q, dim, keys, values, kv_heads, scale)))
-    }
-
-    fn rotate(&self, xs: &Tensor, span: &Span) -> Result<Tensor> {
-        let (cos, sin) = &span.rope;
-        match self.config.rope_style {
-            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(xs, cos, sin),
-            RopeStyle::Neox => candle_nn::rotary_emb::rope(xs, cos, sin),
-        }
+    /// The MLP: `down(silu(gate(x)) * up(x))`.
+    fn mlp<P: Pass>(&self, pass: &P, mlp: &Mlp, xs: &P::Rows) -> Result<P::Rows> {
+        let hidden = pass.swiglu(&mlp.gate, &mlp.up, xs)?;
+        let [out] = pass.products([&mlp.down], &hidden)?;
+        Ok(out)
     }
 
     /// Cosines and sines (`[len, head_dim / 2]` each) of the rotary angles
@@ -1018,83 +332,6 @@ impl Transformer {
         let angles = positions.matmul(&self.inv_freq)?;
         Ok((angles.cos()?, angles.sin()?))
     }
-}
-
-/// The weights of `linears` when kurz's kernels run them all.
-fn native_weights<'a>(linears: &[&'a Linear]) -> Option<Vec<&'a QWeight>> {
-    linears
-        .iter()
-        .map(|l| match l {
-            Linear::Native(w) => Some(w),
-            Linear::Candle(_) => None,
-        })
-        .collect()
-}
-
-/// The products of the rows of `xs` (`[.., k]`) with each of `weights` on
-/// kurz's kernels, as flat row-major buffers; the input is quantized once
-/// for all of them.
-fn native_products(kernels: &MatMul, weights: &[&QWeight], xs: &Tensor) -> Result<Vec<Vec<f32>>> {
-    let Some(&width) = xs.dims().last() else {
-        candle_core::bail!("matmul input has no dimensions");
-    };
-    let values = xs.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
-    let input = QuantizedInput::new(&values, width)?;
-    kernels.matmul_all(weights.iter().copied(), &input)
-}
-
-fn load_block<R: Read + Seek>(src: &mut TensorSource<'_, R>, i: usize) -> Result<Block> {
-    let p = format!("blk.{i}");
-    let attn = Attention {
-        wq: src.matmul(&format!("{p}.attn_q.weight"), Usage::Batched)?,
-        wk: src.matmul(&format!("{p}.attn_k.weight"), Usage::Batched)?,
-        wv: src.matmul(&format!("{p}.attn_v.weight"), Usage::Batched)?,
-        wo: src.matmul(&format!("{p}.attn_output.weight"), Usage::Batched)?,
-        bq: src.optional_dense(&format!("{p}.attn_q.bias"))?,
-        bk: src.optional_dense(&format!("{p}.attn_k.bias"))?,
-        bv: src.optional_dense(&format!("{p}.attn_v.bias"))?,
-        q_norm: src.optional_norm(&format!("{p}.attn_q_norm.weight"))?,
-        k_norm: src.optional_norm(&format!("{p}.attn_k_norm.weight"))?,
-    };
-    let mlp = Mlp {
-        gate: src.matmul(&format!("{p}.ffn_gate.weight"), Usage::Batched)?,
-        up: src.matmul(&format!("{p}.ffn_up.weight"), Usage::Batched)?,
-        down: src.matmul(&format!("{p}.ffn_down.weight"), Usage::Batched)?,
-    };
-    Ok(Block {
-        attn_norm: src.norm(&format!("{p}.attn_norm.weight"))?,
-        attn,
-        ffn_norm: src.norm(&format!("{p}.ffn_norm.weight"))?,
-        mlp,
-    })
-}
-
-/// A `[1, kv_heads, len, dim]` cache view as strided rows.
-fn cached_heads<'a>(data: &'a [half::f16], layout: &Layout) -> Result<CachedHeads<'a>> {
-    let (dims, stride) = (layout.dims(), layout.stride());
-    if dims.len() != 4 || dims[0] != 1 || stride[3] != 1 {
-        candle_core::bail!("unexpected key/value cache layout {dims:?} / {stride:?}");
-    }
-    Ok(CachedHeads {
-        data: &data[layout.start_offset()..],
-        head_stride: stride[1],
-        pos_stride: stride[2],
-        len: dims[2],
-    })
-}
-
-fn add_bias(ys: Tensor, bias: Option<&Vector>) -> Result<Tensor> {
-    match bias {
-        Some(bias) => ys.broadcast_add(&bias.tensor),
-        None => Ok(ys),
-    }
-}
-
-/// `[seq, heads * dim]` → `[1, heads, seq, dim]`, contiguous.
-fn split_heads(xs: &Tensor, seq: usize, heads: usize, dim: usize) -> Result<Tensor> {
-    xs.reshape((1, seq, heads, dim))?
-        .transpose(1, 2)?
-        .contiguous()
 }
 
 /// An additive mask hiding future positions, or `None` for a single token.
@@ -1139,57 +376,13 @@ pub fn argmax(logits: &Tensor) -> Result<u32> {
 mod tests {
     use super::*;
     use candle_core::quantized::gguf_file::Value;
-    use candle_core::quantized::GgmlDType;
+    use candle_core::quantized::{GgmlDType, QTensor};
     use candle_transformers::models::quantized_llama;
 
     const WIDTH: usize = 256;
     const FFN: usize = 512;
     const VOCAB: usize = 300;
     const BLOCKS: usize = 2;
-
-    fn good_config() -> Config {
-        Config {
-            architecture: "llama".into(),
-            block_count: 2,
-            embedding_length: 256,
-            head_count: 8,
-            head_count_kv: 2,
-            head_dim: 32,
-            context_length: 2048,
-            rms_norm_eps: 1e-5,
-            rope_freq_base: 10_000.0,
-            rope_style: RopeStyle::Interleaved,
-        }
-    }
-
-    #[test]
-    fn hostile_shapes_are_refused_before_any_division() {
-        assert!(good_config().validate().is_ok());
-        type Spoil = fn(&mut Config);
-        let bad: Vec<(&str, Spoil)> = vec![
-            ("heads", |c| c.head_count = 0),
-            ("heads", |c| c.head_count_kv = 0),
-            ("heads", |c| c.head_count_kv = 3),
-            ("head dimension", |c| c.head_dim = 0),
-            ("head dimension", |c| c.head_dim = 33),
-            ("head dimension", |c| c.head_dim = 1 << 40),
-            ("block_count", |c| c.block_count = 0),
-            ("embedding_length", |c| c.embedding_length = usize::MAX),
-            ("context_length", |c| c.context_length = 0),
-            ("context_length", |c| c.context_length = usize::MAX),
-            ("epsilon", |c| c.rms_norm_eps = f64::NAN),
-            ("rope", |c| c.rope_freq_base = f32::INFINITY),
-        ];
-        for (word, spoil) in bad {
-            let mut c = good_config();
-            spoil(&mut c);
-            let err = c.validate().unwrap_err().to_string();
-            assert!(
-                err.contains("invalid model shape") && err.contains(word),
-                "{err}"
-            );
-        }
-    }
 
     /// Deterministic pseudo-random values in `[-scale, scale)`.
     fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
@@ -1210,6 +403,12 @@ mod tests {
     /// no kernel for (Candle runs them), beside Q8_0 keys and values: each
     /// layer's projections mix kurz's kernels and Candle's.
     fn tiny_llama() -> tempfile::NamedTempFile {
+        tiny_model("llama")
+    }
+
+    /// [`tiny_llama`]'s layout as architecture `arch`: `qwen2` adds q/k/v
+    /// biases, `qwen3` per-head q/k norms.
+    fn tiny_model(arch: &str) -> tempfile::NamedTempFile {
         let dev = Device::Cpu;
         let mut seed = 0;
         let mut tensor = |rows: usize, cols: usize, dtype: GgmlDType, scale: f32, offset: f32| {
@@ -1258,20 +457,40 @@ mod tests {
                 let t = tensor(1, WIDTH, GgmlDType::F32, 0.2, 1.0);
                 tensors.push((format!("blk.{b}.{name}.weight"), t));
             }
+            if arch == "qwen2" {
+                for (name, width) in [
+                    ("attn_q", WIDTH),
+                    ("attn_k", WIDTH / 2),
+                    ("attn_v", WIDTH / 2),
+                ] {
+                    let t = tensor(1, width, GgmlDType::F32, 0.5, 0.0);
+                    tensors.push((format!("blk.{b}.{name}.bias"), t));
+                }
+            }
+            if arch == "qwen3" {
+                for name in ["attn_q_norm", "attn_k_norm"] {
+                    let t = tensor(1, WIDTH / 4, GgmlDType::F32, 0.2, 1.0);
+                    tensors.push((format!("blk.{b}.{name}.weight"), t));
+                }
+            }
         }
         let u32 = |v: usize| Value::U32(v as u32);
+        let key = |k: &str| format!("{arch}.{k}");
         let metadata = [
-            ("general.architecture", Value::String("llama".into())),
-            ("llama.block_count", u32(BLOCKS)),
-            ("llama.embedding_length", u32(WIDTH)),
-            ("llama.attention.head_count", u32(4)),
-            ("llama.attention.head_count_kv", u32(2)),
-            ("llama.rope.dimension_count", u32(WIDTH / 4)),
-            ("llama.context_length", u32(128)),
-            ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
-            ("llama.rope.freq_base", Value::F32(10_000.0)),
+            (
+                "general.architecture".to_string(),
+                Value::String(arch.into()),
+            ),
+            (key("block_count"), u32(BLOCKS)),
+            (key("embedding_length"), u32(WIDTH)),
+            (key("attention.head_count"), u32(4)),
+            (key("attention.head_count_kv"), u32(2)),
+            (key("rope.dimension_count"), u32(WIDTH / 4)),
+            (key("context_length"), u32(128)),
+            (key("attention.layer_norm_rms_epsilon"), Value::F32(1e-5)),
+            (key("rope.freq_base"), Value::F32(10_000.0)),
         ];
-        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
+        let metadata: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let tensors: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         gguf_file::write(file.as_file_mut(), &metadata, &tensors).expect("write gguf");
@@ -1351,5 +570,56 @@ mod tests {
             assert_close(&ours, &theirs, &format!("decode step {i}"));
         }
         assert_eq!(cache.len(), prompt.len() + 3);
+    }
+
+    fn load(file: &tempfile::NamedTempFile) -> Transformer {
+        let mut reader = std::fs::File::open(file.path()).unwrap();
+        let content = gguf_file::Content::read(&mut reader).unwrap();
+        // SAFETY: the temporary file is not modified while mapped.
+        let map = Arc::new(unsafe { memmap2::Mmap::map(&reader) }.unwrap());
+        let cpu = CpuKernels::best();
+        Transformer::from_gguf(&content, &mut reader, &Device::Cpu, Some(map), 2, cpu).unwrap()
+    }
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        let values: Vec<f32> = t.to_vec1().unwrap();
+        values.into_iter().map(f32::to_bits).collect()
+    }
+
+    /// A decode step runs on the row pass when every sequence brings one
+    /// token, and on the tensor pass beside a sequence that brings more:
+    /// both must give its logits to the bit, through every step a layer
+    /// has (biases for qwen2, head norms for qwen3, both rotary styles).
+    #[test]
+    fn row_and_tensor_passes_give_the_same_bits_in_every_architecture() {
+        for arch in ["llama", "qwen2", "qwen3"] {
+            let model = load(&tiny_model(arch));
+            let block = &model.blocks[0];
+            assert_eq!(block.attn.bq.is_some(), arch == "qwen2", "{arch} biases");
+            assert_eq!(block.attn.q_norm.is_some(), arch == "qwen3", "{arch} norms");
+            let mut alone = model.new_cache();
+            let mut beside = model.new_cache();
+            let mut other = model.new_cache();
+            let prompt = [1u32, 5, 9, 200, 17];
+            model.forward(&prompt, &mut alone).unwrap();
+            model.forward(&prompt, &mut beside).unwrap();
+            model.forward(&[4, 8], &mut other).unwrap();
+            for (i, token) in [7u32, 99, 299].into_iter().enumerate() {
+                let rows = model.forward(&[token], &mut alone).unwrap();
+                let mut steps = [
+                    SequenceStep {
+                        tokens: &[token],
+                        cache: &mut beside,
+                    },
+                    SequenceStep {
+                        tokens: &[3, 11],
+                        cache: &mut other,
+                    },
+                ];
+                let tensors = model.forward_many(&mut steps).unwrap();
+                assert_eq!(bits(&rows), bits(&tensors[0]), "{arch} step {i}");
+            }
+            assert_eq!(alone.len(), beside.len());
+        }
     }
 }
