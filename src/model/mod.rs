@@ -4,6 +4,7 @@
 pub mod activations;
 pub mod attention;
 pub mod batcher;
+pub mod device;
 pub mod gguf;
 pub mod kernels;
 pub mod prefix;
@@ -22,6 +23,7 @@ use std::sync::Arc;
 use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
+pub use device::{device_name, DeviceChoice, DeviceError, OpenedDevice, DEVICE_VAR};
 pub use kernels::{CpuKernels, Isa, KernelsError, KERNELS_VAR};
 pub use prefix::PrefixCache;
 pub use template::{ChatPart, ChatTemplate, Message, Role, TemplateSource};
@@ -375,16 +377,10 @@ fn stop_tokens(tokenizer: &TextTokenizer) -> Vec<u32> {
     stops
 }
 
-/// The device models run on: the first GPU when kurz was built with `cuda`
-/// or `metal` and one is present, otherwise the CPU.
+/// The device `--device auto` picks: the first GPU this build supports and
+/// the machine has, otherwise the CPU.
 pub fn default_device() -> Device {
-    #[cfg(feature = "cuda")]
-    if let Ok(device) = Device::new_cuda(0) {
-        return device;
-    }
-    #[cfg(feature = "metal")]
-    if let Ok(device) = Device::new_metal(0) {
-        return device;
-    }
-    Device::Cpu
+    DeviceChoice::Auto
+        .open()
+        .map_or(Device::Cpu, |opened| opened.device)
 }
