@@ -424,6 +424,17 @@ pub struct ModelArgs {
     /// cache record says, and stop (exit status 1) when it does not match.
     #[arg(long)]
     pub verify_model: bool,
+
+    /// Where the model runs: auto (a GPU when this build has the cuda or
+    /// metal feature and one is present, else the CPU), cpu, cuda, cuda:N
+    /// or metal. A GPU asked for by name is never replaced by the CPU.
+    #[arg(
+        long,
+        value_name = "DEVICE",
+        env = "KURZ_DEVICE",
+        default_value = "auto"
+    )]
+    pub device: kurz::model::DeviceChoice,
 }
 
 /// A whole number between `MIN` and `MAX` (inclusive), for options whose

@@ -60,7 +60,9 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
     let inputs = find_inputs(&args)?;
     let resolved = resolve(&args.model, args.json)?;
     let started = Instant::now();
-    let model = super::load_model(&resolved.path, || how_to_get_model(&args.model))?;
+    let model = super::load_model(&resolved.path, args.model.device, || {
+        how_to_get_model(&args.model)
+    })?;
     let load_s = started.elapsed().as_secs_f64();
     let max_words = args.max_words as usize;
     let max_new_tokens = match (args.summary_budget, args.max_new_tokens) {
@@ -119,6 +121,7 @@ pub fn bench(args: BenchArgs) -> Result<ExitCode> {
             "model": resolved.path,
             "architecture": model.info().architecture,
             "kernels": kernels_name(&model),
+            "device": kurz::model::device_name(model.transformer().device()),
             "threads": kurz::model::tensor_threads(),
             "max_new_tokens": max_new_tokens,
             "load_s": load_s,
@@ -259,9 +262,10 @@ fn print_table(
     totals: &serde_json::Value,
 ) -> Result<(), super::StdoutError> {
     outln!(
-        "model {} ({}), kernels: {}, {} threads, loaded in {load_s:.2} s",
+        "model {} ({}), device: {}, kernels: {}, {} threads, loaded in {load_s:.2} s",
         kurz::progress::escape_for_terminal(&path.display().to_string()),
         model.info().architecture,
+        kurz::model::device_name(model.transformer().device()),
         kernels_name(model),
         kurz::model::tensor_threads()
     )?;

@@ -128,7 +128,7 @@ fn wmt(run: &WmtRun) -> Result<ExitCode> {
     let resolved = resolve(&run.model, false)?;
     let progress = Progress::new(Verbosity::Normal);
     let model_name = model_ref(&resolved, &progress)?.file;
-    let model = super::load_model(&resolved.path, || {
+    let model = super::load_model(&resolved.path, run.model.device, || {
         format!("cannot load {}", resolved.path.display())
     })?;
     let options = TranslateOptions {

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use kurz::model::{default_device, CpuKernels, KernelsError, Model, KERNELS_VAR};
+use kurz::model::{CpuKernels, DeviceChoice, KernelsError, Model, KERNELS_VAR};
 
 pub mod bench;
 pub mod eval;
@@ -44,13 +44,22 @@ macro_rules! outln {
     };
 }
 
-/// Loads the model at `path` on the default device, its CPU kernels on the
-/// path `KURZ_KERNELS` asks for (the best this CPU runs when unset or
-/// `auto`). A value that cannot be followed is an error of its own, naming
-/// the variable; `context` describes any other failure to load.
-pub fn load_model(path: &Path, context: impl FnOnce() -> String) -> anyhow::Result<Model> {
+/// Loads the model at `path` on `device` (`--device`), its CPU kernels on
+/// the path `KURZ_KERNELS` asks for (the best this CPU runs when unset or
+/// `auto`). A device or kernel path that cannot be used is an error of its
+/// own, saying why; `context` describes any other failure to load. When
+/// `auto` settles for the CPU in a GPU build, one line on stderr says why.
+pub fn load_model(
+    path: &Path,
+    device: DeviceChoice,
+    context: impl FnOnce() -> String,
+) -> anyhow::Result<Model> {
     let cpu = kernels_from_env()?;
-    Model::load_with_kernels(path, &default_device(), cpu).with_context(context)
+    let opened = device.open()?;
+    if let Some(note) = &opened.note {
+        eprintln!("kurz: {note}");
+    }
+    Model::load_with_kernels(path, &opened.device, cpu).with_context(context)
 }
 
 /// The kernel path `KURZ_KERNELS` asks for (a value that is not UTF-8 is

@@ -124,9 +124,12 @@ fn run_task(
     }
     let resolved = resolve(&run.model, verbosity == Verbosity::Quiet)?;
     let started = std::time::Instant::now();
-    let model = super::load_model(&resolved.path, || how_to_get_model(&run.model))?;
+    let model = super::load_model(&resolved.path, run.model.device, || {
+        how_to_get_model(&run.model)
+    })?;
     let model_ref = ModelRef {
         kernels: model.transformer().cpu_kernels().map(|k| k.to_string()),
+        device: Some(kurz::model::device_name(model.transformer().device())),
         ..model_ref(&resolved, &progress)?
     };
     if verbosity == Verbosity::Verbose {
@@ -340,6 +343,7 @@ pub(crate) fn model_ref(resolved: &ResolvedModel, progress: &Progress) -> Result
         sha256,
         sha256_from: Some(sha256_from),
         kernels: None,
+        device: None,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod activations;
 pub mod attention;
 pub mod batcher;
 pub mod config;
+pub mod device;
 pub mod gguf;
 mod gguf_load;
 pub mod kernels;
@@ -29,6 +30,7 @@ use candle_core::Device;
 
 pub use batcher::{BatchingStats, Decoder, StepBatcher};
 pub use config::Config;
+pub use device::{device_name, DeviceChoice, DeviceError, OpenedDevice, DEVICE_VAR};
 pub use kernels::{CpuKernels, Isa, KernelsError, KERNELS_VAR};
 pub use kv_cache::KvCache;
 pub use prefix::PrefixCache;
@@ -383,16 +385,10 @@ fn stop_tokens(tokenizer: &TextTokenizer) -> Vec<u32> {
     stops
 }
 
-/// The device models run on: the first GPU when kurz was built with `cuda`
-/// or `metal` and one is present, otherwise the CPU.
+/// The device `--device auto` picks: the first GPU this build supports and
+/// the machine has, otherwise the CPU.
 pub fn default_device() -> Device {
-    #[cfg(feature = "cuda")]
-    if let Ok(device) = Device::new_cuda(0) {
-        return device;
-    }
-    #[cfg(feature = "metal")]
-    if let Ok(device) = Device::new_metal(0) {
-        return device;
-    }
-    Device::Cpu
+    DeviceChoice::Auto
+        .open()
+        .map_or(Device::Cpu, |opened| opened.device)
 }

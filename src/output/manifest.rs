@@ -47,6 +47,10 @@ pub struct ModelRef {
     /// builds) and in manifests written before kurz recorded it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernels: Option<String>,
+    /// The device the model ran on (`cpu`, `cuda:N`, `metal`; `--device`);
+    /// absent in manifests written before kurz recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
 }
 
 /// Where a model's recorded SHA-256 came from.
@@ -461,6 +465,7 @@ mod tests {
                 sha256: "bb".repeat(32),
                 sha256_from: Some(Sha256From::Computed),
                 kernels: None,
+                device: None,
             },
             params: params(),
             prompt_tokens: 812,
@@ -524,14 +529,17 @@ mod tests {
             "manifests without sha256_from still load"
         );
         assert_eq!(old.kernels, None, "manifests without kernels still load");
+        assert_eq!(old.device, None, "manifests without device still load");
         let recorded = ModelRef {
             sha256_from: Some(Sha256From::CacheRecord),
             kernels: Some("avx2".into()),
+            device: Some("cuda:1".into()),
             ..old
         };
         let value = serde_json::to_value(&recorded).unwrap();
         assert_eq!(value["sha256_from"], "cache-record");
         assert_eq!(value["kernels"], "avx2");
+        assert_eq!(value["device"], "cuda:1");
 
         let mut e = entry("a", Status::Error);
         e.error = Some("boom".into());
