@@ -1,17 +1,24 @@
-//! The model on a GPU gives the CPU's greedy answer (issue 20).
+//! The tensor path a GPU runs gives the CPU's greedy answer (issue 20).
 //!
-//! These tests need a binary built with `--features cuda` (or `metal`) and a
-//! GPU. Elsewhere each prints one `SKIPPED <test>: <why>` line on stderr and
-//! passes: there is nothing to compare against. Set `KURZ_REQUIRE_GPU=1` to
-//! make a missing GPU a failure instead (for a machine that must have one).
+//! On a GPU kurz runs its device-generic tensor path: the weights as Candle
+//! quantized tensors, multiplied by Candle's kernels, the KV cache on the
+//! device. Two ways to check it against kurz's CPU path (its own kernels
+//! on the memory-mapped file):
 //!
-//! What is compared: the first 40 greedy tokens of a summary prompt, CPU
-//! (kurz's own kernels) against the GPU (Candle's CUDA/Metal kernels), on
-//! SmolLM2-135M and the 0.5B preset. Both quantize activations to 8 bits
-//! but in different block sizes and sum in different orders, so the logits
-//! differ by rounding; the tokens must still be equal where the CPU's top
-//! token leads the runner-up clearly (by more than [`CLEAR_MARGIN`]), and
-//! every GPU logit is within [`LOGIT_TOLERANCE`] of the CPU's on the prompt.
+//! - on the CPU, everywhere: the same tensor path built without the map
+//!   runs on Candle's CPU kernels — every line of the GPU's forward pass
+//!   except the device's kernels themselves;
+//! - on a GPU, where this build has `cuda` (or `metal`) and the machine a
+//!   GPU. Elsewhere those tests print one `SKIPPED <test>: <why>` line and
+//!   pass; `KURZ_REQUIRE_GPU=1` makes a missing GPU a failure instead.
+//!
+//! What is compared: the first 40 greedy tokens of a summary prompt on
+//! SmolLM2-135M and the 0.5B preset. The two sides quantize activations in
+//! different block sizes and sum in different orders, so their logits
+//! differ by rounding: every logit of the prompt's last position must be
+//! within [`LOGIT_TOLERANCE`], and the tokens must be equal up to the first
+//! step where the reference's top two logits are closer than
+//! [`CLEAR_MARGIN`] (there either token is a correct greedy choice).
 
 mod common;
 
@@ -19,18 +26,17 @@ use std::io::Write;
 use std::path::Path;
 
 use candle_core::Device;
-use kurz::generate::{generate, GenerateOptions};
-use kurz::model::{DeviceChoice, Message, Model};
+use kurz::model::{gguf, tensor_threads, CpuKernels, DeviceChoice, Message, Model, Transformer};
 
 const STEPS: usize = 40;
-/// Largest allowed difference between a CPU and a GPU logit for the
-/// prompt's last position (logits of these models span about ±30).
+/// Largest allowed difference between a reference and a candidate logit
+/// for the prompt's last position (logits of these models span about ±30).
 const LOGIT_TOLERANCE: f32 = 0.5;
-/// A step whose top two CPU logits are closer than this may pick either
-/// token on the other device; the comparison stops there.
+/// A step whose top two reference logits are closer than this may pick
+/// either token on the other path; the comparison stops there.
 const CLEAR_MARGIN: f32 = 0.5;
 
-/// The GPU, or why these tests cannot run here.
+/// The GPU, or why the GPU tests cannot run here.
 fn gpu() -> Option<Device> {
     let choice = if cfg!(feature = "metal") {
         DeviceChoice::Metal
@@ -48,6 +54,15 @@ fn gpu() -> Option<Device> {
     }
 }
 
+/// The tensor path on `device`: the weights read from the file as Candle
+/// quantized tensors (no memory map, so not kurz's kernels).
+fn tensor_path(path: &Path, device: &Device) -> Transformer {
+    let mut file = std::fs::File::open(path).unwrap();
+    let content = gguf::read_content(&mut file).unwrap();
+    let threads = tensor_threads();
+    Transformer::from_gguf(&content, &mut file, device, None, threads, CpuKernels::best()).unwrap()
+}
+
 fn prompt(model: &Model) -> Vec<u32> {
     let messages = vec![
         Message::system("You are a careful news editor."),
@@ -60,22 +75,18 @@ fn prompt(model: &Model) -> Vec<u32> {
     model.chat_tokens(&messages).unwrap()
 }
 
-fn greedy(model: &Model, prompt: &[u32]) -> Vec<u32> {
-    let mut cache = model.transformer().new_cache();
-    let options = GenerateOptions {
-        max_new_tokens: STEPS,
-        ..GenerateOptions::default()
-    };
-    generate(model, &mut cache, prompt, &options)
-        .unwrap()
-        .tokens
+fn to_vec(logits: candle_core::Tensor) -> Vec<f32> {
+    logits.flatten_all().unwrap().to_vec1::<f32>().unwrap()
 }
 
-/// The last position's logits for `tokens`.
-fn last_logits(model: &Model, tokens: &[u32]) -> Vec<f32> {
-    let mut cache = model.transformer().new_cache();
-    let logits = model.transformer().forward(tokens, &mut cache).unwrap();
-    logits.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+fn argmax(xs: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, x) in xs.iter().enumerate() {
+        if *x > xs[best] {
+            best = i;
+        }
+    }
+    best as u32
 }
 
 /// The gap between the best and second-best logit.
@@ -85,7 +96,69 @@ fn margin(logits: &[f32]) -> f32 {
     sorted[0] - sorted[1]
 }
 
-fn compare(test: &str, path: &Path) {
+/// One greedy step's choice and how clear it was.
+struct Step {
+    token: u32,
+    margin: f32,
+}
+
+/// Greedy decoding with `transformer`: the prompt's last logits and each
+/// step's token until a stop token or [`STEPS`].
+fn greedy(transformer: &Transformer, prompt: &[u32], stops: &[u32]) -> (Vec<f32>, Vec<Step>) {
+    let mut cache = transformer.new_cache();
+    let first = to_vec(transformer.forward(prompt, &mut cache).unwrap());
+    let mut logits = first.clone();
+    let mut steps = Vec::new();
+    while steps.len() < STEPS {
+        let token = argmax(&logits);
+        if stops.contains(&token) {
+            break;
+        }
+        steps.push(Step {
+            token,
+            margin: margin(&logits),
+        });
+        logits = to_vec(transformer.forward(&[token], &mut cache).unwrap());
+    }
+    (first, steps)
+}
+
+/// Compares `candidate` with kurz's CPU path on the model at `path`.
+fn compare(test: &str, path: &Path, candidate: &Transformer) {
+    let reference = Model::load(path, &Device::Cpu).unwrap();
+    assert!(reference.transformer().cpu_kernels().is_some());
+    assert!(candidate.cpu_kernels().is_none(), "{test}: the candidate must be the tensor path");
+    let tokens = prompt(&reference);
+    let stops = reference.stop_tokens();
+    let (want_first, want) = greedy(reference.transformer(), &tokens, stops);
+    let (got_first, got) = greedy(candidate, &tokens, stops);
+
+    let worst = want_first
+        .iter()
+        .zip(&got_first)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= LOGIT_TOLERANCE, "{test}: logits differ by up to {worst}");
+
+    let tokens_of = |steps: &[Step]| steps.iter().map(|s| s.token).collect::<Vec<_>>();
+    for (i, (w, g)) in want.iter().zip(&got).enumerate() {
+        if w.margin < CLEAR_MARGIN {
+            let _ = writeln!(std::io::stderr(), "{test}: compared {i} tokens (then a near tie)");
+            return;
+        }
+        assert_eq!(
+            w.token,
+            g.token,
+            "{test}: token {i} differs\nCPU kernels: {:?}\ntensor path: {:?}",
+            tokens_of(&want),
+            tokens_of(&got)
+        );
+    }
+    assert_eq!(want.len(), got.len(), "{test}: the answers end at different steps");
+    assert!(!want.is_empty());
+}
+
+fn on_gpu(test: &str, path: &Path) {
     let Some(device) = gpu() else {
         // Written to stderr directly: the test harness captures `eprintln!`
         // of passing tests, and a skip must be visible.
@@ -95,60 +168,33 @@ fn compare(test: &str, path: &Path) {
         );
         return;
     };
-    let cpu = Model::load(path, &Device::Cpu).unwrap();
-    let gpu = Model::load(path, &device).unwrap();
-    assert!(!gpu.transformer().device().is_cpu());
-    let tokens = prompt(&cpu);
-    assert_eq!(
-        tokens,
-        prompt(&gpu),
-        "the prompt does not depend on the device"
-    );
+    let candidate = tensor_path(path, &device);
+    assert!(!candidate.device().is_cpu());
+    compare(test, path, &candidate);
+}
 
-    let (cpu_logits, gpu_logits) = (last_logits(&cpu, &tokens), last_logits(&gpu, &tokens));
-    let worst = cpu_logits
-        .iter()
-        .zip(&gpu_logits)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        worst <= LOGIT_TOLERANCE,
-        "{test}: logits differ by up to {worst}"
-    );
+#[test]
+fn smollm2_tensor_path_on_the_cpu_gives_the_kernels_answer() {
+    let path = common::test_model();
+    let candidate = tensor_path(&path, &Device::Cpu);
+    compare("smollm2 tensor path on the CPU", &path, &candidate);
+}
 
-    let (cpu_answer, gpu_answer) = (greedy(&cpu, &tokens), greedy(&gpu, &tokens));
-    // Compare up to the first step where the CPU's choice was a near tie.
-    let mut context = tokens.clone();
-    for (step, (&c, &g)) in cpu_answer.iter().zip(&gpu_answer).enumerate() {
-        let logits = last_logits(&cpu, &context);
-        if margin(&logits) < CLEAR_MARGIN {
-            eprintln!("{test}: stopped comparing at step {step} (near tie on the CPU)");
-            return;
-        }
-        assert_eq!(
-            c, g,
-            "{test}: token {step} differs (CPU {cpu_answer:?}, GPU {gpu_answer:?})"
-        );
-        context.push(c);
-    }
-    assert_eq!(
-        cpu_answer.len(),
-        gpu_answer.len(),
-        "{test}: answers end at different steps"
-    );
+#[test]
+fn qwen2_small_tensor_path_on_the_cpu_gives_the_kernels_answer() {
+    let path = common::qwen_small_model();
+    let candidate = tensor_path(&path, &Device::Cpu);
+    compare("qwen2.5-coder-0.5b tensor path on the CPU", &path, &candidate);
 }
 
 #[test]
 fn smollm2_greedy_tokens_equal_on_gpu_and_cpu() {
-    compare(
-        "smollm2_greedy_tokens_equal_on_gpu_and_cpu",
-        &common::test_model(),
-    );
+    on_gpu("smollm2_greedy_tokens_equal_on_gpu_and_cpu", &common::test_model());
 }
 
 #[test]
 fn qwen2_small_greedy_tokens_equal_on_gpu_and_cpu() {
-    compare(
+    on_gpu(
         "qwen2_small_greedy_tokens_equal_on_gpu_and_cpu",
         &common::qwen_small_model(),
     );
