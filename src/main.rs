@@ -201,6 +201,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Models(cmd) => commands::models::models(cmd),
         Command::Eval(cmd) => commands::eval::eval(cmd),
         Command::Bench(args) => commands::bench::bench(args),
+        Command::Report(args) => commands::report::report(args),
     }
 }
 

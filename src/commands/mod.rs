@@ -11,6 +11,7 @@ use kurz::model::{default_device, CpuKernels, KernelsError, Model, KERNELS_VAR};
 pub mod bench;
 pub mod eval;
 pub mod models;
+pub mod report;
 pub mod run;
 
 /// Exit status when some inputs failed but the batch ran.
