@@ -51,6 +51,16 @@ pub enum Command {
     /// until an end-of-turn token or the cap. With --dump-prompts it only
     /// writes the prompt token ids (for running the same prompts elsewhere).
     Bench(BenchArgs),
+    /// One digest of a run from its output folder's manifest: per input
+    /// the title, source (path, or link for feed items and e-mails), date,
+    /// summary, guard verdict and errors; Markdown on stdout unless
+    /// --format or -o say otherwise.
+    ///
+    /// Reads OUT/manifest.jsonl, any other OUT/manifest*.jsonl and the
+    /// manifest parts of sharded runs (OUT/.kurz-shards/*.jsonl), keeping
+    /// each input's latest outcome. Exit status 1 when OUT holds no
+    /// manifest; unreadable manifest lines are skipped with a warning.
+    Report(ReportArgs),
     /// Join the manifest parts of a sharded run (--shard) into one
     /// manifest.jsonl: one current row per input, in the order an unsharded
     /// run gives; says which inputs no shard has finished and which shards
@@ -138,6 +148,52 @@ fn parse_sbatch_value(text: &str) -> Result<String, String> {
             text.escape_debug()
         ))
     }
+}
+
+/// Options of `kurz report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The output folder of a `kurz summarize` or `kurz translate` run.
+    #[arg(value_name = "OUT")]
+    pub folder: PathBuf,
+
+    /// Format of the digest: md (Markdown), csv (one row per input, for
+    /// spreadsheets) or html (one self-contained page).
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Md)]
+    pub format: ReportFormatArg,
+
+    /// Write the digest to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Order of the inputs: by source path, or newest first by the
+    /// article's date (undated ones last, by path).
+    #[arg(long, value_enum, default_value_t = ReportSortArg::Path)]
+    pub sort: ReportSortArg,
+
+    /// Start the CSV with a UTF-8 byte order mark (for Excel); CSV only.
+    #[arg(long)]
+    pub bom: bool,
+}
+
+/// The formats of `kurz report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    /// Markdown.
+    Md,
+    /// Comma-separated values (RFC 4180, UTF-8).
+    Csv,
+    /// One self-contained HTML page.
+    Html,
+}
+
+/// The orders of `kurz report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportSortArg {
+    /// By source path.
+    Path,
+    /// Newest first by the article's date.
+    Date,
 }
 
 /// Options of `kurz bench`.
@@ -936,6 +992,46 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn report_options() {
+        match parse(&["report", "out"]).expect("report").command {
+            Command::Report(r) => {
+                assert_eq!(r.folder, PathBuf::from("out"));
+                assert_eq!(
+                    (r.format, r.sort),
+                    (ReportFormatArg::Md, ReportSortArg::Path)
+                );
+                assert!(r.output.is_none() && !r.bom);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "report", "out", "--format", "csv", "-o", "r.csv", "--sort", "date", "--bom",
+        ])
+        .expect("report")
+        .command
+        {
+            Command::Report(r) => {
+                assert_eq!(
+                    (r.format, r.sort),
+                    (ReportFormatArg::Csv, ReportSortArg::Date)
+                );
+                assert_eq!(r.output, Some(PathBuf::from("r.csv")));
+                assert!(r.bom);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(rejected(&["report"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            rejected(&["report", "out", "--format", "pdf"]),
+            ErrorKind::InvalidValue
+        );
+        assert_eq!(
+            rejected(&["report", "out", "--sort", "title"]),
+            ErrorKind::InvalidValue
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! [`model`] (GGUF weights, tokenizer, chat template) → [`generate`]
 //! (tokens) → [`task`] (prompts, chunking, cleaning) → [`output`] (files
 //! and manifest), with [`batch`] running many inputs in parallel on top and
-//! [`registry`] finding, fetching and verifying model files.
+//! [`registry`] finding, fetching and verifying model files, and
+//! [`report`] turning a finished run's manifest into one digest.
 
 pub mod batch;
 pub mod claims;
@@ -17,6 +18,7 @@ pub mod output;
 pub mod progress;
 pub mod registry;
 pub mod shard;
+pub mod report;
 pub mod stop;
 pub mod sync;
 pub mod task;

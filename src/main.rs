@@ -230,6 +230,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Merge(args) => commands::merge::merge(&args.output),
         Command::Status(args) => commands::merge::status(&args.output),
         Command::Slurm(cmd) => commands::slurm::slurm(cmd),
+        Command::Report(args) => commands::report::report(args),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod bench;
 pub mod eval;
 pub mod merge;
 pub mod models;
+pub mod report;
 pub mod run;
 pub mod slurm;
 
