@@ -45,7 +45,7 @@ pub use blocks::{ActivationFormat, QuantType};
 use blocks::{Block8x32, BlockQ8K};
 use formats::FormatKernels;
 use tiles::{Tile, TileQ4K, TileQ6K, Tiles, TILE_ROWS};
-use tiles8::{TileQ4Kx8, TileQ6Kx8};
+use tiles8::{TileQ4Kx8, TileQ6Kx8, TileQ8_0x8};
 
 /// Where a weight matrix's bytes live.
 #[derive(Debug, Clone)]
@@ -197,6 +197,7 @@ enum Tiled {
     Q6K(Tiles<TileQ6K>),
     Q4Kx8(Tiles<TileQ4Kx8>),
     Q6Kx8(Tiles<TileQ6Kx8>),
+    Q8_0x8(Tiles<TileQ8_0x8>),
 }
 
 /// Which products a matrix takes part in, for choosing its layout.
@@ -408,7 +409,7 @@ impl MatMul {
     }
 
     fn pack<T: Tile>(&self, w: &QWeight) -> Tiles<T> {
-        let blocks_per_row = w.cols / blocks::QK_K;
+        let blocks_per_row = w.cols / T::ELEMS;
         let mut tiles = vec![T::empty(); w.rows.div_ceil(T::ROWS) * blocks_per_row];
         self.pool.install(|| {
             tiles
@@ -548,13 +549,25 @@ impl MatMul {
     ) {
         let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
         #[cfg(target_arch = "x86_64")]
-        if let (Some(tiled), Activations::K(acts)) = (&w.tiles, acts) {
+        if let Some(tiled) = &w.tiles {
             let cpu = self.cpu;
-            match &**tiled {
-                Tiled::Q4K(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
-                Tiled::Q6K(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
-                Tiled::Q4Kx8(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
-                Tiled::Q6Kx8(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
+            match (&**tiled, acts) {
+                (Tiled::Q4K(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q6K(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q4Kx8(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q6Kx8(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q8_0x8(tiles), Activations::B32(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                _ => unreachable!("tiles quantize their inputs to their own format"),
             }
             return;
         }
@@ -621,7 +634,7 @@ fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
 fn fill_tiles<T: x86::TileGemm>(
     cpu: CpuKernels,
     tiles: &Tiles<T>,
-    acts: &[BlockQ8K],
+    acts: &[T::Act],
     rows: Range<usize>,
     inputs: Range<usize>,
     mut out: Region<'_>,

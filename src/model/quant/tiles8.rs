@@ -1,4 +1,5 @@
-//! K-quant weights rearranged in tiles of 8 rows for AVX2 (no AVX-512).
+//! Weights rearranged in tiles of 8 rows for AVX2 (no AVX-512): the
+//! K-quants' super-blocks and the 32-value blocks of Q8_0.
 //!
 //! A 256-bit register holds four consecutive values of each of 8 rows, so
 //! one `vpmaddubsw` against four input bytes (broadcast) advances all 8
@@ -19,7 +20,7 @@
 //! 0–3, bytes 4–7 sub-block `2p + 1` of rows 0–3, bytes 8–15 the same for
 //! rows 4–7 ([`scale_byte`]).
 
-use super::blocks::{q4k_scales_mins, q6k_quants, QK_K};
+use super::blocks::{q4k_scales_mins, q6k_quants, QK32, QK_K};
 use super::tiles::Tile;
 
 /// Rows in an AVX2 tile.
@@ -191,6 +192,51 @@ impl TileQ6Kx8 {
     }
 }
 
+/// One 32-value Q8_0 block of 8 rows: exactly the file's 8 × 34 bytes.
+#[derive(Clone)]
+#[repr(C)]
+pub struct TileQ8_0x8 {
+    /// `[group of 4 values (8)][row (8)][4 bytes]`: byte `j` of a row in
+    /// group `g` holds value `4g + j`.
+    pub qs: [[i8; 32]; QK32 / 4],
+    /// Per-row block scales, f16 bits.
+    pub d: [u16; ROWS8],
+}
+
+impl TileQ8_0x8 {
+    /// Copies block `block` (34 bytes, GGML layout) into row `row`.
+    fn set_row(&mut self, row: usize, block: &[u8]) {
+        self.d[row] = u16::from_le_bytes([block[0], block[1]]);
+        for (group, four) in self.qs.iter_mut().zip(block[2..34].chunks_exact(4)) {
+            for (j, &q) in four.iter().enumerate() {
+                group[4 * row + j] = q as i8;
+            }
+        }
+    }
+
+    /// The 32 dequantized values of row `row` (tests).
+    #[cfg(test)]
+    pub fn dequantize_row(&self, row: usize) -> [f32; QK32] {
+        let d = half::f16::from_bits(self.d[row]).to_f32();
+        std::array::from_fn(|e| d * self.qs[e / 4][4 * row + e % 4] as f32)
+    }
+}
+
+impl Tile for TileQ8_0x8 {
+    const BLOCK_BYTES: usize = 34;
+    const ELEMS: usize = QK32;
+    const ROWS: usize = ROWS8;
+    fn empty() -> Self {
+        Self {
+            qs: [[0; 32]; QK32 / 4],
+            d: [0; ROWS8],
+        }
+    }
+    fn fill_row(&mut self, row: usize, block: &[u8]) {
+        self.set_row(row, block)
+    }
+}
+
 impl Tile for TileQ4Kx8 {
     const BLOCK_BYTES: usize = 144;
     const ROWS: usize = ROWS8;
@@ -224,6 +270,7 @@ mod tests {
             std::mem::size_of::<TileQ6Kx8>(),
             (ROWS8 * 210).next_multiple_of(32)
         );
+        assert_eq!(std::mem::size_of::<TileQ8_0x8>(), ROWS8 * 34);
     }
 
     #[test]
