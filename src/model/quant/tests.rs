@@ -309,7 +309,7 @@ fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
 }
 
 #[test]
-fn avx2_tiles_k_quant_matrices_of_any_row_count() {
+fn avx2_tiles_matrices_of_any_row_count() {
     let Ok(avx2) = CpuKernels::new(Isa::Avx2) else {
         eprintln!("skipped: this CPU cannot run the avx2 kernels");
         return;
@@ -321,6 +321,8 @@ fn avx2_tiles_k_quant_matrices_of_any_row_count() {
             Some(Tiled::Q4Kx8(t)) => Some(t.tiles.len()),
             Some(Tiled::Q6Kx8(t)) => Some(t.tiles.len()),
             Some(Tiled::Q8_0x8(t)) => Some(t.tiles.len()),
+            Some(Tiled::Q5_0x8(t)) => Some(t.tiles.len()),
+            Some(Tiled::Q4_1x8(t)) => Some(t.tiles.len()),
             Some(other) => panic!("avx2 made {other:?}"),
             None => None,
         }
@@ -351,6 +353,14 @@ fn avx2_tiles_k_quant_matrices_of_any_row_count() {
         tiled(GgmlDType::Q8_0, QuantType::Q8_0, 16, Usage::SingleRow),
         None
     );
+    assert_eq!(
+        tiled(GgmlDType::Q5_0, QuantType::Q5_0, 9, Usage::Batched),
+        Some(16)
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q4_1, QuantType::Q4_1, 3, Usage::Batched),
+        Some(8)
+    );
 }
 
 #[test]
@@ -376,11 +386,21 @@ fn avx2_tiles_of_32_value_blocks_hold_the_same_weights() {
     let (rows, cols) = (8, 96);
     let (_, q8_0) = weight(GgmlDType::Q8_0, QuantType::Q8_0, rows, cols);
     let packed8_0 = tiles::Tiles::<tiles8::TileQ8_0x8>::pack_tile(cols / 32, |r| q8_0.row(r));
+    let (_, q5_0) = weight(GgmlDType::Q5_0, QuantType::Q5_0, rows, cols);
+    let packed5_0 = tiles::Tiles::<tiles8::TileQ5_0x8>::pack_tile(cols / 32, |r| q5_0.row(r));
+    let (_, q4_1) = weight(GgmlDType::Q4_1, QuantType::Q4_1, rows, cols);
+    let packed4_1 = tiles::Tiles::<tiles8::TileQ4_1x8>::pack_tile(cols / 32, |r| q4_1.row(r));
     for r in 0..rows {
         let mut expected = vec![0f32; cols];
         q8_0.dequantize_row(r, &mut expected);
         let got: Vec<f32> = packed8_0.iter().flat_map(|t| t.dequantize_row(r)).collect();
         assert_eq!(got, expected, "Q8_0 row {r}");
+        q5_0.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed5_0.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q5_0 row {r}");
+        q4_1.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed4_1.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q4_1 row {r}");
     }
 }
 
@@ -402,6 +422,8 @@ fn avx2_tiled_products_equal_the_portable_reference_bit_for_bit() {
             (GgmlDType::Q4K, QuantType::Q4K),
             (GgmlDType::Q6K, QuantType::Q6K),
             (GgmlDType::Q8_0, QuantType::Q8_0),
+            (GgmlDType::Q5_0, QuantType::Q5_0),
+            (GgmlDType::Q4_1, QuantType::Q4_1),
         ] {
             let (_, w) = weight(dtype, ty, rows, cols);
             for threads in [1, 2] {
@@ -652,6 +674,10 @@ fn avx2_tile_speed() {
         (GgmlDType::Q6K, QuantType::Q6K, 1536, 8960),
         // qwen2.5-coder-0.5b's feed-forward shapes.
         (GgmlDType::Q8_0, QuantType::Q8_0, 4864, 896),
+        (GgmlDType::Q5_0, QuantType::Q5_0, 4864, 896),
+        (GgmlDType::Q5_0, QuantType::Q5_0, 896, 4864),
+        // SmolLM2-135m's (Q4_1).
+        (GgmlDType::Q4_1, QuantType::Q4_1, 1536, 576),
     ] {
         let (_, file_blocks) = weight(dtype, ty, rows, cols);
         let tiled = mm.prepare(file_blocks.clone(), Usage::Batched).unwrap();
