@@ -18,7 +18,7 @@ use candle_core::quantized::GgmlDType;
 
 use super::blocks::{self, ActivationFormat, Block8x32, BlockQ8K, QuantType, QK32, QK_K};
 use super::tiles::{TileQ4K, TileQ6K, TILE_ROWS};
-use super::tiles8::{TileQ4Kx8, TileQ6Kx8};
+use super::tiles8::{TileQ4Kx8, TileQ4_1x8, TileQ5_0x8, TileQ6Kx8, TileQ8_0x8};
 #[cfg(target_arch = "x86_64")]
 use super::x86;
 use super::{Activations, MatMul, ProductKernel, QWeight, Tiled, Usage};
@@ -108,6 +108,9 @@ impl BlockFormat for Q4_1 {
     unsafe fn dot_avx2<const R: usize>(w: &[u8], rows: [&[Self::Act]; R]) -> [f32; R] {
         x86::dot_q4_1(w, rows)
     }
+    fn tile(mm: &MatMul, w: &QWeight, kernel: ProductKernel, usage: Usage) -> Option<Tiled> {
+        tile_x8::<TileQ4_1x8>(mm, w, kernel, usage).map(Tiled::Q4_1x8)
+    }
 }
 
 /// Q5_0: 5-bit with per-block scale.
@@ -142,6 +145,9 @@ impl BlockFormat for Q5_0 {
     unsafe fn dot_avx2<const R: usize>(w: &[u8], rows: [&[Self::Act]; R]) -> [f32; R] {
         x86::dot_q5_0(w, rows)
     }
+    fn tile(mm: &MatMul, w: &QWeight, kernel: ProductKernel, usage: Usage) -> Option<Tiled> {
+        tile_x8::<TileQ5_0x8>(mm, w, kernel, usage).map(Tiled::Q5_0x8)
+    }
 }
 
 /// Q8_0: 8-bit with per-block scale.
@@ -175,6 +181,22 @@ impl BlockFormat for Q8_0 {
     unsafe fn dot_avx2<const R: usize>(w: &[u8], rows: [&[Self::Act]; R]) -> [f32; R] {
         x86::dot_q8_0(w, rows)
     }
+    fn tile(mm: &MatMul, w: &QWeight, kernel: ProductKernel, usage: Usage) -> Option<Tiled> {
+        tile_x8::<TileQ8_0x8>(mm, w, kernel, usage).map(Tiled::Q8_0x8)
+    }
+}
+
+/// `w` in 8-row tiles `T` on the `avx2` path, for products of several
+/// input rows and decoding alike. Not for matrices used with single rows
+/// only (the output projection): those stream the file's blocks about as
+/// fast, and repacking them would slow loading.
+fn tile_x8<T: super::tiles::Tile>(
+    mm: &MatMul,
+    w: &QWeight,
+    kernel: ProductKernel,
+    usage: Usage,
+) -> Option<super::tiles::Tiles<T>> {
+    (kernel == ProductKernel::Avx2 && usage == Usage::Batched).then(|| mm.pack::<T>(w))
 }
 
 /// Q4_K: 4-bit K-quant, super-blocks of 256 in 8 sub-blocks of 32 with

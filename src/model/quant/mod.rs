@@ -13,12 +13,13 @@
 //!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
 //!   about the size of the file's blocks, whose products advance 16 outputs
 //!   per instruction; the file pages they came from are released.
-//! - `avx2` (AVX2/FMA/F16C, module `x86`): the same matrices in tiles of 8
-//!   rows ([`tiles8`]), whose products advance 8 outputs per `vpmaddubsw`
-//!   and give the portable path's results bit for bit; everything else
-//!   (also on `avx512`) by dot products on the file's own blocks, up to
-//!   four input rows per pass over a weight row. Activations are quantized
-//!   eight values at a time.
+//! - `avx2` (AVX2/FMA/F16C, module `x86`): the same matrices, and those of
+//!   the 32-value formats (Q8_0, Q5_0, Q4_1) not used with single rows
+//!   only, in tiles of 8 rows ([`tiles8`]), whose products advance 8
+//!   outputs per `vpmaddubsw` and give the portable path's results bit for
+//!   bit; everything else (also the 32-value formats on `avx512`) by dot
+//!   products on the file's own blocks, up to four input rows per pass over
+//!   a weight row. Activations are quantized eight values at a time.
 //! - `portable` ([`blocks`]): the fallback and the reference the SIMD code
 //!   is tested against.
 //!
@@ -45,7 +46,7 @@ pub use blocks::{ActivationFormat, QuantType};
 use blocks::{Block8x32, BlockQ8K};
 use formats::FormatKernels;
 use tiles::{Tile, TileQ4K, TileQ6K, Tiles, TILE_ROWS};
-use tiles8::{TileQ4Kx8, TileQ6Kx8};
+use tiles8::{TileQ4Kx8, TileQ4_1x8, TileQ5_0x8, TileQ6Kx8, TileQ8_0x8};
 
 /// Where a weight matrix's bytes live.
 #[derive(Debug, Clone)]
@@ -197,6 +198,9 @@ enum Tiled {
     Q6K(Tiles<TileQ6K>),
     Q4Kx8(Tiles<TileQ4Kx8>),
     Q6Kx8(Tiles<TileQ6Kx8>),
+    Q8_0x8(Tiles<TileQ8_0x8>),
+    Q5_0x8(Tiles<TileQ5_0x8>),
+    Q4_1x8(Tiles<TileQ4_1x8>),
 }
 
 /// Which products a matrix takes part in, for choosing its layout.
@@ -232,8 +236,9 @@ impl Arch {
 pub enum ProductKernel {
     /// kurz's scalar loops ([`blocks`]), the reference.
     Reference,
-    /// kurz's AVX2 code: Q4_K/Q6_K tiles of 8 rows ([`tiles8`]), dot
-    /// products on the file's blocks for the other formats.
+    /// kurz's AVX2 code: tiles of 8 rows ([`tiles8`]) for every format,
+    /// dot products on the file's blocks for matrices used with single rows
+    /// only (except Q4_K's).
     Avx2,
     /// kurz's AVX-512 VNNI tiles of 16 rows ([`tiles`]) for Q4_K/Q6_K, the
     /// AVX2 dot products for the rest.
@@ -372,8 +377,8 @@ impl MatMul {
     /// for prompt processing, are rearranged into tiles (in parallel) and
     /// their file pages released: on the `avx512` path in tiles of 16 rows
     /// (whole tiles only), on the `avx2` path in tiles of 8 (the last one
-    /// padded with zero rows). Everything else runs from the file's own
-    /// layout.
+    /// padded with zero rows), there also those of the 32-value formats
+    /// used for prompts. Everything else runs from the file's own layout.
     pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
         if w.tiles.is_some() || w.candle.is_some() {
             return Ok(w);
@@ -408,7 +413,7 @@ impl MatMul {
     }
 
     fn pack<T: Tile>(&self, w: &QWeight) -> Tiles<T> {
-        let blocks_per_row = w.cols / blocks::QK_K;
+        let blocks_per_row = w.cols / T::ELEMS;
         let mut tiles = vec![T::empty(); w.rows.div_ceil(T::ROWS) * blocks_per_row];
         self.pool.install(|| {
             tiles
@@ -548,13 +553,31 @@ impl MatMul {
     ) {
         let blocks_per_row = w.cols / w.ty.activation_format().block_elems();
         #[cfg(target_arch = "x86_64")]
-        if let (Some(tiled), Activations::K(acts)) = (&w.tiles, acts) {
+        if let Some(tiled) = &w.tiles {
             let cpu = self.cpu;
-            match &**tiled {
-                Tiled::Q4K(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
-                Tiled::Q6K(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
-                Tiled::Q4Kx8(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
-                Tiled::Q6Kx8(tiles) => fill_tiles(cpu, tiles, acts, rows, inputs, out),
+            match (&**tiled, acts) {
+                (Tiled::Q4K(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q6K(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q4Kx8(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q6Kx8(tiles), Activations::K(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q8_0x8(tiles), Activations::B32(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q5_0x8(tiles), Activations::B32(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                (Tiled::Q4_1x8(tiles), Activations::B32(a)) => {
+                    fill_tiles(cpu, tiles, a, rows, inputs, out)
+                }
+                _ => unreachable!("tiles quantize their inputs to their own format"),
             }
             return;
         }
@@ -621,7 +644,7 @@ fn transpose_into(out_t: &[f32], m: usize, n: usize, out: &mut [f32]) {
 fn fill_tiles<T: x86::TileGemm>(
     cpu: CpuKernels,
     tiles: &Tiles<T>,
-    acts: &[BlockQ8K],
+    acts: &[T::Act],
     rows: Range<usize>,
     inputs: Range<usize>,
     mut out: Region<'_>,

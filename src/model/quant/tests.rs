@@ -309,7 +309,7 @@ fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
 }
 
 #[test]
-fn avx2_tiles_k_quant_matrices_of_any_row_count() {
+fn avx2_tiles_matrices_of_any_row_count() {
     let Ok(avx2) = CpuKernels::new(Isa::Avx2) else {
         eprintln!("skipped: this CPU cannot run the avx2 kernels");
         return;
@@ -320,6 +320,9 @@ fn avx2_tiles_k_quant_matrices_of_any_row_count() {
         match mm.prepare(w, usage).unwrap().tiles.as_deref() {
             Some(Tiled::Q4Kx8(t)) => Some(t.tiles.len()),
             Some(Tiled::Q6Kx8(t)) => Some(t.tiles.len()),
+            Some(Tiled::Q8_0x8(t)) => Some(t.tiles.len()),
+            Some(Tiled::Q5_0x8(t)) => Some(t.tiles.len()),
+            Some(Tiled::Q4_1x8(t)) => Some(t.tiles.len()),
             Some(other) => panic!("avx2 made {other:?}"),
             None => None,
         }
@@ -341,9 +344,22 @@ fn avx2_tiles_k_quant_matrices_of_any_row_count() {
         tiled(GgmlDType::Q6K, QuantType::Q6K, 16, Usage::SingleRow),
         None
     );
+    // 32-value formats: 8 blocks of 32 per row of 256.
     assert_eq!(
         tiled(GgmlDType::Q8_0, QuantType::Q8_0, 16, Usage::Batched),
+        Some(16)
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q8_0, QuantType::Q8_0, 16, Usage::SingleRow),
         None
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q5_0, QuantType::Q5_0, 9, Usage::Batched),
+        Some(16)
+    );
+    assert_eq!(
+        tiled(GgmlDType::Q4_1, QuantType::Q4_1, 3, Usage::Batched),
+        Some(8)
     );
 }
 
@@ -365,6 +381,29 @@ fn avx2_tiles_hold_the_same_weights() {
     }
 }
 
+#[test]
+fn avx2_tiles_of_32_value_blocks_hold_the_same_weights() {
+    let (rows, cols) = (8, 96);
+    let (_, q8_0) = weight(GgmlDType::Q8_0, QuantType::Q8_0, rows, cols);
+    let packed8_0 = tiles::Tiles::<tiles8::TileQ8_0x8>::pack_tile(cols / 32, |r| q8_0.row(r));
+    let (_, q5_0) = weight(GgmlDType::Q5_0, QuantType::Q5_0, rows, cols);
+    let packed5_0 = tiles::Tiles::<tiles8::TileQ5_0x8>::pack_tile(cols / 32, |r| q5_0.row(r));
+    let (_, q4_1) = weight(GgmlDType::Q4_1, QuantType::Q4_1, rows, cols);
+    let packed4_1 = tiles::Tiles::<tiles8::TileQ4_1x8>::pack_tile(cols / 32, |r| q4_1.row(r));
+    for r in 0..rows {
+        let mut expected = vec![0f32; cols];
+        q8_0.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed8_0.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q8_0 row {r}");
+        q5_0.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed5_0.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q5_0 row {r}");
+        q4_1.dequantize_row(r, &mut expected);
+        let got: Vec<f32> = packed4_1.iter().flat_map(|t| t.dequantize_row(r)).collect();
+        assert_eq!(got, expected, "Q4_1 row {r}");
+    }
+}
+
 /// Whether `a` and `b` hold the same bits.
 fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
@@ -382,6 +421,9 @@ fn avx2_tiled_products_equal_the_portable_reference_bit_for_bit() {
         for (dtype, ty) in [
             (GgmlDType::Q4K, QuantType::Q4K),
             (GgmlDType::Q6K, QuantType::Q6K),
+            (GgmlDType::Q8_0, QuantType::Q8_0),
+            (GgmlDType::Q5_0, QuantType::Q5_0),
+            (GgmlDType::Q4_1, QuantType::Q4_1),
         ] {
             let (_, w) = weight(dtype, ty, rows, cols);
             for threads in [1, 2] {
@@ -616,7 +658,7 @@ fn process_cpu_seconds() -> f64 {
 /// file's blocks (the `avx2` path before tiles), in CPU time on one thread
 /// (so other work on the machine disturbs it less than wall time), the
 /// least of alternating repeats, on the shapes of qwen2.5-coder-1.5b's
-/// feed-forward matrices. Run by hand:
+/// feed-forward matrices (and 0.5b's for the 32-value formats). Run by hand:
 /// `cargo test --release --lib avx2_tile_speed -- --ignored --nocapture`.
 #[test]
 #[ignore = "a measurement, not a test"]
@@ -630,6 +672,12 @@ fn avx2_tile_speed() {
     for (dtype, ty, rows, cols) in [
         (GgmlDType::Q4K, QuantType::Q4K, 8960, 1536),
         (GgmlDType::Q6K, QuantType::Q6K, 1536, 8960),
+        // qwen2.5-coder-0.5b's feed-forward shapes.
+        (GgmlDType::Q8_0, QuantType::Q8_0, 4864, 896),
+        (GgmlDType::Q5_0, QuantType::Q5_0, 4864, 896),
+        (GgmlDType::Q5_0, QuantType::Q5_0, 896, 4864),
+        // SmolLM2-135m's (Q4_1).
+        (GgmlDType::Q4_1, QuantType::Q4_1, 1536, 576),
     ] {
         let (_, file_blocks) = weight(dtype, ty, rows, cols);
         let tiled = mm.prepare(file_blocks.clone(), Usage::Batched).unwrap();

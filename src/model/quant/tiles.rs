@@ -254,8 +254,10 @@ pub struct Tiles<T> {
 
 /// A tile type and how to fill it from GGML blocks.
 pub trait Tile: Clone + Send + Sync {
-    /// Bytes of one GGML super-block.
+    /// Bytes of one GGML block (a super-block for the K-quants).
     const BLOCK_BYTES: usize;
+    /// Weights per block and row.
+    const ELEMS: usize = QK_K;
     /// Matrix rows in a tile.
     const ROWS: usize;
     /// An all-zero tile.

@@ -1,4 +1,5 @@
-//! K-quant weights rearranged in tiles of 8 rows for AVX2 (no AVX-512).
+//! Weights rearranged in tiles of 8 rows for AVX2 (no AVX-512): the
+//! K-quants' super-blocks and the 32-value blocks of Q8_0, Q5_0 and Q4_1.
 //!
 //! A 256-bit register holds four consecutive values of each of 8 rows, so
 //! one `vpmaddubsw` against four input bytes (broadcast) advances all 8
@@ -19,7 +20,7 @@
 //! 0–3, bytes 4–7 sub-block `2p + 1` of rows 0–3, bytes 8–15 the same for
 //! rows 4–7 ([`scale_byte`]).
 
-use super::blocks::{q4k_scales_mins, q6k_quants, QK_K};
+use super::blocks::{q4k_scales_mins, q5_0_quants, q6k_quants, QK32, QK_K};
 use super::tiles::Tile;
 
 /// Rows in an AVX2 tile.
@@ -191,6 +192,176 @@ impl TileQ6Kx8 {
     }
 }
 
+/// One 32-value Q8_0 block of 8 rows: exactly the file's 8 × 34 bytes.
+#[derive(Clone)]
+#[repr(C)]
+pub struct TileQ8_0x8 {
+    /// `[group of 4 values (8)][row (8)][4 bytes]`: byte `j` of a row in
+    /// group `g` holds value `4g + j`.
+    pub qs: [[i8; 32]; QK32 / 4],
+    /// Per-row block scales, f16 bits.
+    pub d: [u16; ROWS8],
+}
+
+impl TileQ8_0x8 {
+    /// Copies block `block` (34 bytes, GGML layout) into row `row`.
+    fn set_row(&mut self, row: usize, block: &[u8]) {
+        self.d[row] = u16::from_le_bytes([block[0], block[1]]);
+        for (group, four) in self.qs.iter_mut().zip(block[2..34].chunks_exact(4)) {
+            for (j, &q) in four.iter().enumerate() {
+                group[4 * row + j] = q as i8;
+            }
+        }
+    }
+
+    /// The 32 dequantized values of row `row` (tests).
+    #[cfg(test)]
+    pub fn dequantize_row(&self, row: usize) -> [f32; QK32] {
+        let d = half::f16::from_bits(self.d[row]).to_f32();
+        std::array::from_fn(|e| d * self.qs[e / 4][4 * row + e % 4] as f32)
+    }
+}
+
+impl Tile for TileQ8_0x8 {
+    const BLOCK_BYTES: usize = 34;
+    const ELEMS: usize = QK32;
+    const ROWS: usize = ROWS8;
+    fn empty() -> Self {
+        Self {
+            qs: [[0; 32]; QK32 / 4],
+            d: [0; ROWS8],
+        }
+    }
+    fn fill_row(&mut self, row: usize, block: &[u8]) {
+        self.set_row(row, block)
+    }
+}
+
+/// The 4-bit values of a 32-value block (one row's, `0..16` each) into
+/// row `row` of `qs`: `[pair of groups of 4 values (4)][row (8)][4
+/// bytes]`, byte `j` of a row in pair `p` holding value `8p + j` (low
+/// nibble) and `8p + 4 + j` (high).
+fn set_nibbles(qs: &mut [[u8; 32]; QK32 / 8], row: usize, values: &[u8; QK32]) {
+    for (p, pair) in qs.iter_mut().enumerate() {
+        for j in 0..4 {
+            pair[4 * row + j] = values[8 * p + j] | values[8 * p + 4 + j] << 4;
+        }
+    }
+}
+
+/// Value `e` of row `row` of nibbles stored by [`set_nibbles`] (tests).
+#[cfg(test)]
+fn nibble(qs: &[[u8; 32]; QK32 / 8], row: usize, e: usize) -> u8 {
+    let byte = qs[e / 8][4 * row + e % 4];
+    if e % 8 < 4 {
+        byte & 0xF
+    } else {
+        byte >> 4
+    }
+}
+
+/// One 32-value Q5_0 block of 8 rows: exactly the file's 8 × 22 bytes.
+/// Values are stored unsigned (q + 16): their low four bits as nibbles,
+/// their fifth bits apart.
+#[derive(Clone)]
+#[repr(C)]
+pub struct TileQ5_0x8 {
+    /// The low four bits, placed by [`set_nibbles`].
+    pub qs: [[u8; 32]; QK32 / 8],
+    /// `[row (8)][4 bytes]`: bit `g` of byte `j` of a row is the fifth bit
+    /// of value `4g + j`.
+    pub qh: [u8; 32],
+    /// Per-row block scales, f16 bits.
+    pub d: [u16; ROWS8],
+}
+
+impl TileQ5_0x8 {
+    /// Copies block `block` (22 bytes, GGML layout) into row `row`.
+    fn set_row(&mut self, row: usize, block: &[u8]) {
+        self.d[row] = u16::from_le_bytes([block[0], block[1]]);
+        let values = q5_0_quants(block).map(|q| (q + 16) as u8);
+        set_nibbles(&mut self.qs, row, &values.map(|v| v & 0xF));
+        for j in 0..4 {
+            self.qh[4 * row + j] = (0..8).fold(0, |bits, g| bits | (values[4 * g + j] >> 4) << g);
+        }
+    }
+
+    /// The 32 dequantized values of row `row` (tests).
+    #[cfg(test)]
+    pub fn dequantize_row(&self, row: usize) -> [f32; QK32] {
+        let d = half::f16::from_bits(self.d[row]).to_f32();
+        std::array::from_fn(|e| {
+            let fifth = (self.qh[4 * row + e % 4] >> (e / 4)) & 1;
+            let q = (nibble(&self.qs, row, e) | fifth << 4) as i8 - 16;
+            d * q as f32
+        })
+    }
+}
+
+/// One 32-value Q4_1 block of 8 rows: exactly the file's 8 × 20 bytes.
+#[derive(Clone)]
+#[repr(C)]
+pub struct TileQ4_1x8 {
+    /// The 4-bit values, placed by [`set_nibbles`].
+    pub qs: [[u8; 32]; QK32 / 8],
+    /// Per-row block scales, f16 bits.
+    pub d: [u16; ROWS8],
+    /// Per-row block minimums, f16 bits.
+    pub m: [u16; ROWS8],
+}
+
+impl TileQ4_1x8 {
+    /// Copies block `block` (20 bytes, GGML layout) into row `row`.
+    fn set_row(&mut self, row: usize, block: &[u8]) {
+        self.d[row] = u16::from_le_bytes([block[0], block[1]]);
+        self.m[row] = u16::from_le_bytes([block[2], block[3]]);
+        // Byte j of the file holds value j (low nibble) and j + 16 (high).
+        let values: [u8; QK32] =
+            std::array::from_fn(|e| (block[4 + e % 16] >> (4 * (e / 16))) & 0xF);
+        set_nibbles(&mut self.qs, row, &values);
+    }
+
+    /// The 32 dequantized values of row `row` (tests).
+    #[cfg(test)]
+    pub fn dequantize_row(&self, row: usize) -> [f32; QK32] {
+        let f16 = |bits: u16| half::f16::from_bits(bits).to_f32();
+        let (d, m) = (f16(self.d[row]), f16(self.m[row]));
+        std::array::from_fn(|e| d * nibble(&self.qs, row, e) as f32 + m)
+    }
+}
+
+impl Tile for TileQ5_0x8 {
+    const BLOCK_BYTES: usize = 22;
+    const ELEMS: usize = QK32;
+    const ROWS: usize = ROWS8;
+    fn empty() -> Self {
+        Self {
+            qs: [[0; 32]; QK32 / 8],
+            qh: [0; 32],
+            d: [0; ROWS8],
+        }
+    }
+    fn fill_row(&mut self, row: usize, block: &[u8]) {
+        self.set_row(row, block)
+    }
+}
+
+impl Tile for TileQ4_1x8 {
+    const BLOCK_BYTES: usize = 20;
+    const ELEMS: usize = QK32;
+    const ROWS: usize = ROWS8;
+    fn empty() -> Self {
+        Self {
+            qs: [[0; 32]; QK32 / 8],
+            d: [0; ROWS8],
+            m: [0; ROWS8],
+        }
+    }
+    fn fill_row(&mut self, row: usize, block: &[u8]) {
+        self.set_row(row, block)
+    }
+}
+
 impl Tile for TileQ4Kx8 {
     const BLOCK_BYTES: usize = 144;
     const ROWS: usize = ROWS8;
@@ -224,6 +395,9 @@ mod tests {
             std::mem::size_of::<TileQ6Kx8>(),
             (ROWS8 * 210).next_multiple_of(32)
         );
+        assert_eq!(std::mem::size_of::<TileQ8_0x8>(), ROWS8 * 34);
+        assert_eq!(std::mem::size_of::<TileQ5_0x8>(), ROWS8 * 22);
+        assert_eq!(std::mem::size_of::<TileQ4_1x8>(), ROWS8 * 20);
     }
 
     #[test]

@@ -393,12 +393,15 @@ unsafe fn round_to_bytes(p: *const f32, scale: f32) -> __m256i {
 pub const MAX_TILE_ROWS: usize = TILE_ROWS;
 
 /// A tile format's product kernel: one row tile (all its super-blocks) ·
-/// `R` input rows in Q8_K, the tile's [`Tile::ROWS`] outputs for each row.
+/// `R` input rows ([`Self::Act`]), the tile's [`Tile::ROWS`] outputs for each row.
 pub trait TileGemm: Tile {
     /// Whether `cpu`'s path may run [`Self::gemm`]: the AVX-512 VNNI
     /// kernels of the 16-row tiles need `avx512`, the AVX2 kernels of the
     /// 8-row tiles `avx2` (which `avx512` includes).
     fn runs_on(cpu: CpuKernels) -> bool;
+
+    /// An input block (of the activation format of the tile's weights).
+    type Act;
 
     /// # Safety
     /// The CPU must have the features [`Self::runs_on`] asks of its path
@@ -406,7 +409,7 @@ pub trait TileGemm: Tile {
     /// as many blocks as `tiles` has tiles.
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],
-        rows: [&[BlockQ8K]; R],
+        rows: [&[Self::Act]; R],
     ) -> [[f32; MAX_TILE_ROWS]; R];
 }
 
@@ -414,6 +417,8 @@ impl TileGemm for TileQ4K {
     fn runs_on(cpu: CpuKernels) -> bool {
         cpu.avx512()
     }
+
+    type Act = BlockQ8K;
 
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],
@@ -427,6 +432,8 @@ impl TileGemm for TileQ6K {
     fn runs_on(cpu: CpuKernels) -> bool {
         cpu.avx512()
     }
+
+    type Act = BlockQ8K;
 
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],

@@ -13,8 +13,8 @@
 
 use std::arch::x86_64::*;
 
-use super::super::blocks::BlockQ8K;
-use super::super::tiles8::{TileQ4Kx8, TileQ6Kx8};
+use super::super::blocks::{Block8x32, BlockQ8K};
+use super::super::tiles8::{TileQ4Kx8, TileQ4_1x8, TileQ5_0x8, TileQ6Kx8, TileQ8_0x8};
 use super::{load, TileGemm, MAX_TILE_ROWS};
 use crate::model::kernels::CpuKernels;
 
@@ -61,6 +61,8 @@ impl TileGemm for TileQ4Kx8 {
         cpu.avx2()
     }
 
+    type Act = BlockQ8K;
+
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],
         rows: [&[BlockQ8K]; R],
@@ -73,6 +75,8 @@ impl TileGemm for TileQ6Kx8 {
     fn runs_on(cpu: CpuKernels) -> bool {
         cpu.avx2()
     }
+
+    type Act = BlockQ8K;
 
     unsafe fn gemm<const R: usize>(
         tiles: &[Self],
@@ -216,6 +220,177 @@ unsafe fn gemm_q6k_x8<const R: usize>(
             // y.d · d · sumi, as the scalar code.
             let yd = _mm256_set1_ps(rows[r][kb].d);
             let block = _mm256_mul_ps(_mm256_mul_ps(yd, d), _mm256_cvtepi32_ps(exact));
+            acc[r] = _mm256_add_ps(acc[r], block);
+        }
+    }
+    store(acc)
+}
+
+impl TileGemm for TileQ8_0x8 {
+    fn runs_on(cpu: CpuKernels) -> bool {
+        cpu.avx2()
+    }
+
+    type Act = Block8x32;
+
+    unsafe fn gemm<const R: usize>(
+        tiles: &[Self],
+        rows: [&[Block8x32]; R],
+    ) -> [[f32; MAX_TILE_ROWS]; R] {
+        gemm_q8_0_x8(tiles, rows)
+    }
+}
+
+/// Σ over a 32-value block of signed weights `w` (8 groups of four values
+/// of each of the 8 rows, as whole bytes; their magnitudes `abs`) times the
+/// input bytes `y`: one exact 32-bit sum per row. `vpmaddubsw` takes an
+/// unsigned operand, so the weights' signs move to the inputs (which the
+/// quantizer keeps in −127..=127, so negating one never overflows): each
+/// product pair is at most 2 · 128 · 127 = 32,512, exact in i16.
+#[inline(always)]
+unsafe fn signed_block_sums(w: &[__m256i; 8], abs: &[__m256i; 8], y: *const i8) -> __m256i {
+    let ones = _mm256_set1_epi16(1);
+    let mut sum = _mm256_setzero_si256();
+    for g in 0..8 {
+        let signed = _mm256_sign_epi8(broadcast_i32(y, 4 * g), w[g]);
+        let pairs = _mm256_maddubs_epi16(abs[g], signed);
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(pairs, ones));
+    }
+    sum
+}
+
+/// Q8_0 tiles (one row tile: all its blocks) · Q8_0 inputs: the 8 outputs
+/// of the tile for each of `R` input rows, as
+/// [`blocks::dot_q8_0`](super::super::blocks::dot_q8_0) computes them.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn gemm_q8_0_x8<const R: usize>(
+    tiles: &[TileQ8_0x8],
+    rows: [&[Block8x32]; R],
+) -> [[f32; MAX_TILE_ROWS]; R] {
+    let mut acc = [_mm256_setzero_ps(); R];
+    for (kb, tile) in tiles.iter().enumerate() {
+        let w: [__m256i; 8] = std::array::from_fn(|g| load(tile.qs[g].as_ptr() as *const u8));
+        let abs = w.map(|w| _mm256_sign_epi8(w, w));
+        let d = f16x8(&tile.d);
+        for r in 0..R {
+            let y = &rows[r][kb];
+            let sumi = signed_block_sums(&w, &abs, y.qs.as_ptr());
+            // d · y.d · sumi, as the scalar code.
+            let block = _mm256_mul_ps(
+                _mm256_mul_ps(d, _mm256_set1_ps(y.d)),
+                _mm256_cvtepi32_ps(sumi),
+            );
+            acc[r] = _mm256_add_ps(acc[r], block);
+        }
+    }
+    store(acc)
+}
+
+impl TileGemm for TileQ5_0x8 {
+    fn runs_on(cpu: CpuKernels) -> bool {
+        cpu.avx2()
+    }
+
+    type Act = Block8x32;
+
+    unsafe fn gemm<const R: usize>(
+        tiles: &[Self],
+        rows: [&[Block8x32]; R],
+    ) -> [[f32; MAX_TILE_ROWS]; R] {
+        gemm_q5_0_x8(tiles, rows)
+    }
+}
+
+impl TileGemm for TileQ4_1x8 {
+    fn runs_on(cpu: CpuKernels) -> bool {
+        cpu.avx2()
+    }
+
+    type Act = Block8x32;
+
+    unsafe fn gemm<const R: usize>(
+        tiles: &[Self],
+        rows: [&[Block8x32]; R],
+    ) -> [[f32; MAX_TILE_ROWS]; R] {
+        gemm_q4_1_x8(tiles, rows)
+    }
+}
+
+/// The 8 groups of four 4-bit values of each row of a 32-value block
+/// (stored as [`tiles8`](super::super::tiles8)' nibbles), as whole bytes.
+#[inline(always)]
+unsafe fn nibble_groups(qs: &[[u8; 32]; 4]) -> [__m256i; 8] {
+    let m4 = _mm256_set1_epi8(0xF);
+    let mut groups = [_mm256_setzero_si256(); 8];
+    for (p, pair) in qs.iter().enumerate() {
+        let bytes = load(pair.as_ptr());
+        groups[2 * p] = _mm256_and_si256(bytes, m4);
+        groups[2 * p + 1] = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+    }
+    groups
+}
+
+/// Q5_0 tiles (one row tile) · Q8_0 inputs: the 8 outputs of the tile for
+/// each of `R` input rows, as
+/// [`blocks::dot_q5_0`](super::super::blocks::dot_q5_0) computes them.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn gemm_q5_0_x8<const R: usize>(
+    tiles: &[TileQ5_0x8],
+    rows: [&[Block8x32]; R],
+) -> [[f32; MAX_TILE_ROWS]; R] {
+    let minus16 = _mm256_set1_epi8(0xF0u8 as i8);
+    let mut acc = [_mm256_setzero_ps(); R];
+    for (kb, tile) in tiles.iter().enumerate() {
+        let qh = load(tile.qh.as_ptr());
+        let mut w = nibble_groups(&tile.qs);
+        for (g, w) in w.iter_mut().enumerate() {
+            // q − 16 as a signed byte: the nibble with bits 4–7 set where
+            // the fifth bit is clear (nibble − 16), left as is where set.
+            let bit = _mm256_set1_epi8((1u8 << g) as i8);
+            let set = _mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit);
+            *w = _mm256_or_si256(*w, _mm256_andnot_si256(set, minus16));
+        }
+        let abs = w.map(|w| _mm256_sign_epi8(w, w));
+        let d = f16x8(&tile.d);
+        for r in 0..R {
+            let y = &rows[r][kb];
+            let sumi = signed_block_sums(&w, &abs, y.qs.as_ptr());
+            // d · y.d · sumi, as the scalar code.
+            let scale = _mm256_mul_ps(d, _mm256_set1_ps(y.d));
+            acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(scale, _mm256_cvtepi32_ps(sumi)));
+        }
+    }
+    store(acc)
+}
+
+/// Q4_1 tiles (one row tile) · Q8_1 inputs: the 8 outputs of the tile for
+/// each of `R` input rows, as
+/// [`blocks::dot_q4_1`](super::super::blocks::dot_q4_1) computes them.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn gemm_q4_1_x8<const R: usize>(
+    tiles: &[TileQ4_1x8],
+    rows: [&[Block8x32]; R],
+) -> [[f32; MAX_TILE_ROWS]; R] {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); R];
+    for (kb, tile) in tiles.iter().enumerate() {
+        let w = nibble_groups(&tile.qs);
+        let (d, m) = (f16x8(&tile.d), f16x8(&tile.m));
+        for r in 0..R {
+            let y = &rows[r][kb];
+            let yq = y.qs.as_ptr();
+            // 16 products of values ≤ 15 and inputs ≥ −128 per row and
+            // 16-bit lane: at most 16 · 15 · 128 = 30,720, exact in i16.
+            let mut sum16 = _mm256_setzero_si256();
+            for (g, &w) in w.iter().enumerate() {
+                let pairs = _mm256_maddubs_epi16(w, broadcast_i32(yq, 4 * g));
+                sum16 = _mm256_add_epi16(sum16, pairs);
+            }
+            let sumi = _mm256_madd_epi16(sum16, ones);
+            // d · y.d · sumi + m · y.s, as the scalar code.
+            let scale = _mm256_mul_ps(d, _mm256_set1_ps(y.d));
+            let scaled = _mm256_mul_ps(scale, _mm256_cvtepi32_ps(sumi));
+            let block = _mm256_add_ps(scaled, _mm256_mul_ps(m, _mm256_set1_ps(y.s)));
             acc[r] = _mm256_add_ps(acc[r], block);
         }
     }
