@@ -60,7 +60,15 @@ fn tensor_path(path: &Path, device: &Device) -> Transformer {
     let mut file = std::fs::File::open(path).unwrap();
     let content = gguf::read_content(&mut file).unwrap();
     let threads = tensor_threads();
-    Transformer::from_gguf(&content, &mut file, device, None, threads, CpuKernels::best()).unwrap()
+    Transformer::from_gguf(
+        &content,
+        &mut file,
+        device,
+        None,
+        threads,
+        CpuKernels::best(),
+    )
+    .unwrap()
 }
 
 fn prompt(model: &Model) -> Vec<u32> {
@@ -127,7 +135,10 @@ fn greedy(transformer: &Transformer, prompt: &[u32], stops: &[u32]) -> (Vec<f32>
 fn compare(test: &str, path: &Path, candidate: &Transformer) {
     let reference = Model::load(path, &Device::Cpu).unwrap();
     assert!(reference.transformer().cpu_kernels().is_some());
-    assert!(candidate.cpu_kernels().is_none(), "{test}: the candidate must be the tensor path");
+    assert!(
+        candidate.cpu_kernels().is_none(),
+        "{test}: the candidate must be the tensor path"
+    );
     let tokens = prompt(&reference);
     let stops = reference.stop_tokens();
     let (want_first, want) = greedy(reference.transformer(), &tokens, stops);
@@ -138,12 +149,18 @@ fn compare(test: &str, path: &Path, candidate: &Transformer) {
         .zip(&got_first)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
-    assert!(worst <= LOGIT_TOLERANCE, "{test}: logits differ by up to {worst}");
+    assert!(
+        worst <= LOGIT_TOLERANCE,
+        "{test}: logits differ by up to {worst}"
+    );
 
     let tokens_of = |steps: &[Step]| steps.iter().map(|s| s.token).collect::<Vec<_>>();
     for (i, (w, g)) in want.iter().zip(&got).enumerate() {
         if w.margin < CLEAR_MARGIN {
-            let _ = writeln!(std::io::stderr(), "{test}: compared {i} tokens (then a near tie)");
+            let _ = writeln!(
+                std::io::stderr(),
+                "{test}: compared {i} tokens (then a near tie)"
+            );
             return;
         }
         assert_eq!(
@@ -154,7 +171,11 @@ fn compare(test: &str, path: &Path, candidate: &Transformer) {
             tokens_of(&got)
         );
     }
-    assert_eq!(want.len(), got.len(), "{test}: the answers end at different steps");
+    assert_eq!(
+        want.len(),
+        got.len(),
+        "{test}: the answers end at different steps"
+    );
     assert!(!want.is_empty());
 }
 
@@ -184,12 +205,19 @@ fn smollm2_tensor_path_on_the_cpu_gives_the_kernels_answer() {
 fn qwen2_small_tensor_path_on_the_cpu_gives_the_kernels_answer() {
     let path = common::qwen_small_model();
     let candidate = tensor_path(&path, &Device::Cpu);
-    compare("qwen2.5-coder-0.5b tensor path on the CPU", &path, &candidate);
+    compare(
+        "qwen2.5-coder-0.5b tensor path on the CPU",
+        &path,
+        &candidate,
+    );
 }
 
 #[test]
 fn smollm2_greedy_tokens_equal_on_gpu_and_cpu() {
-    on_gpu("smollm2_greedy_tokens_equal_on_gpu_and_cpu", &common::test_model());
+    on_gpu(
+        "smollm2_greedy_tokens_equal_on_gpu_and_cpu",
+        &common::test_model(),
+    );
 }
 
 #[test]

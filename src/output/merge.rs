@@ -560,6 +560,7 @@ mod tests {
                 sha256: "bb".repeat(32),
                 sha256_from: None,
                 kernels: None,
+                device: None,
             },
             params: json!({"task": "summarize", "max_words": max_words}),
             prompt_tokens: 1,

@@ -415,6 +415,7 @@ pub(crate) mod tests {
                 sha256: "bb".repeat(32),
                 sha256_from: None,
                 kernels: None,
+                device: None,
             },
             params: json!({}),
             prompt_tokens: 10,
