@@ -23,12 +23,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::input::{extract_bytes, read_source_until, Document, InputError, InputItem};
+use crate::input::{
+    escape_name, extract_bytes, read_source_until, Document, InputError, InputItem,
+};
 use crate::model::{KvCache, Model, ModelError};
 use crate::output::{
     relative_output_path, remove_temp_leftovers, render, sha256_hex, write_under, Format,
     LockError, ManifestEntry, ManifestWriter, ModelRef, OutputLock, RenderedDoc, ResumeIndex,
-    Status, LOCK_FILE_NAME, MANIFEST_FILE_NAME, TEMP_PREFIX,
+    Status, LOCK_FILE_NAME, MANIFEST_FILE_NAME, ROOT_FIELD, TEMP_PREFIX,
 };
 use crate::progress::Progress;
 use crate::shard::{lock_output, part_path, plan_path, write_plan, Shard, SHARDS_DIR, SLURM_DIR};
@@ -138,6 +140,11 @@ pub struct BatchConfig {
     /// own part, `.kurz-shards/K-of-N.jsonl`, and its plan is written
     /// first (see [`crate::shard`]); `inputs` are already its share.
     pub shard: Option<Shard>,
+    /// The input root output paths are relative to (see
+    /// [`crate::input::root`]), recorded in every manifest row as `root`;
+    /// `None` for an output folder kept in the layout of kurz before the
+    /// root existed (paths as given).
+    pub input_root: Option<PathBuf>,
 }
 
 /// Why a batch could not run, or could not go on.
@@ -826,7 +833,12 @@ impl Worker<'_> {
             warnings: Vec::new(),
             task: self.config.task.name().to_string(),
             finished_at: String::new(),
-            extra: serde_json::Map::new(),
+            extra: self
+                .config
+                .input_root
+                .iter()
+                .map(|root| (ROOT_FIELD.to_string(), json!(escape_name(root.as_os_str()))))
+                .collect(),
         }
     }
 }

@@ -11,9 +11,10 @@ use kurz::task::prompt::PromptStyle;
 /// Summarize and translate German articles into English, offline, with a
 /// local GGUF model.
 ///
-/// kurz walks files and folders (.txt, .md, .markdown, .html, .htm), writes
-/// one English result per input under the output directory (mirroring the
-/// input tree) and a machine-readable manifest (manifest.jsonl). Reruns skip
+/// kurz walks files and folders (.txt, .md, .html, .pdf, .docx, .odt, .eml,
+/// RSS/Atom/JSON feeds), writes one English result per input under the
+/// output directory (mirroring the input tree below the folder the inputs
+/// share) and a machine-readable manifest (manifest.jsonl). Reruns skip
 /// inputs that are already done.
 #[derive(Debug, Parser)]
 #[command(name = "kurz", version, propagate_version = true, max_term_width = 100)]
@@ -457,6 +458,13 @@ pub struct RunArgs {
     /// here (Slurm array task ids then are the shard numbers 1..N).
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+
+    /// Results mirror the inputs relative to this folder [default: the
+    /// deepest folder holding every PATH, or the root an earlier run of the
+    /// output folder recorded, when it holds every PATH]. Pin it to keep
+    /// outputs where they are when PATHs are added later.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
 }
 
 /// Which model to use and where models are kept.

@@ -28,7 +28,7 @@ use super::EXIT_SOME_FAILED;
 use crate::cli::BenchArgs;
 use crate::outln;
 use kurz::generate::{generate, GenerateOptions, Generation, Sampling};
-use kurz::input::{discover, load_document, DiscoverOptions, InputItem};
+use kurz::input::{discover, load_document, DiscoverOptions, InputItem, READABLE_FORMATS};
 use kurz::model::Model;
 use kurz::task::prompt::PromptStyle;
 use kurz::task::summarize::{answer_token_budget, whole_article_prompt};
@@ -165,7 +165,7 @@ fn find_inputs(args: &BenchArgs) -> Result<Vec<InputItem>> {
         ));
     }
     if discovery.inputs.is_empty() {
-        bail!("no input files found (kurz reads .txt, .md, .markdown, .html and .htm files)");
+        bail!("no input files found (kurz reads {READABLE_FORMATS})");
     }
     Ok(discovery.inputs)
 }

@@ -1,7 +1,7 @@
 //! `kurz summarize` and `kurz translate`: discover inputs, load the model
 //! once, run the batch, map the outcome to an exit status.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -10,10 +10,11 @@ use super::EXIT_SOME_FAILED;
 use crate::cli::{ModelArgs, RunArgs, SummarizeArgs, TranslateArgs};
 use kurz::batch::{run_batch_locked, BatchConfig, BatchError, BatchReport, Task};
 use kurz::generate::Sampling;
-use kurz::input::{discover, DiscoverOptions, InputItem};
+use kurz::input::root::{common_root, contains_all, pinned_root, set_output_stems};
+use kurz::input::{discover, DiscoverOptions, InputItem, READABLE_FORMATS};
 use kurz::model::Model;
 use kurz::output::manifest::Sha256From;
-use kurz::output::{sha256_file, ModelRef};
+use kurz::output::{sha256_file, ModelRef, RecordedRoot, ResumeIndex};
 use kurz::progress::{Progress, TransferProgress, Verbosity};
 use kurz::registry::{resolve_model, ModelCache, PullOptions, Registry, ResolvedModel};
 use kurz::shard::{lock_output, select, write_plan, Shard, ShardSpec};
@@ -96,6 +97,7 @@ fn run_task(
     let progress = Progress::new(verbosity);
     let shard = shard_of_run(run)?;
     let mut inputs = find_inputs(run, output, &progress)?;
+    let input_root = place_outputs(run, output, &mut inputs, &progress)?;
     // Locked before the model loads, so a second run fails at once.
     let lock = lock_output(output, shard)?;
     if let Some(shard) = shard {
@@ -153,6 +155,7 @@ fn run_task(
         interrupt: interrupt.clone(),
         timeout_per_file: run.timeout_per_file,
         shard,
+        input_root,
     };
     let report = match run_batch_locked(&model, &model_ref, &inputs, &config, &progress, &lock) {
         Ok(report) => report,
@@ -258,7 +261,7 @@ fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<
     let inputs = without_outputs(discovery.inputs, output);
     if inputs.is_empty() {
         bail!(
-            "no input files found in {} (kurz reads .txt, .md, .markdown, .html, .htm, .pdf, .docx, .odt and .eml files, and RSS/Atom/JSON feeds)",
+            "no input files found in {} (kurz reads {READABLE_FORMATS})",
             run.paths
                 .iter()
                 .map(|p| p.display().to_string())
@@ -267,6 +270,59 @@ fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<
         );
     }
     Ok(inputs)
+}
+
+/// Chooses the input root the outputs mirror (see [`kurz::input::root`])
+/// and gives every input its output stem below it. `--root` wins;
+/// otherwise the root an earlier run of `output` recorded is kept when it
+/// holds every input, so adding an argument moves no finished output;
+/// otherwise the deepest folder holding every argument (the current folder
+/// for standard input alone). An output folder written by a kurz without
+/// input roots keeps its layout (paths as given): `None`.
+fn place_outputs(
+    run: &RunArgs,
+    output: &Path,
+    inputs: &mut [InputItem],
+    progress: &Progress,
+) -> Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    let root = match &run.root {
+        Some(root) => pinned_root(root, &cwd)?,
+        None => {
+            let computed = common_root(&run.paths, &cwd).unwrap_or_else(|| cwd.clone());
+            let recorded = ResumeIndex::load_all(output)
+                .map(|index| index.recorded_root())
+                .unwrap_or(RecordedRoot::Nothing);
+            match recorded {
+                RecordedRoot::AsGiven => {
+                    progress.note(&format!(
+                        "{} was written by an earlier kurz that mirrored input paths as given; \
+                         keeping that layout (use --root DIR or a new output folder for \
+                         paths relative to DIR)",
+                        output.display()
+                    ));
+                    return Ok(None);
+                }
+                RecordedRoot::Root(earlier) if contains_all(&earlier, inputs, &cwd) => earlier,
+                RecordedRoot::Root(earlier) => {
+                    if earlier != computed {
+                        progress.note(&format!(
+                            "results are placed below {} relative to {}, not to {} as in the \
+                             earlier run of this folder (not every input lies there); finished \
+                             inputs keep their files; pass --root to choose",
+                            output.display(),
+                            computed.display(),
+                            earlier.display()
+                        ));
+                    }
+                    computed
+                }
+                RecordedRoot::Nothing => computed,
+            }
+        }
+    };
+    set_output_stems(inputs, &root, &cwd)?;
+    Ok(Some(root))
 }
 
 /// Drops inputs that live inside the output directory (kurz's own results

@@ -21,6 +21,7 @@ mod feed;
 pub mod language;
 mod office;
 mod pdf;
+pub mod root;
 #[cfg(test)]
 mod tests_support;
 
@@ -43,6 +44,11 @@ pub const SUPPORTED_EXTENSIONS: [&str; 14] = [
     "txt", "md", "markdown", "html", "htm", "pdf", "docx", "odt", "eml", "rss", "atom", "xml",
     "json", "feed",
 ];
+
+/// What kurz reads, in words, for messages such as "no input files found
+/// (kurz reads …)".
+pub const READABLE_FORMATS: &str = ".txt, .md, .markdown, .html, .htm, .pdf, .docx, .odt and \
+.eml files, and RSS/Atom/JSON feeds";
 
 /// The `--max-bytes` default (2 MiB), used where no limit is given.
 pub const DEFAULT_MAX_BYTES: u64 = 2 * 1024 * 1024;

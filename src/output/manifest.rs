@@ -114,6 +114,31 @@ pub struct ManifestEntry {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Manifest field holding the input root of the run that wrote a row
+/// (absolute, escaped like input paths; see [`crate::input::root`]). Rows
+/// written by kurz before it had input roots lack it: their outputs mirror
+/// the paths as given.
+pub const ROOT_FIELD: &str = "root";
+
+impl ManifestEntry {
+    /// The input root recorded in this row ([`ROOT_FIELD`]), if any.
+    pub fn root(&self) -> Option<&str> {
+        self.extra.get(ROOT_FIELD)?.as_str()
+    }
+}
+
+/// The output layout an output folder's manifest records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordedRoot {
+    /// No row yet (or only skipped rows).
+    Nothing,
+    /// The latest row was written by a kurz without input roots: outputs
+    /// mirror the paths as given.
+    AsGiven,
+    /// The latest row's input root (an absolute path).
+    Root(PathBuf),
+}
+
 /// Path of `output` as stored in the manifest: relative to the directory that
 /// contains the manifest at `manifest_path` when it lies below it, otherwise
 /// unchanged.
@@ -322,6 +347,29 @@ impl ResumeIndex {
     /// All parsed entries in file order.
     pub fn entries(&self) -> &[ManifestEntry] {
         &self.entries
+    }
+
+    /// The layout of the latest row that processed an input (`ok` or
+    /// `error`, by `finished_at`): its input root, or
+    /// [`RecordedRoot::AsGiven`] when it has none. A recorded root that is
+    /// not an absolute path is not a root kurz wrote and counts as none.
+    pub fn recorded_root(&self) -> RecordedRoot {
+        let latest = self
+            .entries
+            .iter()
+            .filter(|e| e.status != Status::Skipped)
+            .reduce(|a, b| if b.finished_at >= a.finished_at { b } else { a });
+        let Some(entry) = latest else {
+            return RecordedRoot::Nothing;
+        };
+        match entry
+            .root()
+            .map(|r| PathBuf::from(crate::input::unescape_name(r)))
+        {
+            Some(root) if root.is_absolute() => RecordedRoot::Root(root),
+            Some(_) => RecordedRoot::Nothing,
+            None => RecordedRoot::AsGiven,
+        }
     }
 
     /// The latest finished (status `ok`) entry for `input` and `task`, if its
@@ -843,6 +891,47 @@ mod tests {
         assert!(idx
             .finished("summarize", "news/a.txt", &h, &m, &p)
             .is_none());
+    }
+
+    #[test]
+    fn the_recorded_root_is_the_latest_processing_rows() {
+        let at = |input: &str, status, when: &str, root: Option<&str>| {
+            let mut e = entry(input, status);
+            e.finished_at = when.into();
+            if let Some(root) = root {
+                e.extra.insert(ROOT_FIELD.into(), serde_json::json!(root));
+            }
+            e
+        };
+        let recorded = |rows: &[ManifestEntry]| {
+            let (_dir, path) = setup(rows);
+            ResumeIndex::load(&path).unwrap().recorded_root()
+        };
+        assert_eq!(recorded(&[]), RecordedRoot::Nothing);
+        // Rows of a kurz without roots: paths as given.
+        let old = at("a", Status::Ok, "2024-01-01T00:00:00Z", None);
+        assert_eq!(recorded(&[old.clone()]), RecordedRoot::AsGiven);
+        // The latest ok/error row decides, whatever the file order.
+        let new = at(
+            "b",
+            Status::Error,
+            "2024-02-01T00:00:00Z",
+            Some("/data/archiv"),
+        );
+        assert_eq!(
+            recorded(&[new.clone(), old.clone()]),
+            RecordedRoot::Root(PathBuf::from("/data/archiv"))
+        );
+        // Skipped rows copy an earlier row and do not count.
+        let skipped = at("a", Status::Skipped, "2024-03-01T00:00:00Z", None);
+        assert_eq!(
+            recorded(&[old.clone(), new, skipped.clone()]),
+            RecordedRoot::Root(PathBuf::from("/data/archiv"))
+        );
+        assert_eq!(recorded(&[skipped]), RecordedRoot::Nothing);
+        // A relative (hand-made) root is not one kurz wrote.
+        let odd = at("c", Status::Ok, "2024-04-01T00:00:00Z", Some("../../etc"));
+        assert_eq!(recorded(&[old, odd]), RecordedRoot::Nothing);
     }
 
     #[test]

@@ -18,5 +18,5 @@ pub use hash::{sha256_file, sha256_hex, to_hex};
 pub use lock::{LockError, OutputLock, LOCK_FILE_NAME};
 pub use manifest::{
     civil_from_days, format_rfc3339_utc, now_rfc3339, relative_output_path, ManifestEntry,
-    ManifestWriter, ModelRef, ResumeIndex, Status, MANIFEST_FILE_NAME,
+    ManifestWriter, ModelRef, RecordedRoot, ResumeIndex, Status, MANIFEST_FILE_NAME, ROOT_FIELD,
 };
