@@ -910,7 +910,7 @@ mod tests {
         assert_eq!(recorded(&[]), RecordedRoot::Nothing);
         // Rows of a kurz without roots: paths as given.
         let old = at("a", Status::Ok, "2024-01-01T00:00:00Z", None);
-        assert_eq!(recorded(&[old.clone()]), RecordedRoot::AsGiven);
+        assert_eq!(recorded(std::slice::from_ref(&old)), RecordedRoot::AsGiven);
         // The latest ok/error row decides, whatever the file order.
         let new = at(
             "b",
