@@ -26,7 +26,8 @@
 //!   letter lower-cased ("Ampel-Koalition" also finds "Ampelkoalition"; the
 //!   reverse is not guessed), every word may carry a German inflection
 //!   ending (-s, -es, -n, -en, -e, -er, -ern, -ns: "Ampel-Koalitionen",
-//!   "des Bundestages"), and a word other than the last that ends like an
+//!   "des Bundestages"; the price: "Kurzarbeit" also finds "Kurzarbeiter"),
+//!   and a word other than the last that ends like an
 //!   adjective may swap that ending ("Deutscher Bundestag" finds "des
 //!   Deutschen Bundestages"). A hyphen is a boundary ("Bundesagentur-Chef"
 //!   names the agency); a longer compound is not ("Bundesagenturchef").
