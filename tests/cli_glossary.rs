@@ -57,8 +57,8 @@ impl Scratch {
     }
 
     /// `kurz TASK INPUT -o OUT --glossary GLOSSARY --model <test model> -q`
-    /// with private caches; the summary with 30 words, no guard, one
-    /// candidate (the guard's acceptance is tested in src/task/guard.rs).
+    /// with private caches; the summary with 30 words and one candidate
+    /// per guard round.
     fn run(&self, task: &str, input: &Path, out: &Path, glossary: &Path, model: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kurz"));
         cmd.current_dir(self.path("cwd"))
@@ -76,7 +76,7 @@ impl Scratch {
             .arg(model)
             .arg("-q");
         if task == "summarize" {
-            cmd.args(["--max-words", "30", "--no-guard", "--candidates", "1"]);
+            cmd.args(["--max-words", "30", "--candidates", "1"]);
         }
         cmd
     }
@@ -156,7 +156,19 @@ fn summarize_lists_the_entries_found_and_resumes_by_glossary() {
             ("Ampel-Koalition", "traffic-light coalition"),
         ]
     );
-    check_used(&entry, entry["summary"].as_str().expect("summary"));
+    let summary = entry["summary"].as_str().expect("summary");
+    check_used(&entry, summary);
+    // The guard ran and took the English it was given as supported.
+    assert!(entry["guard"].is_string(), "{entry}");
+    let unsupported = entry["unsupported"].to_string().to_lowercase();
+    for (_, en, used) in glossary_rows(&entry) {
+        for word in en.split([' ', '-']).filter(|_| used) {
+            assert!(
+                !unsupported.contains(&word.to_lowercase()),
+                "{word}: {entry}"
+            );
+        }
+    }
     let digest = entry["params"]["glossary_sha256"]
         .as_str()
         .expect("the glossary's digest in the params")
