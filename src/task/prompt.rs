@@ -471,6 +471,28 @@ mod tests {
     }
 
     #[test]
+    fn a_prompt_lists_only_the_entries_its_article_has() {
+        use crate::task::glossary::{Glossary, GlossaryFormat};
+        let glossary = Glossary::parse(
+            "Bundesagentur für Arbeit\tFederal Employment Agency\n\
+             Europäische Zentralbank\tEuropean Central Bank\n\
+             Ampel-Koalition\ttraffic-light coalition\n"
+                .as_bytes(),
+            GlossaryFormat::Tsv,
+            std::path::Path::new("g.tsv"),
+        )
+        .unwrap();
+        let article = "Die Ampelkoalitionen stritten über die Zahlen der Bundesagentur für Arbeit.";
+        let mut m = summary(PromptStyle::Rules, None, article, 40, &[]);
+        add_glossary(&mut m, glossary.select(article).terms.entries());
+        let user = &m[1].content;
+        assert!(user.contains("- Bundesagentur für Arbeit → Federal Employment Agency"));
+        assert!(user.contains("- Ampel-Koalition → traffic-light coalition"));
+        assert!(!user.contains("Central Bank"), "{user}");
+        assert!(user.find("Summarize this article") < user.find("Use these English names"));
+    }
+
+    #[test]
     fn translation_prompts_list_terms_before_the_labelled_text() {
         assert_eq!(
             translation_with_terms("Er kam.", &[]),
