@@ -36,9 +36,10 @@ use crate::progress::Progress;
 use crate::shard::{lock_output, part_path, plan_path, write_plan, Shard, SHARDS_DIR, SLURM_DIR};
 use crate::stop::{Abort, Interrupt, StopToken};
 use crate::sync::lock;
+use crate::task::glossary::{Glossary, Selection};
 use crate::task::guard::{GuardReport, Verdict};
 use crate::task::prompt::{PromptStyle, PROMPT_VERSION};
-use crate::task::{summarize, translate, SummaryOptions, TaskOutput, TranslateOptions};
+use crate::task::{summarize_with, translate_with, SummaryOptions, TaskOutput, TranslateOptions};
 
 /// The job to do on each document.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,21 +92,22 @@ impl Task {
         params
     }
 
-    /// Runs the task on one document; returns the text and the title to
-    /// give the output file (translations translate the title too).
+    /// Runs the task on one document with the glossary entries occurring
+    /// in it (`terms`); returns the text and the title to give the output
+    /// file (translations translate the title too).
     fn run(
         &self,
         model: &Model,
         cache: &mut KvCache,
         doc: &Document,
+        terms: &Glossary,
         stop: &StopToken,
     ) -> Result<(TaskOutput, Option<String>), ModelError> {
         match self {
-            Task::Summarize(options) => {
-                summarize(model, cache, doc, options, stop).map(|out| (out, doc.title.clone()))
-            }
+            Task::Summarize(options) => summarize_with(model, cache, doc, options, terms, stop)
+                .map(|out| (out, doc.title.clone())),
             Task::Translate(options) => {
-                translate(model, cache, doc, options, stop).map(|t| (t.output, t.title))
+                translate_with(model, cache, doc, options, terms, stop).map(|t| (t.output, t.title))
             }
         }
     }
@@ -145,6 +147,23 @@ pub struct BatchConfig {
     /// `None` for an output folder kept in the layout of kurz before the
     /// root existed (paths as given).
     pub input_root: Option<PathBuf>,
+    /// The glossary (`--glossary`): its entries occurring in a document are
+    /// given to the model and listed in the document's manifest line.
+    pub glossary: Option<Glossary>,
+}
+
+impl BatchConfig {
+    /// The params of every manifest line (compared on resume): the task's,
+    /// plus `glossary_sha256` (see [`Glossary::sha256`]) when there is a
+    /// glossary, so a changed glossary redoes the work; without one, the
+    /// params of runs before glossaries existed.
+    fn params(&self) -> serde_json::Value {
+        let mut params = self.task.params(self.format);
+        if let (Some(glossary), Some(map)) = (&self.glossary, params.as_object_mut()) {
+            map.insert("glossary_sha256".into(), json!(glossary.sha256()));
+        }
+        params
+    }
 }
 
 /// Why a batch could not run, or could not go on.
@@ -258,7 +277,7 @@ pub fn run_batch_locked(
     let writer = ManifestWriter::open(&written_path).map_err(manifest_err)?;
     if let Some(shard) = config.shard {
         let displays: Vec<String> = inputs.iter().map(|i| i.display.clone()).collect();
-        let setting = (model_ref.sha256.clone(), config.task.params(config.format));
+        let setting = (model_ref.sha256.clone(), config.params());
         write_plan(
             &config.output_dir,
             shard,
@@ -284,7 +303,7 @@ pub fn run_batch_locked(
         model,
         model_ref,
         config,
-        params: config.task.params(config.format),
+        params: config.params(),
         resume: &resume,
         manifest_path: &manifest_path,
         stdout: Mutex::new(()),
@@ -715,7 +734,11 @@ impl Worker<'_> {
         entry.title = doc.title.clone();
         entry.language = doc.language.as_ref().map(|l| l.code.to_string());
         entry.warnings.extend(language_warning(&doc));
-        let (result, title) = self.config.task.run(self.model, cache, &doc, stop)?;
+        let terms = self.glossary_terms(&doc);
+        let (result, title) = self
+            .config
+            .task
+            .run(self.model, cache, &doc, &terms.terms, stop)?;
         self.write_output(item, &doc, title.as_deref(), &result.text, out_path)?;
         entry.output = Some(relative_output_path(self.manifest_path, out_path));
         entry.summary = Some(result.text.clone());
@@ -724,6 +747,7 @@ impl Worker<'_> {
         entry.prefill_seconds = result.stats.prefill_seconds;
         entry.decode_seconds = result.stats.decode_seconds;
         entry.warnings.extend(result.warnings);
+        self.record_glossary(entry, &terms, &result.text, title.as_deref());
         entry.extra.insert("encoding".into(), json!(encoding));
         entry
             .extra
@@ -743,6 +767,41 @@ impl Worker<'_> {
             self.echo(item, &result.text);
         }
         Ok(())
+    }
+
+    /// The glossary entries occurring in `doc` (title and text), to give
+    /// the model; none without a glossary.
+    fn glossary_terms(&self, doc: &Document) -> Selection {
+        let Some(glossary) = &self.config.glossary else {
+            return Selection::default();
+        };
+        match &doc.title {
+            Some(title) => glossary.select(&format!("{title}\n\n{}", doc.text)),
+            None => glossary.select(&doc.text),
+        }
+    }
+
+    /// With a glossary, lists the entries given to the model in the entry
+    /// (`glossary`: German, English, whether the output `text` — and a
+    /// translated `title` — used the English) and warns of those it did
+    /// not use.
+    fn record_glossary(
+        &self,
+        entry: &mut ManifestEntry,
+        terms: &Selection,
+        text: &str,
+        title: Option<&str>,
+    ) {
+        if self.config.glossary.is_none() {
+            return;
+        }
+        let output = match (&self.config.task, title) {
+            (Task::Translate(_), Some(title)) => format!("{title}\n\n{text}"),
+            _ => text.to_string(),
+        };
+        let (uses, warnings) = terms.report(&output);
+        entry.extra.insert("glossary".into(), json!(uses));
+        entry.warnings.extend(warnings);
     }
 
     /// Puts the guard's verdict (when it was on) and the candidates into
@@ -899,6 +958,43 @@ mod tests {
         let other = task(PromptStyle::Paragraph).params(Format::Md);
         assert_eq!(other["prompt_style"], "paragraph");
         assert_ne!(other, default);
+    }
+
+    #[test]
+    fn a_glossary_adds_its_digest_to_the_params_and_only_then() {
+        let mut config = BatchConfig {
+            output_dir: PathBuf::from("out"),
+            format: Format::Md,
+            force: false,
+            jobs: 1,
+            max_bytes: 1 << 20,
+            echo_stdout: false,
+            strict: false,
+            task: Task::Translate(TranslateOptions {
+                context: 4096,
+                sampling: crate::generate::Sampling::greedy(),
+                candidates: Default::default(),
+                previous_paragraph: false,
+            }),
+            interrupt: Interrupt::new(),
+            timeout_per_file: None,
+            shard: None,
+            glossary: None,
+        };
+        assert_eq!(config.params(), config.task.params(Format::Md));
+        let glossary = Glossary::parse(
+            b"EZB\tECB\n",
+            crate::task::glossary::GlossaryFormat::Tsv,
+            Path::new("g.tsv"),
+        )
+        .unwrap();
+        let digest = glossary.sha256();
+        config.glossary = Some(glossary);
+        let params = config.params();
+        assert_eq!(params["glossary_sha256"], digest);
+        let mut without = params.clone();
+        without.as_object_mut().unwrap().remove("glossary_sha256");
+        assert_eq!(without, config.task.params(Format::Md));
     }
 
     #[test]

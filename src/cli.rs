@@ -465,6 +465,14 @@ pub struct RunArgs {
     /// outputs where they are when PATHs are added later.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+
+    /// German→English glossary: a .tsv/.txt file (German<TAB>English per
+    /// line, # comments) or a .toml file ("German" = "English"). The
+    /// entries found in an article are given to the model, the guard
+    /// accepts their English, and the manifest lists them with whether the
+    /// output used the English. A bad glossary stops kurz before any work.
+    #[arg(long, value_name = "FILE")]
+    pub glossary: Option<PathBuf>,
 }
 
 /// Which model to use and where models are kept.

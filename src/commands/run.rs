@@ -23,6 +23,7 @@ use kurz::task::candidates::{
     CandidateOptions, DEFAULT_CANDIDATES, DEFAULT_TRANSLATION_CANDIDATES,
 };
 use kurz::task::guard::GuardOptions;
+use kurz::task::Glossary;
 use kurz::task::{SummaryOptions, TranslateOptions};
 
 /// Largest default prompt budget: beyond it, CPU inference slows sharply.
@@ -95,6 +96,16 @@ fn run_task(
 ) -> Result<ExitCode> {
     let verbosity = verbosity(run);
     let progress = Progress::new(verbosity);
+    // A usage error: checked before inputs are looked for or a model loads.
+    let glossary = run.glossary.as_deref().map(Glossary::load).transpose()?;
+    if let (Some(glossary), Some(path), Verbosity::Verbose) = (&glossary, &run.glossary, verbosity)
+    {
+        progress.note(&format!(
+            "glossary {}: {} entries",
+            path.display(),
+            glossary.entries().len()
+        ));
+    }
     let shard = shard_of_run(run)?;
     let mut inputs = find_inputs(run, output, &progress)?;
     let input_root = place_outputs(run, output, &mut inputs, &progress)?;
@@ -156,6 +167,7 @@ fn run_task(
         timeout_per_file: run.timeout_per_file,
         shard,
         input_root,
+        glossary,
     };
     let report = match run_batch_locked(&model, &model_ref, &inputs, &config, &progress, &lock) {
         Ok(report) => report,

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::candidates::{consensus, pick, Agreement};
 use super::clean::word_count;
+use super::glossary::Glossary;
 use super::language::output_language;
 use crate::claims::{fold_key, unsupported, Claim, ClaimKind, SourceIndex};
 use crate::model::{ModelError, TextTokenizer};
@@ -233,6 +234,18 @@ pub fn guarded(
         enabled: options.enabled,
     };
     Ok((output, report))
+}
+
+/// The text the guard checks an output against: `source`, and after it
+/// the English sides of the glossary entries given to the model (`terms`),
+/// one per line, so that the names and numbers in them count as supported
+/// ("Federal Employment Agency" for "Bundesagentur für Arbeit") and are
+/// offered by name in a retry. No entries: `source` as it is.
+pub fn source_with_glossary(source: String, terms: &Glossary) -> String {
+    if terms.is_empty() {
+        return source;
+    }
+    format!("{source}\n\n{}", terms.english_text())
 }
 
 /// Candidates asked of round `round` (from 0) when `candidates` are wanted:
@@ -459,6 +472,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_english_of_glossary_entries_counts_as_supported() {
+        let article = "Nach Angaben der Bundesagentur für Arbeit sank die Zahl der \
+                       Arbeitslosen im Mai. Die Ampel-Koalition lobte den Bericht.";
+        let summary = "The Federal Employment Agency of Nuremberg said unemployment fell \
+                       in May; the 3-party coalition praised it.";
+        let bare = unsupported(summary, &SourceIndex::new(article));
+        let bare: Vec<&str> = bare.iter().map(|c| c.text.as_str()).collect();
+        assert!(bare.iter().any(|c| c.contains("Nuremberg")), "{bare:?}");
+        assert!(bare.iter().any(|c| c.contains('3')), "{bare:?}");
+        let glossary = Glossary::parse(
+            "Bundesagentur für Arbeit\tFederal Employment Agency of Nuremberg\n\
+             Ampel-Koalition\tthe 3-party coalition\n"
+                .as_bytes(),
+            super::super::glossary::GlossaryFormat::Tsv,
+            std::path::Path::new("g.tsv"),
+        )
+        .unwrap();
+        let terms = glossary.select(article).terms;
+        assert_eq!(terms.entries().len(), 2);
+        let source = source_with_glossary(article.to_string(), &terms);
+        let checked = unsupported(summary, &SourceIndex::new(&source));
+        assert!(checked.is_empty(), "{checked:?}");
+        assert_eq!(
+            source_with_glossary(article.to_string(), &Glossary::default()),
+            article
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod candidates;
 pub mod chunk;
 pub mod clean;
+pub mod glossary;
 pub mod guard;
 pub mod language;
 pub mod prompt;
@@ -12,8 +13,9 @@ pub mod translate;
 
 use crate::generate::Generation;
 
-pub use summarize::{summarize, SummaryOptions};
-pub use translate::{translate, TranslateOptions, TranslateOutput};
+pub use glossary::{Glossary, GlossaryEntry, GlossaryError};
+pub use summarize::{summarize, summarize_with, SummaryOptions};
+pub use translate::{translate, translate_with, TranslateOptions, TranslateOutput};
 
 /// Token counts and timings added up over all model calls for one document.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -41,6 +41,7 @@
 
 use serde::Serialize;
 
+use super::glossary::GlossaryEntry;
 use crate::model::{Message, Role};
 
 /// Version of the prompt texts; recorded in each manifest entry's params.
@@ -245,6 +246,37 @@ pub fn remind_english(messages: &mut [Message]) {
     }
 }
 
+/// "Use these English names ..." and one `German → English` line per
+/// entry of the glossary that occurs in the text; nothing when none does.
+/// The entries were checked when the glossary was read (no line breaks, no
+/// markup) and are at most [`super::glossary::MAX_PROMPT_TERMS`] lines.
+pub fn glossary_note(terms: &[GlossaryEntry]) -> String {
+    if terms.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<String> = terms
+        .iter()
+        .map(|t| format!("- {} → {}", t.german, t.english))
+        .collect();
+    format!(
+        "Use these English names for these German terms of the text:\n{}",
+        lines.join("\n")
+    )
+}
+
+/// Appends the glossary note (see [`glossary_note`]) to the last user
+/// message of `messages`, after the instructions; nothing when `terms` is
+/// empty, so prompts without a glossary keep their exact text.
+pub fn add_glossary(messages: &mut [Message], terms: &[GlossaryEntry]) {
+    if terms.is_empty() {
+        return;
+    }
+    if let Some(last) = messages.iter_mut().rev().find(|m| m.role == Role::User) {
+        last.content.push_str("\n\n");
+        last.content.push_str(&glossary_note(terms));
+    }
+}
+
 const TRANSLATION_SYSTEM: &str = "You are a professional translator from German into \
 English. You translate news texts completely and faithfully, keeping every name, number and \
 date exactly, and you never add comments.";
@@ -254,21 +286,51 @@ date exactly, and you never add comments.";
 /// One paragraph per call keeps the document's structure exact and stops
 /// small models from skipping or merging paragraphs.
 pub fn translation(text: &str) -> Vec<Message> {
+    translation_with_terms(text, &[])
+}
+
+/// [`translation`] with the glossary entries that occur in `text`: their
+/// list follows the instructions, and the text, labelled, comes last.
+/// Without entries, exactly [`translation`].
+pub fn translation_with_terms(text: &str, terms: &[GlossaryEntry]) -> Vec<Message> {
     let user = format!(
         "Translate this German text into English. Output only the English translation, \
-         as one paragraph, with nothing before or after it.\n\n{text}"
+         as one paragraph, with nothing before or after it.{}",
+        text_after_terms(text, terms)
     );
     vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
+}
+
+/// "\n\n" and the text; with glossary entries, their note first and the
+/// text labelled "German text:".
+fn text_after_terms(text: &str, terms: &[GlossaryEntry]) -> String {
+    if terms.is_empty() {
+        format!("\n\n{text}")
+    } else {
+        format!("\n\n{}\n\nGerman text:\n{text}", glossary_note(terms))
+    }
 }
 
 /// Messages asking for the English translation of one paragraph, showing
 /// the paragraph before it and its translation as context.
 pub fn translation_after(previous: &str, previous_english: &str, text: &str) -> Vec<Message> {
+    translation_after_with_terms(previous, previous_english, text, &[])
+}
+
+/// [`translation_after`] with the glossary entries that occur in `text`
+/// (see [`translation_with_terms`]).
+pub fn translation_after_with_terms(
+    previous: &str,
+    previous_english: &str,
+    text: &str,
+    terms: &[GlossaryEntry],
+) -> Vec<Message> {
     let user = format!(
         "For context only, the paragraph before it and its translation (do not translate \
          them again):\nGerman: {previous}\nEnglish: {previous_english}\n\n\
          Now translate this German text into English. Output only the English translation \
-         of this text, as one paragraph, with nothing before or after it.\n\n{text}"
+         of this text, as one paragraph, with nothing before or after it.{}",
+        text_after_terms(text, terms)
     );
     vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
 }
@@ -384,6 +446,74 @@ mod tests {
         assert_eq!(m[0].content, SUMMARY_SYSTEM);
         assert!(m[1].content.starts_with(&before));
         assert!(m[1].content.ends_with(ENGLISH_REMINDER));
+    }
+
+    fn terms() -> Vec<GlossaryEntry> {
+        vec![GlossaryEntry {
+            german: "Bundesagentur für Arbeit".into(),
+            english: "Federal Employment Agency".into(),
+        }]
+    }
+
+    #[test]
+    fn the_glossary_follows_the_instructions_and_only_when_given() {
+        let plain = summary(PromptStyle::Rules, None, "Text.", 40, &[]);
+        let mut with = plain.clone();
+        add_glossary(&mut with, &[]);
+        assert_eq!(with, plain, "no entries: the prompt of today");
+        add_glossary(&mut with, &terms());
+        assert!(with[1].content.starts_with(&plain[1].content));
+        assert!(with[1].content.ends_with(
+            "\n\nUse these English names for these German terms of the text:\n\
+             - Bundesagentur für Arbeit → Federal Employment Agency"
+        ));
+        assert_eq!(with[0], plain[0]);
+    }
+
+    #[test]
+    fn a_prompt_lists_only_the_entries_its_article_has() {
+        use crate::task::glossary::{Glossary, GlossaryFormat};
+        let glossary = Glossary::parse(
+            "Bundesagentur für Arbeit\tFederal Employment Agency\n\
+             Europäische Zentralbank\tEuropean Central Bank\n\
+             Ampel-Koalition\ttraffic-light coalition\n"
+                .as_bytes(),
+            GlossaryFormat::Tsv,
+            std::path::Path::new("g.tsv"),
+        )
+        .unwrap();
+        let article = "Die Ampelkoalitionen stritten über die Zahlen der Bundesagentur für Arbeit.";
+        let mut m = summary(PromptStyle::Rules, None, article, 40, &[]);
+        add_glossary(&mut m, glossary.select(article).terms.entries());
+        let user = &m[1].content;
+        assert!(user.contains("- Bundesagentur für Arbeit → Federal Employment Agency"));
+        assert!(user.contains("- Ampel-Koalition → traffic-light coalition"));
+        assert!(!user.contains("Central Bank"), "{user}");
+        assert!(user.find("Summarize this article") < user.find("Use these English names"));
+    }
+
+    #[test]
+    fn translation_prompts_list_terms_before_the_labelled_text() {
+        assert_eq!(
+            translation_with_terms("Er kam.", &[]),
+            translation("Er kam.")
+        );
+        assert!(translation("Er kam.")[1]
+            .content
+            .ends_with("before or after it.\n\nEr kam."));
+        let m = translation_with_terms("Die Bundesagentur für Arbeit meldet.", &terms());
+        assert!(m[1].content.ends_with(
+            "- Bundesagentur für Arbeit → Federal Employment Agency\n\n\
+             German text:\nDie Bundesagentur für Arbeit meldet."
+        ));
+        let after = translation_after_with_terms("A.", "A.", "Die Bundesagentur.", &terms());
+        assert!(after[1]
+            .content
+            .contains("Federal Employment Agency\n\nGerman text:\nDie"));
+        assert_eq!(
+            translation_after_with_terms("A.", "B.", "C.", &[]),
+            translation_after("A.", "B.", "C.")
+        );
     }
 
     #[test]

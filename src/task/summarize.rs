@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::candidates::CandidateOptions;
 use super::chunk::{prefix_within, split_to_budget};
 use super::clean::{clean_summary, enforce_word_limit, is_past_word_bound};
-use super::guard::{guarded, GuardHints, GuardOptions};
+use super::glossary::Glossary;
+use super::guard::{guarded, source_with_glossary, GuardHints, GuardOptions};
 use super::language::output_language;
 use super::prompt::{self, PromptStyle};
 use super::{TaskOutput, TaskStats};
@@ -92,17 +93,34 @@ pub fn summarize(
     options: &SummaryOptions,
     stop: &StopToken,
 ) -> Result<TaskOutput, ModelError> {
+    summarize_with(model, cache, doc, options, &Glossary::default(), stop)
+}
+
+/// [`summarize`] with glossary entries (see [`super::glossary`]): `terms`,
+/// those of the glossary occurring in the document, are listed after the
+/// instructions of every prompt, and the guard counts their English sides
+/// as supported. No entries: exactly [`summarize`].
+pub fn summarize_with(
+    model: &Model,
+    cache: &mut KvCache,
+    doc: &Document,
+    options: &SummaryOptions,
+    terms: &Glossary,
+    stop: &StopToken,
+) -> Result<TaskOutput, ModelError> {
     stop.check()?;
     let article = &doc.text;
     let title = prompt_title(model, doc.title.as_deref())?;
     let title = title.as_deref();
     let no_hints = GuardHints::default();
     let mut prepare = Summarizer::new(model, cache, options, &no_hints, title, stop);
+    prepare.terms = terms;
     let material = prepare.material(article)?;
     let prepare_stats = prepare.stats;
     let prepare_warnings = prepare.warnings;
     let finish = |hints: &GuardHints, count: usize| {
         let mut run = Summarizer::new(model, cache, options, hints, title, stop);
+        run.terms = terms;
         let candidates = CandidateOptions {
             count,
             ..options.candidates
@@ -124,6 +142,7 @@ pub fn summarize(
         Some(title) => format!("{title}\n\n{article}"),
         None => article.clone(),
     };
+    let source = source_with_glossary(source, terms);
     let (mut output, report) = guarded(
         &source,
         model.tokenizer(),
@@ -160,7 +179,12 @@ struct Summarizer<'a> {
     warnings: Vec<String>,
     title: Option<&'a str>,
     stop: &'a StopToken,
+    /// Glossary entries listed in every prompt (none: no list).
+    terms: &'a Glossary,
 }
+
+/// No glossary entries.
+static NO_TERMS: std::sync::LazyLock<Glossary> = std::sync::LazyLock::new(Glossary::default);
 
 impl<'a> Summarizer<'a> {
     fn new(
@@ -180,6 +204,7 @@ impl<'a> Summarizer<'a> {
             warnings: Vec::new(),
             title,
             stop,
+            terms: &NO_TERMS,
         }
     }
 }
@@ -254,7 +279,7 @@ impl Summarizer<'_> {
         loop {
             let messages =
                 prompt::merge_summaries(self.title, &partials, max_words, &self.hints.source_names);
-            let prompt_tokens = self.model.chat_tokens(&messages)?.len();
+            let prompt_tokens = self.model.chat_tokens(&self.with_terms(&messages))?.len();
             if prompt_tokens + answer_token_budget(max_words) <= self.options.context
                 || partials.len() <= 1
             {
@@ -288,9 +313,20 @@ impl Summarizer<'_> {
         self.options.max_words.max(MIN_PARTIAL_WORDS)
     }
 
-    /// Tokens left for text in a prompt shaped like `empty_prompt`.
+    /// `messages` with the glossary entries after the instructions.
+    fn with_terms(&self, messages: &[Message]) -> Vec<Message> {
+        let mut messages = messages.to_vec();
+        prompt::add_glossary(&mut messages, self.terms.entries());
+        messages
+    }
+
+    /// Tokens left for text in a prompt shaped like `empty_prompt` (with
+    /// the glossary entries).
     fn text_budget(&self, empty_prompt: &[Message], words: usize) -> Result<usize, ModelError> {
-        let overhead = self.model.chat_tokens(empty_prompt)?.len();
+        let overhead = self
+            .model
+            .chat_tokens(&self.with_terms(empty_prompt))?
+            .len();
         let budget = self
             .options
             .context
@@ -346,6 +382,7 @@ impl Summarizer<'_> {
         candidates: CandidateOptions,
     ) -> Result<Vec<String>, ModelError> {
         self.stop.check()?;
+        prompt::add_glossary(&mut messages, self.terms.entries());
         if self.hints.remind_english {
             prompt::remind_english(&mut messages);
         }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::candidates::{consensus, pick, Agreement, CandidateOptions};
 use super::chunk::{paragraphs, split_to_budget};
 use super::clean::{clean_translation, is_paraphrase, quotes_source};
+use super::glossary::Glossary;
 use super::language::output_language;
 use super::prompt;
 use super::{TaskOutput, TaskStats};
@@ -54,11 +55,26 @@ pub fn translate(
     options: &TranslateOptions,
     stop: &StopToken,
 ) -> Result<TranslateOutput, ModelError> {
+    translate_with(model, cache, doc, options, &Glossary::default(), stop)
+}
+
+/// [`translate`] with glossary entries (see [`super::glossary`]): of
+/// `terms`, those occurring in a paragraph (or the title) are listed in
+/// that paragraph's prompt. No entries: exactly [`translate`].
+pub fn translate_with(
+    model: &Model,
+    cache: &mut KvCache,
+    doc: &Document,
+    options: &TranslateOptions,
+    terms: &Glossary,
+    stop: &StopToken,
+) -> Result<TranslateOutput, ModelError> {
     stop.check()?;
     let mut run = Translator {
         model,
         cache,
         options,
+        terms,
         stats: TaskStats::default(),
         warnings: Vec::new(),
         budget: 0,
@@ -120,6 +136,8 @@ struct Translator<'a> {
     unchecked: usize,
     /// The last paragraph translated and its translation.
     previous: Option<(String, String)>,
+    /// Glossary entries occurring in the document.
+    terms: &'a Glossary,
 }
 
 impl Translator<'_> {
@@ -141,7 +159,12 @@ impl Translator<'_> {
 
     /// Most source tokens one call can take so that prompt and answer fit.
     fn input_budget(&self) -> Result<usize, ModelError> {
-        let overhead = self.model.chat_tokens(&prompt::translation(""))?.len();
+        // Room for the list of every entry, whichever a paragraph has.
+        let all_terms = self.terms.entries();
+        let overhead = self
+            .model
+            .chat_tokens(&prompt::translation_with_terms("", all_terms))?
+            .len();
         let room = self.options.context.saturating_sub(overhead + OUTPUT_SLACK);
         let budget = (room as f64 / (1.0 + OUTPUT_PER_INPUT_TOKEN)) as usize;
         if budget < 32 {
@@ -157,6 +180,8 @@ impl Translator<'_> {
     /// context when asked for, when that paragraph is short enough and the
     /// whole still fits one call; else the plain one.
     fn prompt_for(&self, text: &str, max_new_tokens: usize) -> Result<ChatPrompt, ModelError> {
+        let selected = self.terms.select(text).terms;
+        let terms = selected.entries();
         if self.options.previous_paragraph {
             if let Some((source, english)) = &self.previous {
                 let tokenizer = self.model.tokenizer();
@@ -165,14 +190,17 @@ impl Translator<'_> {
                 {
                     let prompt = self
                         .model
-                        .chat_prompt(&prompt::translation_after(source, english, text))?;
+                        .chat_prompt(&prompt::translation_after_with_terms(
+                            source, english, text, terms,
+                        ))?;
                     if prompt.tokens.len() + max_new_tokens <= self.options.context {
                         return Ok(prompt);
                     }
                 }
             }
         }
-        self.model.chat_prompt(&prompt::translation(text))
+        self.model
+            .chat_prompt(&prompt::translation_with_terms(text, terms))
     }
 
     fn translate_piece(&mut self, text: &str, label: &str) -> Result<String, ModelError> {
