@@ -979,6 +979,7 @@ mod tests {
             interrupt: Interrupt::new(),
             timeout_per_file: None,
             shard: None,
+            input_root: None,
             glossary: None,
         };
         assert_eq!(config.params(), config.task.params(Format::Md));
