@@ -209,7 +209,11 @@ fn every_format_is_summarized_with_its_metadata_and_resumes_per_feed_item() {
             .any(|w| w.starts_with("feed item has only a teaser")),
         "{teaser}"
     );
-    assert!(warnings(row(&rows, &format!("{FEED}#{}", ids[0]))).is_empty());
+    // A full item has no warning (but the tiny test model's title may be
+    // refused: the German title is then kept with a warning).
+    assert!(warnings(row(&rows, &format!("{FEED}#{}", ids[0])))
+        .iter()
+        .all(|w| w.starts_with("title not translated: ")));
 
     // A hostile item id stays inside the output folder.
     let hostile = row(&rows, "formate/boese.rss#../../../../../tmp/kurz-entkommen");

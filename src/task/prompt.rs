@@ -282,7 +282,8 @@ pub fn translation_after(previous: &str, previous_english: &str, text: &str) -> 
 pub fn title_translation(title: &str, retry: bool) -> Vec<Message> {
     let mut user = format!(
         "Translate this German news headline into English. Output only the English \
-         headline, on one line, with no quotes and nothing before or after it.\n\n{title}"
+         headline in sentence case (capitalise only the first word and names), on one \
+         line, with no quotes and nothing before or after it.\n\n{title}"
     );
     if retry {
         user.push_str(

@@ -98,7 +98,7 @@ pub fn title_problem(source: &str, candidate: &str) -> Option<String> {
         return Some(format!("\"{candidate}\" copies the German title"));
     }
     let index = SourceIndex::new(source);
-    let bad: Vec<String> = unsupported(candidate, &index)
+    let bad: Vec<String> = unsupported(&sentence_case(candidate), &index)
         .into_iter()
         .map(|c| c.text)
         .collect();
@@ -109,6 +109,31 @@ pub fn title_problem(source: &str, candidate: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// `title` with its capitalised common English words in lower case
+/// ("Debate on Debt Ceiling" → "Debate on debt ceiling"), for the claims
+/// check: in a title-case headline they are not names. Words that are not
+/// common English words ("Bundestag", "Mulde"), acronyms ("EU") and the
+/// first word stay as written.
+fn sentence_case(title: &str) -> String {
+    let mut out = String::with_capacity(title.len());
+    let mut first = true;
+    for piece in title.split_inclusive(|c: char| !c.is_alphanumeric()) {
+        let word = piece.trim_end_matches(|c: char| !c.is_alphanumeric());
+        let tail = &piece[word.len()..];
+        let capitalised = word.chars().next().is_some_and(char::is_uppercase)
+            && word.chars().skip(1).all(|c| !c.is_uppercase());
+        let common = capitalised && crate::claims::is_english_word(&fold_key(word));
+        if common && !first {
+            out.push_str(&word.to_lowercase());
+        } else {
+            out.push_str(word);
+        }
+        out.push_str(tail);
+        first &= word.is_empty();
+    }
+    out
 }
 
 /// Whether `candidate` is the German `source` again: a long stretch of it
@@ -342,6 +367,26 @@ mod tests {
             "Hitzewelle in Süddeutschland"
         )
         .is_some());
+        // A German weekday adverb supports the English plural.
+        assert_eq!(
+            title_problem(
+                "Stadtbibliothek öffnet künftig auch sonntags",
+                "City library will also open on Sundays"
+            ),
+            None
+        );
+        // Title case is not a list of names.
+        assert_eq!(
+            title_problem(
+                "Haushaltsdebatte im Bundestag: Streit um Schuldenbremse",
+                "Budget Debate in the Bundestag: Dispute Over the Debt Brake"
+            ),
+            None
+        );
+        assert_eq!(
+            sentence_case("Budget Debate in the EU: Merkel Meets Macron"),
+            "Budget debate in the EU: Merkel meets Macron"
+        );
         // An English title given back as it is passes.
         assert_eq!(
             title_problem("Breaking News 2025", "Breaking News 2025"),
