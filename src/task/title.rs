@@ -387,6 +387,22 @@ mod tests {
             sentence_case("Budget Debate in the EU: Merkel Meets Macron"),
             "Budget debate in the EU: Merkel meets Macron"
         );
+        // Answers refused in the samples run before these rules.
+        for (german, english) in [
+            (
+                "Haushaltswoche im Bundestag: Streit um Schuldenbremse, Sozialausgaben und \
+                 Investitionen prägt Generaldebatte",
+                "House Budget Debate in the Bundestag: Debate on Debt Ceiling, Social \
+                 Spending, and Investments",
+            ),
+            ("PRESSEMITTEILUNG", "Press Release"),
+            (
+                "Stadtbibliothek öffnet künftig auch sonntags",
+                "Stadtbibliothek opens on Sundays",
+            ),
+        ] {
+            assert_eq!(title_problem(german, english), None, "{english}");
+        }
         // An English title given back as it is passes.
         assert_eq!(
             title_problem("Breaking News 2025", "Breaking News 2025"),
