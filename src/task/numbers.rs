@@ -62,12 +62,15 @@ pub fn english_numbers(text: &str, source: &str) -> Rewritten {
                 previous,
                 before_previous,
             };
-            let rewritten = rewrite_run(run, context, &standalone);
-            if rewritten != run {
+            let (rewritten, used) = match split_thousands(rest, run, context, &standalone) {
+                Some((joined, used)) => (joined, used),
+                None => (rewrite_run(run, context, &standalone), run.len()),
+            };
+            if rewritten != rest[..used] {
                 count += 1;
             }
             out.push_str(&rewritten);
-            rest = &rest[run.len()..];
+            rest = &rest[used..];
             let (words, used, changed) = number_words(rest);
             out.push_str(&words);
             count += changed;
@@ -155,6 +158,26 @@ fn standalone_numbers(source: &str) -> HashSet<&str> {
         previous = Some(c);
     }
     found
+}
+
+/// A German thousands number the model split with a space ("2, 300" for
+/// the source's "2.300"): the joined English form ("2,300") and the bytes
+/// of `rest` it replaces. Only when the source writes the number with its
+/// dot, so a list ("2, 300 and 400") stays.
+fn split_thousands(
+    rest: &str,
+    run: &str,
+    context: Context,
+    standalone: &HashSet<&str>,
+) -> Option<(String, usize)> {
+    if run.contains(['.', ',']) || run.len() > 3 || context.glued() || context.code_like() {
+        return None;
+    }
+    let after = rest.get(run.len()..)?.strip_prefix(", ")?;
+    let group = number_run(after);
+    let whole = group.len() == 3 && group.bytes().all(|b| b.is_ascii_digit());
+    (whole && standalone.contains(format!("{run}.{group}").as_str()))
+        .then(|| (format!("{run},{group}"), run.len() + 2 + group.len()))
 }
 
 /// `run` in English conventions (unchanged when it already is, or when it
@@ -353,6 +376,20 @@ mod tests {
     }
 
     #[test]
+    fn a_thousands_number_split_by_a_space_is_joined_only_as_the_source_writes_it() {
+        let r = english_numbers("Mulde peaks - 2, 300 evacuated", "2.300 Menschen evakuiert");
+        assert_eq!(
+            (r.text.as_str(), r.count),
+            ("Mulde peaks - 2,300 evacuated", 1)
+        );
+        // A list stays: the source has no "2.300".
+        for text in ["sizes 2, 300 and 400", "2, 3000", "2, 30"] {
+            let r = english_numbers(text, "Größen 2, 300 und 400");
+            assert_eq!((r.text.as_str(), r.count), (text, 0), "{text}");
+        }
+    }
+
+    #[test]
     fn three_digits_after_a_comma_are_a_decimal_only_as_the_source_writes_them() {
         // The source writes "1,125 Prozent": a German decimal.
         assert_eq!(en("a rate of 1,125 percent"), "a rate of 1.125 percent");
@@ -374,7 +411,7 @@ mod tests {
             "on 3. March, at 10:30",
             "version 2.1.3 and 1.2",
             "call 0341/123.456 or 0341 97-123.456 or +49.341",
-            "numbers 2, 3 and 4; 2,3,4; 1, 500",
+            "numbers 2, 3 and 4; 2,3,4; 7, 500",
             "the A7 and B2,5 and Tel.0341,5",
             "in 2024 the 12th of 3",
             "",

@@ -337,6 +337,24 @@ mod tests {
     }
 
     #[test]
+    fn a_thousands_number_split_by_the_model_is_joined() {
+        // The answer of the samples run (qwen2.5-coder-1.5b) to the
+        // heading the issue quotes.
+        let (title, _) = decide(
+            "Hochwasser in Sachsen: Pegel der Mulde erreicht Höchststand – 2.300 Menschen \
+             evakuiert",
+            &[answer(
+                "High Water in Saxony: Mulde Water Level Hits Highest - 2, 300 Evacuated",
+            )],
+        );
+        assert!(title.translated, "{title:?}");
+        assert_eq!(
+            title.text,
+            "High Water in Saxony: Mulde Water Level Hits Highest - 2,300 Evacuated"
+        );
+    }
+
+    #[test]
     fn a_model_error_is_passed_on() {
         let got = decide_title(SOURCE, |_| Err("model failed"));
         assert_eq!(got, Err("model failed"));
