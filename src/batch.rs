@@ -93,8 +93,8 @@ impl Task {
     }
 
     /// Runs the task on one document with the glossary entries occurring
-    /// in it (`terms`); returns the text and the title to give the output
-    /// file (translations translate the title too).
+    /// in it (`terms`); its output carries the English title to give the
+    /// output file (see [`crate::task::title`]).
     fn run(
         &self,
         model: &Model,
@@ -102,12 +102,11 @@ impl Task {
         doc: &Document,
         terms: &Glossary,
         stop: &StopToken,
-    ) -> Result<(TaskOutput, Option<String>), ModelError> {
+    ) -> Result<TaskOutput, ModelError> {
         match self {
-            Task::Summarize(options) => summarize_with(model, cache, doc, options, terms, stop)
-                .map(|out| (out, doc.title.clone())),
+            Task::Summarize(options) => summarize_with(model, cache, doc, options, terms, stop),
             Task::Translate(options) => {
-                translate_with(model, cache, doc, options, terms, stop).map(|t| (t.output, t.title))
+                translate_with(model, cache, doc, options, terms, stop).map(|t| t.output)
             }
         }
     }
@@ -735,11 +734,13 @@ impl Worker<'_> {
         entry.language = doc.language.as_ref().map(|l| l.code.to_string());
         entry.warnings.extend(language_warning(&doc));
         let terms = self.glossary_terms(&doc);
-        let (result, title) = self
+        let result = self
             .config
             .task
             .run(self.model, cache, &doc, &terms.terms, stop)?;
-        self.write_output(item, &doc, title.as_deref(), &result.text, out_path)?;
+        let title = result.title.as_ref().map(|t| t.text.as_str());
+        self.write_output(item, &doc, title, &result.text, out_path)?;
+        record_english(entry, &result);
         entry.output = Some(relative_output_path(self.manifest_path, out_path));
         entry.summary = Some(result.text.clone());
         entry.prompt_tokens = result.stats.prompt_tokens;
@@ -911,6 +912,34 @@ fn language_warning(doc: &Document) -> Option<String> {
             lang.code, lang.confidence
         )
     })
+}
+
+/// Records the English title and the number rewriting of `result` in the
+/// entry: `title` is the heading written (English, or the German title when
+/// it could not be translated), `source_title` the German original,
+/// `title_translated`, `title_attempts` (model calls) and `title_seconds`
+/// (their time);
+/// `numbers_rewritten` counts numbers put in English conventions.
+fn record_english(entry: &mut ManifestEntry, result: &TaskOutput) {
+    if let Some(title) = &result.title {
+        entry.title = Some(title.text.clone());
+        entry
+            .extra
+            .insert("source_title".into(), json!(title.source));
+        entry
+            .extra
+            .insert("title_translated".into(), json!(title.translated));
+        entry
+            .extra
+            .insert("title_attempts".into(), json!(title.attempts));
+        entry
+            .extra
+            .insert("title_seconds".into(), json!(title.seconds));
+    }
+    entry.extra.insert(
+        "numbers_rewritten".into(),
+        json!(result.numbers_rewritten + result.title.as_ref().map_or(0, |t| t.numbers_rewritten)),
+    );
 }
 
 #[cfg(test)]

@@ -228,7 +228,8 @@ fn check_ok_entry(out: &Path, entry: &Value, input: &Path, title: &str, expected
     assert_eq!(entry["input_sha256"], sha256_hex(&bytes), "{entry:#}");
     assert_eq!(as_u64(entry, "bytes"), bytes.len() as u64);
     assert_eq!(entry["language"], "de", "{entry:#}");
-    assert_eq!(entry["title"], title, "{entry:#}");
+    assert_eq!(entry["source_title"], title, "{entry:#}");
+    let heading = check_english_title(entry);
     assert_eq!(
         entry["output"],
         expected_output.to_str().unwrap(),
@@ -266,7 +267,7 @@ fn check_ok_entry(out: &Path, entry: &Value, input: &Path, title: &str, expected
 
     let content = fs::read_to_string(out.join(expected_output)).unwrap();
     let (shown_title, body) = md_parts(&content);
-    assert_eq!(shown_title, title);
+    assert_eq!(shown_title, heading);
     assert!(!body.trim().is_empty(), "empty summary in {content:?}");
     assert!(
         words(&body) <= MAX_WORDS,
@@ -278,6 +279,31 @@ fn check_ok_entry(out: &Path, entry: &Value, input: &Path, title: &str, expected
         body.as_str(),
         "manifest summary = file body"
     );
+}
+
+/// Checks that the entry's `title` (the heading) is an English title, or
+/// the German `source_title` kept with a warning that says why; returns it.
+fn check_english_title(entry: &Value) -> String {
+    let heading = entry["title"].as_str().expect("a title").to_string();
+    let german = entry["source_title"].as_str().expect("a source_title");
+    let attempts = as_u64(entry, "title_attempts");
+    assert!((1..=2).contains(&attempts), "{entry:#}");
+    let warned = entry["warnings"].as_array().is_some_and(|w| {
+        w.iter().any(|w| {
+            w.as_str()
+                .is_some_and(|w| w.starts_with("title not translated: "))
+        })
+    });
+    if entry["title_translated"] == true {
+        assert_ne!(heading, german, "{entry:#}");
+        assert!(!warned, "{entry:#}");
+    } else {
+        assert_eq!(entry["title_translated"], false, "{entry:#}");
+        assert_eq!(heading, german, "{entry:#}");
+        assert!(warned, "a kept German title is explained: {entry:#}");
+        assert_eq!(attempts, 2, "{entry:#}");
+    }
+    heading
 }
 
 fn mtime(path: &Path) -> SystemTime {
@@ -362,7 +388,7 @@ fn folder_run_mirrors_the_tree_then_resumes() {
         let skipped = new[0];
         assert_eq!(skipped["status"], "skipped", "{skipped:#}");
         assert_eq!(skipped["output"], rel_out.to_str().unwrap());
-        assert_eq!(skipped["title"], *title);
+        assert_eq!(skipped["source_title"], *title);
         assert_eq!(skipped["prompt_tokens"], 0);
         assert_eq!(skipped["generated_tokens"], 0);
         let p = out.join(rel_out);
@@ -507,7 +533,7 @@ fn bad_inputs_become_error_entries_and_exit_2() {
     assert_eq!(entry["input_sha256"], sha256_hex(&latin1_bytes));
     let written = fs::read_to_string(out.join(&latin1_out)).expect("output is UTF-8");
     assert!(
-        written.starts_with(&format!("# {LATIN1_TITLE}\n\n")),
+        written.starts_with(&format!("# {}\n\n", entry["title"].as_str().unwrap())),
         "{written:?}"
     );
 }
@@ -540,7 +566,9 @@ fn jobs_do_not_change_results_and_json_is_valid() {
         );
         assert_eq!(a, b);
         let json: Value = serde_json::from_slice(&a).expect("valid JSON");
-        assert_eq!(json["title"], title);
+        let recorded = entry_for(&manifest(&out1), input).clone();
+        assert_eq!(recorded["source_title"], title);
+        assert_eq!(json["title"], recorded["title"]);
         let summary = json["summary"].as_str().expect("summary string");
         assert!(!summary.trim().is_empty() && words(summary) <= MAX_WORDS);
         assert_eq!(json["source"], input.to_str().unwrap());
@@ -591,13 +619,14 @@ fn stdin_input_in_txt_format() {
     let content = fs::read_to_string(&path).expect("stdin.en.txt");
     assert!(!content.contains('#'), "{content:?}");
     let (title, body) = content.split_once("\n\n").expect("title, blank line, body");
-    assert_eq!(title, HITZE_TITLE);
     let body = body.trim_end();
     assert!(!body.is_empty() && words(body) <= MAX_WORDS, "{body:?}");
     let lines = manifest(&out);
     assert_eq!(lines.len(), 1);
     let entry = &lines[0];
     assert_eq!(entry["input"], "-");
+    assert_eq!(entry["source_title"], HITZE_TITLE);
+    assert_eq!(title, check_english_title(entry));
     assert_eq!(entry["status"], "ok");
     assert_eq!(entry["output"], "stdin.en.txt");
     assert_eq!(entry["input_sha256"], sha256_hex(HITZE.as_bytes()));
@@ -612,7 +641,12 @@ fn stdin_input_in_txt_format() {
         (1..=3).contains(&attempts),
         "at most 1 + 2 retries: {entry:#}"
     );
-    assert_eq!(as_u64(entry, "model_calls"), attempts, "{entry:#}");
+    // The summary's rounds and the title's calls.
+    assert_eq!(
+        as_u64(entry, "model_calls"),
+        attempts + as_u64(entry, "title_attempts"),
+        "{entry:#}"
+    );
     assert_eq!(
         walk_files(&out).len(),
         2,

@@ -30,6 +30,8 @@ fn outputs(texts: &[&str]) -> Vec<TaskOutput> {
             },
             warnings: Vec::new(),
             guard: None,
+            title: None,
+            numbers_rewritten: 0,
         })
         .collect()
 }

@@ -15,6 +15,8 @@ fn output(text: &str) -> TaskOutput {
         stats: TaskStats::default(),
         warnings: Vec::new(),
         guard: None,
+        title: None,
+        numbers_rewritten: 0,
     }
 }
 

@@ -622,7 +622,7 @@ fn decoded_ok(bytes: Vec<u8>, encoding: &str) {
     let lines = manifest(&s);
     let e = entry(&lines, "in/artikel.txt");
     assert_ok(&s, e);
-    assert_eq!(e["title"], TITLE, "{e:#}");
+    assert_eq!(e["source_title"], TITLE, "{e:#}");
     assert_eq!(e["encoding"], encoding, "{e:#}");
 }
 
@@ -649,7 +649,7 @@ fn utf16le_without_bom_is_decoded_or_refused_as_not_text() {
     let e = entry(&lines, "in/artikel.txt");
     if e["status"] == "ok" {
         assert_ok(&s, e);
-        assert_eq!(e["title"], TITLE, "{e:#}");
+        assert_eq!(e["source_title"], TITLE, "{e:#}");
         outcome.expect_code(0);
     } else {
         assert_error(e, "not text");
@@ -672,7 +672,7 @@ fn latin1_is_decoded() {
     let lines = manifest(&s);
     let e = entry(&lines, "in/artikel.txt");
     assert_ok(&s, e);
-    assert_eq!(e["title"], title, "{e:#}");
+    assert_eq!(e["source_title"], title, "{e:#}");
 }
 
 /// Decoded or refused, cleanly; the exit status matches the entry.
@@ -711,7 +711,7 @@ fn overlong_utf8_never_becomes_a_path_separator() {
     bytes.extend_from_slice(BODY.as_bytes());
     bytes.push(b'\n');
     let (_s, e) = settles(bytes);
-    let shown = format!("{}{}", e["title"], e["summary"]);
+    let shown = format!("{}{}{}", e["title"], e["source_title"], e["summary"]);
     assert!(
         !shown.contains("../") && !shown.contains("/etc"),
         "an overlong sequence was decoded as '/' or '.': {e:#}"
@@ -942,7 +942,7 @@ fn fifo_named_on_the_command_line_with_a_writer_is_read() {
     let lines = manifest(&s);
     let e = entry(&lines, "in/rohr.txt");
     assert_ok(&s, e);
-    assert_eq!(e["title"], TITLE);
+    assert_eq!(e["source_title"], TITLE);
 }
 
 /// Unblocks a writer thread still waiting for a reader, then joins it.

@@ -130,6 +130,7 @@ mod roles;
 mod support;
 
 pub use extract::extract_claims;
+pub(crate) use lexicon::is_english_word;
 pub(crate) use normalize::fold_key;
 pub use roles::role_claims;
 pub use support::SourceIndex;

@@ -879,9 +879,13 @@ pub(crate) fn month_de(folded: &str) -> Option<u8> {
         .map(|&(_, n)| n)
 }
 
-/// ISO weekday (Monday = 1) of a folded English weekday name.
+/// ISO weekday (Monday = 1) of a folded English weekday name, also in the
+/// plural ("on Sundays", German "sonntags").
 pub(crate) fn weekday_en(folded: &str) -> Option<u8> {
-    let i = EN_WEEKDAYS.iter().position(|d| *d == folded)?;
+    let singular = folded.strip_suffix('s').unwrap_or(folded);
+    let i = EN_WEEKDAYS
+        .iter()
+        .position(|d| *d == folded || *d == singular)?;
     u8::try_from(i + 1).ok()
 }
 
@@ -1214,6 +1218,9 @@ mod tests {
         assert_eq!(weekday_en("friday"), Some(5));
         assert_eq!(weekday_de("freitagabend"), Some(5));
         assert_eq!(weekday_de("montage"), None);
+        assert_eq!(weekday_en("sundays"), Some(7));
+        assert_eq!(weekday_en("sunday"), Some(7));
+        assert_eq!(weekday_en("sundayss"), None);
         assert_eq!(date_key(1, 20), "--01-20");
     }
 

@@ -75,6 +75,75 @@ pub fn clean_translation(raw: &str) -> String {
     strip_wrapping_quotes(&collapse_whitespace(&joined))
 }
 
+/// Most characters of a cleaned title ([`clean_title`]); a longer answer
+/// is cut at a word and ends in "…".
+pub const MAX_TITLE_CHARS: usize = 160;
+
+/// Labels a model writes before a title ("Title: …"), longest first.
+const TITLE_LABELS: &[&str] = &[
+    "english translation:",
+    "translated headline:",
+    "english headline:",
+    "translated title:",
+    "english title:",
+    "translation:",
+    "headline:",
+    "english:",
+    "title:",
+];
+
+/// Cleans a generated title translation to one line: the first line that
+/// is not a preamble ("Here is the translation:", "English title:"),
+/// without heading marks, emphasis, labels ("Title: …"), notes, wrapping
+/// quotes and a final full stop, whitespace collapsed, at most
+/// [`MAX_TITLE_CHARS`] characters (cut at a word, ending in "…").
+pub fn clean_title(raw: &str) -> String {
+    let first = raw
+        .lines()
+        .map(strip_markup)
+        .find(|l| !l.is_empty() && !is_title_preamble(l))
+        .unwrap_or_default();
+    let mut title = strip_inline_preamble(&first);
+    while let Some(rest) = TITLE_LABELS
+        .iter()
+        .find_map(|label| strip_prefix_ignore_case(&title, label))
+    {
+        title = rest.trim().to_string();
+    }
+    let title = clean_translation(&title);
+    let title = title.trim_matches(['*', '_', '`', ' ']);
+    let title = strip_wrapping_quotes(&strip_full_stop(title));
+    bound_chars(&strip_full_stop(&title), MAX_TITLE_CHARS)
+}
+
+/// `text` without one final full stop (an ellipsis stays).
+fn strip_full_stop(text: &str) -> String {
+    match text.strip_suffix('.') {
+        Some(rest) if !rest.ends_with('.') => rest.trim_end().to_string(),
+        _ => text.to_string(),
+    }
+}
+
+/// A line that only introduces the title: a preamble, or a few words
+/// ending in a colon ("English title:").
+fn is_title_preamble(line: &str) -> bool {
+    is_preamble(line) || line.ends_with(':') && line.split_whitespace().count() <= 5
+}
+
+/// `text` cut to at most `max` characters at a word boundary, ending in
+/// "…" when cut.
+fn bound_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    let at_word = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > 0 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end())
+}
+
 /// Phrases joining a quoted source to its translation, longest first.
 const TRANSLATES_TO: &[&str] = &[
     "can be translated into english as",
@@ -831,5 +900,62 @@ mod tests {
         let text = "a b c d e f g h";
         assert_eq!(enforce_word_limit(text, 3, true), "a b c…");
         assert!(word_count(&enforce_word_limit(text, 3, true)) <= 3);
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::*;
+
+    #[test]
+    fn a_title_answer_is_cut_to_its_title() {
+        let cases = [
+            (
+                "Floods in Saxony: Mulde level peaks",
+                "Floods in Saxony: Mulde level peaks",
+            ),
+            ("\"Floods in Saxony\"", "Floods in Saxony"),
+            ("“Floods in Saxony”.", "Floods in Saxony"),
+            ("# **Floods in Saxony**", "Floods in Saxony"),
+            ("Title: Floods in Saxony", "Floods in Saxony"),
+            ("English title: \"Floods in Saxony\"", "Floods in Saxony"),
+            (
+                "Here is the translation:\n\nFloods in Saxony",
+                "Floods in Saxony",
+            ),
+            (
+                "English title:\n*Floods in Saxony*\nNote: I kept the names.",
+                "Floods in Saxony",
+            ),
+            (
+                "Floods in Saxony\n\nThe German title means ...",
+                "Floods in Saxony",
+            ),
+            (
+                "Translation: Floods in   Saxony (Note: literal)",
+                "Floods in Saxony",
+            ),
+            (
+                "Prices rise by 2.5 percent...",
+                "Prices rise by 2.5 percent...",
+            ),
+            ("", ""),
+            ("\n  \n", ""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(clean_title(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn a_long_title_is_bounded_at_a_word() {
+        let long = "Flood ".repeat(100);
+        let title = clean_title(&long);
+        assert!(title.chars().count() <= MAX_TITLE_CHARS, "{title}");
+        assert!(title.ends_with("Flood…"), "{title}");
+        let one_word = "ä".repeat(500);
+        let title = clean_title(&one_word);
+        assert_eq!(title.chars().count(), MAX_TITLE_CHARS);
+        assert!(title.ends_with('…'));
     }
 }

@@ -7,8 +7,10 @@ pub mod clean;
 pub mod glossary;
 pub mod guard;
 pub mod language;
+pub mod numbers;
 pub mod prompt;
 pub mod summarize;
+pub mod title;
 pub mod translate;
 
 use crate::generate::Generation;
@@ -85,4 +87,11 @@ pub struct TaskOutput {
     pub warnings: Vec<String>,
     /// What the faithfulness guard did, when it ran.
     pub guard: Option<guard::GuardReport>,
+    /// The document's title, when it has one: English, or the German
+    /// original when no acceptable translation came back (see
+    /// [`title`]).
+    pub title: Option<title::EnglishTitle>,
+    /// Numbers of `text` rewritten to English conventions (see
+    /// [`numbers`]).
+    pub numbers_rewritten: usize,
 }

@@ -45,7 +45,10 @@ use super::glossary::GlossaryEntry;
 use crate::model::{Message, Role};
 
 /// Version of the prompt texts; recorded in each manifest entry's params.
-pub const PROMPT_VERSION: u32 = 2;
+/// 3: the title is translated by its own call ([`title_translation`]) and
+/// numbers in English output follow English conventions
+/// (`super::numbers`).
+pub const PROMPT_VERSION: u32 = 3;
 
 const SUMMARY_SYSTEM: &str = "You are a careful news editor. You summarize German news \
 articles in English. You only state facts that the article states, and you keep names, \
@@ -335,6 +338,25 @@ pub fn translation_after_with_terms(
     vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
 }
 
+/// Messages asking for the English translation of an article's title (one
+/// short, greedy call; see `super::title`). `retry` adds the reminders
+/// given when a first answer was not an acceptable English title.
+pub fn title_translation(title: &str, retry: bool) -> Vec<Message> {
+    let mut user = format!(
+        "Translate this German news headline into English. Output only the English \
+         headline in sentence case (capitalise only the first word and names), on one \
+         line, with no quotes and nothing before or after it.\n\n{title}"
+    );
+    if retry {
+        user.push_str(
+            "\n\nKeep every name and number exactly as in the German headline and add \
+             nothing. ",
+        );
+        user.push_str(ENGLISH_REMINDER);
+    }
+    vec![Message::system(TRANSLATION_SYSTEM), Message::user(user)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,5 +543,15 @@ mod tests {
         let m = merge_summaries(None, &["A.".into(), "B.".into()], 60, &[]);
         assert!(m[1].content.contains("Part 1: A.\n\nPart 2: B."));
         assert!(!m[1].content.contains("Title of the article"));
+    }
+
+    #[test]
+    fn the_title_prompt_ends_with_the_title_and_a_retry_reminds() {
+        let first = title_translation("Hochwasser in Sachsen", false);
+        assert_eq!(first[0].content, TRANSLATION_SYSTEM);
+        assert!(first[1].content.ends_with("\n\nHochwasser in Sachsen"));
+        let retry = title_translation("Hochwasser in Sachsen", true);
+        assert!(retry[1].content.starts_with(&first[1].content));
+        assert!(retry[1].content.ends_with(ENGLISH_REMINDER));
     }
 }

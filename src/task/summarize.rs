@@ -9,9 +9,11 @@ use super::candidates::CandidateOptions;
 use super::chunk::{prefix_within, split_to_budget};
 use super::clean::{clean_summary, enforce_word_limit, is_past_word_bound};
 use super::glossary::Glossary;
-use super::guard::{guarded, source_with_glossary, GuardHints, GuardOptions};
+use super::guard::{guarded, source_with_glossary, GuardHints, GuardOptions, GuardReport};
 use super::language::output_language;
+use super::numbers::english_numbers;
 use super::prompt::{self, PromptStyle};
+use super::title::english_title;
 use super::{TaskOutput, TaskStats};
 use crate::generate::{generate_candidates, EnoughCheck, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
@@ -81,7 +83,10 @@ pub fn prompt_title(model: &Model, title: Option<&str>) -> Result<Option<String>
 /// Summarizes `doc` into English within `options.max_words` words; with
 /// the guard on, checks the summary's names and numbers against the article
 /// and regenerates the final step when some are not in it. (A long
-/// article's parts are summarized once; only the merge is redone.)
+/// article's parts are summarized once; only the merge is redone.) The
+/// summary's numbers are then put in English conventions
+/// ([`super::numbers`]) and a titled document's title is translated
+/// ([`super::title`]).
 ///
 /// The article and title are never markup for the model (see
 /// [`Model::chat_tokens`]). Stops with [`ModelError::Aborted`] once `stop`
@@ -135,6 +140,8 @@ pub fn summarize_with(
                 stats: stats.take().unwrap_or_default(),
                 warnings: Vec::new(),
                 guard: None,
+                title: None,
+                numbers_rewritten: 0,
             })
             .collect())
     };
@@ -157,9 +164,29 @@ pub fn summarize_with(
             report.output_language, report.attempts
         ));
     }
+    let mut report = report;
+    english_numbers_in(&mut output, &mut report, &source);
     output.guard = Some(report);
     output.stats.merge(&prepare_stats);
+    if let Some(german) = doc.title.as_deref() {
+        let (title, stats) = english_title(model, cache, german, stop)?;
+        output.warnings.extend(title.warning());
+        output.stats.merge(&stats);
+        output.title = Some(title);
+    }
     Ok(output)
+}
+
+/// Puts the numbers of the kept summary, and of the candidates the guard
+/// reports, in English conventions (see [`super::numbers`]); `source` is
+/// the German title and article.
+fn english_numbers_in(output: &mut TaskOutput, report: &mut GuardReport, source: &str) {
+    let numbers = english_numbers(&output.text, source);
+    output.text = numbers.text;
+    output.numbers_rewritten = numbers.count;
+    for candidate in &mut report.candidates {
+        candidate.text = english_numbers(&candidate.text, source).text;
+    }
 }
 
 /// What the final model call works from.

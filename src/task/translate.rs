@@ -10,7 +10,9 @@ use super::chunk::{paragraphs, split_to_budget};
 use super::clean::{clean_translation, is_paraphrase, quotes_source};
 use super::glossary::Glossary;
 use super::language::output_language;
+use super::numbers::english_numbers;
 use super::prompt;
+use super::title::english_title;
 use super::{TaskOutput, TaskStats};
 use crate::generate::{generate_candidates, GenerateOptions, Sampling, StopReason};
 use crate::input::Document;
@@ -42,6 +44,10 @@ const OUTPUT_SLACK: usize = 24;
 const MAX_CONTEXT_TOKENS: usize = 200;
 
 /// Translates `doc` (title and every paragraph) into English.
+///
+/// The title is translated by the same call as a summary's
+/// ([`super::title`]); each paragraph's numbers are put in English
+/// conventions ([`super::numbers`], decided against that paragraph).
 ///
 /// The text is never markup for the model (see
 /// [`crate::model::Model::chat_tokens`]); a title or paragraph longer than
@@ -85,14 +91,22 @@ pub fn translate_with(
     };
     run.budget = run.input_budget()?;
     let title = match &doc.title {
-        Some(t) => Some(run.translate_text(t, "title")?),
+        Some(german) => {
+            let (title, stats) = english_title(model, run.cache, german, stop)?;
+            run.stats.merge(&stats);
+            run.warnings.extend(title.warning());
+            Some(title)
+        }
         None => None,
     };
     let mut translated = Vec::new();
+    let mut numbers_rewritten = 0;
     for (i, paragraph) in paragraphs(&doc.text).enumerate() {
         let english = run.translate_text(paragraph, &format!("paragraph {}", i + 1))?;
-        run.previous = Some((paragraph.to_string(), english.clone()));
-        translated.push(english);
+        let numbers = english_numbers(&english, paragraph);
+        numbers_rewritten += numbers.count;
+        run.previous = Some((paragraph.to_string(), numbers.text.clone()));
+        translated.push(numbers.text);
     }
     if run.unchecked > 0 {
         run.warnings.push(format!(
@@ -102,12 +116,14 @@ pub fn translate_with(
         ));
     }
     Ok(TranslateOutput {
-        title,
+        title: title.as_ref().map(|t| t.text.clone()),
         output: TaskOutput {
             text: translated.join("\n\n"),
             stats: run.stats,
             warnings: run.warnings,
             guard: None,
+            title,
+            numbers_rewritten,
         },
     })
 }
@@ -115,7 +131,9 @@ pub fn translate_with(
 /// A translated document.
 #[derive(Debug, Clone)]
 pub struct TranslateOutput {
-    /// The translated title, when the document has one.
+    /// The title, when the document has one: English, or the German one
+    /// when no acceptable translation came back (details in
+    /// `output.title`).
     pub title: Option<String>,
     /// The translated body and its statistics.
     pub output: TaskOutput,
