@@ -748,7 +748,7 @@ impl Worker<'_> {
         entry.prefill_seconds = result.stats.prefill_seconds;
         entry.decode_seconds = result.stats.decode_seconds;
         entry.warnings.extend(result.warnings);
-        self.record_glossary(entry, &terms, &result.text, title.as_deref());
+        self.record_glossary(entry, &terms, &result.text, title);
         entry.extra.insert("encoding".into(), json!(encoding));
         entry
             .extra
