@@ -63,18 +63,38 @@ pub(super) fn looks_like_feed(head: &[u8]) -> bool {
 }
 
 /// Parses a feed, with ids only from the feed itself (`feed-rs` would make
-/// up random ones otherwise; [`stable_id`] fills the gaps).
+/// up random ones otherwise; [`stable_id`] fills the gaps). A panic in
+/// `feed-rs` (a bug that a malformed feed triggered) becomes
+/// [`InputError::Broken`]: discovery lists a feed's items outside the
+/// batch's per-file guard, so a panic here would end the whole run.
 fn parse(bytes: &[u8]) -> Result<feed_rs::model::Feed, InputError> {
     let parser = feed_rs::parser::Builder::new()
         .id_generator(|_, _, _| String::new())
         .build();
-    parser.parse(bytes).map_err(|e| broken(e.to_string()))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|_| broken(super::PARSER_PANICKED))?
+        .map_err(|e| broken(e.to_string()))
 }
 
 /// The ids of a feed's items, in feed order (the first of any duplicates).
 pub(super) fn list_items(bytes: &[u8]) -> Result<Vec<String>, InputError> {
     let feed = parse(bytes)?;
     Ok(feed.entries.iter().map(stable_id).collect())
+}
+
+/// A feed's items as discovery lists them: for each item, in feed order
+/// and duplicates included, its id, the id as shown in the input's name
+/// ([`shown_id`]) and the file name part of its output ([`slug`]).
+/// Public (hidden) for the `extract_feed` fuzz target only.
+pub(super) fn listing(bytes: &[u8]) -> Result<Vec<super::FeedItemListing>, InputError> {
+    Ok(list_items(bytes)?
+        .into_iter()
+        .map(|id| super::FeedItemListing {
+            shown: shown_id(&id),
+            slug: slug(&id),
+            id,
+        })
+        .collect())
 }
 
 /// The item's id: its own, else its link, else a hash of its title and
