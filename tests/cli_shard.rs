@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use common::tree::without_timings;
+
 const ARTIKEL: [&str; 4] = [
     "Neue Brücke in Dresden eröffnet\n\nIn Dresden ist am Montag eine neue Brücke über die Elbe \
      eröffnet worden. Der Bau dauerte drei Jahre und kostete 40 Millionen Euro.\n",
@@ -20,17 +22,6 @@ const ARTIKEL: [&str; 4] = [
      Die Sanierung der Becken kostet rund 5 Millionen Euro.\n",
     "Neuer Radweg in Münster\n\nDie Stadt Münster baut einen Radweg entlang des Kanals. \
      Er soll im Herbst fertig sein und 2 Millionen Euro kosten.\n",
-];
-
-/// Fields that differ between two runs of the same work: timings, and how
-/// many prompt tokens the process's prefix cache had from its previous
-/// input (the first input of every shard has none).
-const TIMING_FIELDS: [&str; 5] = [
-    "seconds",
-    "prefill_seconds",
-    "decode_seconds",
-    "finished_at",
-    "reused_prompt_tokens",
 ];
 
 struct Scratch(tempfile::TempDir);
@@ -91,37 +82,10 @@ fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
 
-fn without_timings(mut row: Value) -> Value {
-    for field in TIMING_FIELDS {
-        row.as_object_mut().unwrap().remove(field);
-    }
-    row
-}
-
-/// Every file under `dir` (relative path -> bytes), skipping `skip`.
+/// Every file under `dir` (relative path -> bytes), skipping the paths
+/// `skip` names.
 fn files(dir: &Path, skip: &[&str]) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if skip.contains(&rel.as_str()) {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                found.push((rel, fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
+    common::tree::files(dir, |rel| skip.contains(&rel))
 }
 
 #[test]
