@@ -5,9 +5,12 @@
 //! ..)`). Checked beyond "no panic / hang / OOM":
 //!
 //! - every listed id is found again by `feed_item_bytes`;
-//! - slugs (output file names) are non-empty, do not start with `.`, hold
-//!   no `/`, `\`, NUL or `..`, and different ids get different slugs;
-//! - shown ids hold no control characters or whitespace;
+//! - slugs (output file names) are non-empty, do not start with `.` (so
+//!   are never `.` or `..`), hold no `/`, `\` or NUL, and different ids get
+//!   different slugs;
+//! - shown ids (the input's name after `#`, its key in the manifest) hold
+//!   no control characters or whitespace, and different ids are shown
+//!   differently;
 //! - the whole feed as one input (`InputKind::Feed`) is always an error
 //!   (it says why it was not split), never a document;
 //! - each item's extraction passes `common::check`.
@@ -33,23 +36,27 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut slugs: HashMap<&str, &str> = HashMap::new();
+    let mut shown: HashMap<&str, &str> = HashMap::new();
     for item in &items {
         let slug = item.slug.as_str();
         assert!(
-            !slug.is_empty()
-                && !slug.starts_with('.')
-                && !slug.contains(['/', '\\', '\0'])
-                && !slug.contains(".."),
+            !slug.is_empty() && !slug.starts_with('.') && !slug.contains(['/', '\\', '\0']),
             "unsafe slug {slug:?} for id {:?}",
             item.id
         );
         assert!(
-            !item.shown.chars().any(|c| c.is_control() || c.is_whitespace()),
+            !item
+                .shown
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace()),
             "shown id {:?} holds a control character or whitespace",
             item.shown
         );
         if let Some(other) = slugs.insert(slug, &item.id) {
             assert_eq!(other, item.id, "two ids share the slug {slug:?}");
+        }
+        if let Some(other) = shown.insert(&item.shown, &item.id) {
+            assert_eq!(other, item.id, "two ids are shown as {:?}", item.shown);
         }
     }
     for item in items.iter().take(MAX_ITEMS) {
