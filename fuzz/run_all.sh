@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-270}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(decode extract_html extract_markdown extract_text chunk gguf tokenizer)
+[ ${#targets[@]} -eq 0 ] && targets=(decode extract_html extract_markdown extract_text extract_pdf extract_office extract_email extract_feed chunk gguf tokenizer)
 export KURZ_TEST_CACHE=${KURZ_TEST_CACHE:-/work/main/target/kurz-test-cache}
 mkdir -p fuzz/logs
 for t in "${targets[@]}"; do
@@ -16,7 +16,8 @@ for t in "${targets[@]}"; do
   case $t in extract_*) extra=(-max_len=16384) ;; esac
   # The project's German samples seed the byte and markup targets (read
   # recursively; libFuzzer writes new inputs only into the first folder).
-  case $t in decode | extract_*) samples=(samples) ;; esac
+  # The binary-format targets have samples/formate/ copied into their seeds.
+  case $t in decode | extract_html | extract_markdown | extract_text) samples=(samples) ;; esac
   mkdir -p "fuzz/corpus/$t"
   echo "== $t $(date -u +%FT%TZ) ${secs}s"
   cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" "${samples[@]}" -- \

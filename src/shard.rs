@@ -528,8 +528,59 @@ pub fn write_plan(
     crate::output::write_atomic(&plan_path(out, shard), &text)
 }
 
-/// Reads the plans in `out`'s shards folder (regular files only; one that
-/// cannot be read or parsed is returned as an error message naming it).
+/// Largest plan file read (64 MiB). A plan lists one display path per
+/// input (a few hundred bytes each), so this allows well over 100,000
+/// inputs per shard; a larger one is refused as a problem, not read.
+pub const MAX_PLAN_BYTES: u64 = 64 << 20;
+
+/// Reads a plan file without following a symlink (not even one swapped in
+/// after the folder was listed) and without blocking on a FIFO: only a
+/// regular file of at most [`MAX_PLAN_BYTES`] is read. The error is a
+/// message for the user (the caller names the file).
+fn read_plan_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    let not_regular = || "is not a regular file (kurz never follows symlinks in .kurz-shards/)";
+    let file = options.open(path).map_err(|e| {
+        #[cfg(target_os = "linux")]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return not_regular().to_string();
+        }
+        e.to_string()
+    })?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err(not_regular().into());
+    }
+    let too_large = || {
+        format!(
+            "is larger than {} (plans over that size are refused)",
+            crate::input::human_size(MAX_PLAN_BYTES)
+        )
+    };
+    if meta.len() > MAX_PLAN_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_PLAN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Reads the plans in `out`'s shards folder. A plan that cannot be used
+/// (a symlink or other non-regular file, over [`MAX_PLAN_BYTES`], not a
+/// plan, or naming another shard than its file name) is returned as a
+/// message naming its file.
 pub fn read_plans(out: &Path) -> std::io::Result<(Vec<ShardPlan>, Vec<String>)> {
     let dir = out.join(SHARDS_DIR);
     let entries = match std::fs::read_dir(&dir) {
@@ -545,11 +596,7 @@ pub fn read_plans(out: &Path) -> std::io::Result<(Vec<ShardPlan>, Vec<String>)> 
         let Some((shard, RecordKind::Plan)) = name.to_str().and_then(parse_record_name) else {
             continue;
         };
-        if !entry.file_type()?.is_file() {
-            continue;
-        }
-        let parsed = std::fs::read(entry.path())
-            .map_err(|e| e.to_string())
+        let parsed = read_plan_file(&entry.path())
             .and_then(|b| serde_json::from_slice::<ShardPlan>(&b).map_err(|e| e.to_string()));
         match parsed {
             Ok(plan) if plan.shard == shard => plans.push(plan),
@@ -823,6 +870,160 @@ mod tests {
             "3-of-16.txt",
         ] {
             assert_eq!(parse_record_name(bad), None, "{bad}");
+        }
+    }
+
+    /// A valid plan of shard `index`/`count` with these inputs, as JSON.
+    fn plan_json(index: u32, count: u32, inputs: &[&str]) -> String {
+        serde_json::json!({
+            "shard": {"index": index, "count": count},
+            "task": "summarize",
+            "inputs": inputs,
+            "started_at": "2025-01-01T00:00:00Z",
+            "runner": "1@host",
+        })
+        .to_string()
+    }
+
+    fn shards_dir() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join(SHARDS_DIR)).unwrap();
+        (dir, out)
+    }
+
+    /// Plans with hostile field values are each one problem naming the
+    /// file, never a plan (and never a panic); the one good plan is read.
+    #[test]
+    fn hostile_plans_are_problems_naming_their_file() {
+        let (_dir, out) = shards_dir();
+        let write = |name: &str, text: &str| {
+            std::fs::write(out.join(SHARDS_DIR).join(name), text).unwrap();
+        };
+        write("1-of-9.plan.json", &plan_json(1, 9, &["a.txt"]));
+        write(
+            "2-of-9.plan.json",
+            r#"{"shard": "2/9", "task": "summarize"}"#,
+        );
+        write("3-of-9.plan.json", &plan_json(4, 9, &[]));
+        write(
+            "4-of-9.plan.json",
+            &plan_json(4, 9, &[]).replace("\"index\":4", "\"index\":-4"),
+        );
+        write(
+            "5-of-9.plan.json",
+            &plan_json(5, 9, &[]).replace("\"count\":9", "\"count\":99999999999"),
+        );
+        write(
+            "6-of-9.plan.json",
+            &plan_json(6, 9, &[]).replace("\"index\":6", "\"index\":0"),
+        );
+        write(
+            "7-of-9.plan.json",
+            &plan_json(7, 9, &[]).replace("[]", "[1, null]"),
+        );
+        write("8-of-9.plan.json", "");
+        let (plans, mut problems) = read_plans(&out).unwrap();
+        assert_eq!(plans.len(), 1, "{plans:?}");
+        assert_eq!(plans[0].shard, Shard { index: 1, count: 9 });
+        problems.sort();
+        assert_eq!(problems.len(), 7, "{problems:#?}");
+        for (n, problem) in (2..=8).zip(&problems) {
+            let name = format!("{n}-of-9.plan.json");
+            assert!(problem.contains(&name), "{problem}");
+        }
+        assert!(
+            problems[1].contains("names another shard than its file name"),
+            "{}",
+            problems[1]
+        );
+        assert!(
+            problems[2].contains("invalid value: integer `-4`"),
+            "{}",
+            problems[2]
+        );
+        assert!(problems[3].contains("99999999999"), "{}", problems[3]);
+        // Shard 0 of a plan named 6-of-9 disagrees with the name.
+        assert!(
+            problems[4].contains("names another shard"),
+            "{}",
+            problems[4]
+        );
+    }
+
+    /// Input names are data: path-like, absolute, control and bidi
+    /// characters are kept as they are (shown escaped by the commands),
+    /// never resolved.
+    #[test]
+    fn path_like_and_control_input_names_are_kept_verbatim() {
+        let (_dir, out) = shards_dir();
+        let names = [
+            "../../etc/passwd",
+            "/etc/shadow",
+            "a\u{1b}[31mred\u{202e}txt.exe",
+            "\r\n",
+        ];
+        let mut plan: serde_json::Value = serde_json::from_str(&plan_json(1, 1, &names)).unwrap();
+        plan["runner"] = "\u{1b}]0;pwned\u{7}@\u{9b}host".into();
+        let plan = plan.to_string();
+        std::fs::write(plan_path(&out, Shard { index: 1, count: 1 }), plan).unwrap();
+        let (plans, problems) = read_plans(&out).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(plans[0].inputs, names);
+        assert_eq!(plans[0].runner, "\u{1b}]0;pwned\u{7}@\u{9b}host");
+    }
+
+    /// A plan over MAX_PLAN_BYTES is refused unread (a sparse file, so the
+    /// test writes nothing big); one just under the cap with a long input
+    /// list is read.
+    #[test]
+    fn plans_over_the_size_cap_are_refused() {
+        let (_dir, out) = shards_dir();
+        let big = std::fs::File::create(plan_path(&out, Shard { index: 1, count: 2 })).unwrap();
+        big.set_len(MAX_PLAN_BYTES + 1).unwrap();
+        let names: Vec<String> = (0..100_000).map(|i| format!("archiv/{i:06}.txt")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        std::fs::write(
+            plan_path(&out, Shard { index: 2, count: 2 }),
+            plan_json(2, 2, &refs),
+        )
+        .unwrap();
+        let (plans, problems) = read_plans(&out).unwrap();
+        assert_eq!(plans.len(), 1);
+        assert_eq!(plans[0].inputs.len(), 100_000);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains(
+                "1-of-2.plan.json: is larger than 64.0 MiB (plans over that size are refused)"
+            ),
+            "{}",
+            problems[0]
+        );
+    }
+
+    /// A symlinked plan (to a valid plan outside the folder) and a FIFO
+    /// are problems, not followed or waited on.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn symlinked_and_fifo_plans_are_not_read() {
+        let (dir, out) = shards_dir();
+        let outside = dir.path().join("elsewhere.json");
+        std::fs::write(&outside, plan_json(1, 2, &["secret.txt"])).unwrap();
+        std::os::unix::fs::symlink(&outside, plan_path(&out, Shard { index: 1, count: 2 }))
+            .unwrap();
+        let fifo = plan_path(&out, Shard { index: 2, count: 2 });
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+        let (plans, mut problems) = read_plans(&out).unwrap();
+        assert!(plans.is_empty(), "{plans:?}");
+        problems.sort();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        for p in &problems {
+            assert!(
+                p.ends_with("is not a regular file (kurz never follows symlinks in .kurz-shards/)"),
+                "{p}"
+            );
         }
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
+use common::tree::without_timings;
+
 const ARTIKEL: [&str; 4] = [
     "Neue Brücke in Dresden eröffnet\n\nIn Dresden ist am Montag eine neue Brücke über die Elbe \
      eröffnet worden. Der Bau dauerte drei Jahre und kostete 40 Millionen Euro.\n",
@@ -20,17 +22,6 @@ const ARTIKEL: [&str; 4] = [
      Die Sanierung der Becken kostet rund 5 Millionen Euro.\n",
     "Neuer Radweg in Münster\n\nDie Stadt Münster baut einen Radweg entlang des Kanals. \
      Er soll im Herbst fertig sein und 2 Millionen Euro kosten.\n",
-];
-
-/// Fields that differ between two runs of the same work: timings, and how
-/// many prompt tokens the process's prefix cache had from its previous
-/// input (the first input of every shard has none).
-const TIMING_FIELDS: [&str; 5] = [
-    "seconds",
-    "prefill_seconds",
-    "decode_seconds",
-    "finished_at",
-    "reused_prompt_tokens",
 ];
 
 struct Scratch(tempfile::TempDir);
@@ -91,37 +82,10 @@ fn stderr_of(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
 }
 
-fn without_timings(mut row: Value) -> Value {
-    for field in TIMING_FIELDS {
-        row.as_object_mut().unwrap().remove(field);
-    }
-    row
-}
-
-/// Every file under `dir` (relative path -> bytes), skipping `skip`.
+/// Every file under `dir` (relative path -> bytes), skipping the paths
+/// `skip` names.
 fn files(dir: &Path, skip: &[&str]) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if skip.contains(&rel.as_str()) {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                found.push((rel, fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
+    common::tree::files(dir, |rel| skip.contains(&rel))
 }
 
 #[test]
@@ -378,4 +342,81 @@ fn merge_reports_missing_shards_and_unfinished_inputs() {
     );
     assert!(s.path("out/.kurz-shards/2-of-2.jsonl").exists());
     assert_eq!(s.rows("out/manifest.jsonl").len(), mine - 1);
+}
+
+/// Shard records with hostile values, no model needed: control, ANSI and
+/// bidi characters in input names, runner and a broken plan reach the
+/// terminal escaped; a symlinked plan is named, not followed; merge and
+/// status write nothing outside OUT.
+#[test]
+fn hostile_shard_records_are_escaped_and_stay_inside_out() {
+    let s = Scratch(tempfile::tempdir().unwrap());
+    let red = "\u{1b}[31mred\u{202e}gpj.exe";
+    let plan = serde_json::json!({
+        "shard": {"index": 1, "count": 3},
+        "task": "summarize",
+        "inputs": ["../../etc/passwd", "/etc/shadow", red],
+        "started_at": "garbage",
+        "runner": "\u{1b}]0;title\u{7}@host",
+    });
+    s.write("out/.kurz-shards/1-of-3.plan.json", &plan.to_string());
+    s.write(
+        "out/.kurz-shards/2-of-3.plan.json",
+        r#"{"shard": "\u001b[2J\u009b"}"#,
+    );
+    s.write(
+        "elsewhere.json",
+        &plan.to_string().replace("\"index\":1", "\"index\":3"),
+    );
+    std::os::unix::fs::symlink(
+        s.path("elsewhere.json"),
+        s.path("out/.kurz-shards/3-of-3.plan.json"),
+    )
+    .unwrap();
+    let outside = files(s.0.path(), &["out"]);
+    let raw = |text: &str| text.contains(['\u{1b}', '\u{9b}', '\u{202e}', '\u{7}']);
+
+    let status = s.kurz().args(["status", "out"]).assert().success();
+    let (out, err) = (
+        String::from_utf8_lossy(&status.get_output().stdout).into_owned(),
+        stderr_of(&status),
+    );
+    assert!(!raw(&out) && !raw(&err), "{out:?}\n{err:?}");
+    assert!(
+        err.contains(r#"2-of-3.plan.json: invalid type: string "\u{1b}[2J\u{9b}""#),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "3-of-3.plan.json: is not a regular file (kurz never follows symlinks in .kurz-shards/)"
+        ),
+        "{err}"
+    );
+    let row: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("1/3 "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, ["1/3", "3", "0", "0", "3", "ended"], "{out}");
+
+    let merge = s.kurz().args(["merge", "out"]).assert().code(2);
+    let err = stderr_of(&merge);
+    assert!(!raw(&err), "{err:?}");
+    assert!(
+        err.contains(
+            "shard 1/3 has not finished 3 input(s): ../../etc/passwd, /etc/shadow, \\x1b[31mred\\u{202e}gpj.exe"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("cannot use shard plan "), "{err}");
+    assert!(
+        s.path("out/.kurz-shards/1-of-3.plan.json").exists(),
+        "kept: incomplete"
+    );
+    assert_eq!(
+        files(s.0.path(), &["out"]),
+        outside,
+        "nothing outside out changed"
+    );
 }

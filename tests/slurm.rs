@@ -29,16 +29,6 @@ const SETTINGS: [&str; 8] = [
     "1",
     "--quiet",
 ];
-/// Fields that differ between two runs of the same work: timings, and how
-/// many prompt tokens the process's prefix cache had from its previous
-/// input (the first input of every shard has none).
-const TIMING_FIELDS: [&str; 5] = [
-    "seconds",
-    "prefill_seconds",
-    "decode_seconds",
-    "finished_at",
-    "reused_prompt_tokens",
-];
 const WAIT_LIMIT: Duration = Duration::from_secs(40 * 60);
 
 /// One cluster at a time on this machine.
@@ -283,42 +273,14 @@ fn merge(cwd: &Path) -> (i32, String) {
 }
 
 fn rows(manifest: &Path) -> Vec<Value> {
-    fs::read_to_string(manifest)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: Value = serde_json::from_str(l).unwrap();
-            for f in TIMING_FIELDS {
-                v.as_object_mut().unwrap().remove(f);
-            }
-            v
-        })
-        .collect()
+    common::tree::rows_without_timings(manifest)
 }
 
+/// The result files of an output folder (no manifest, no Slurm records).
 fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if rel == "manifest.jsonl" || rel.starts_with(".kurz-slurm") {
-                continue;
-            }
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                found.push((rel, fs::read(e.path()).unwrap()));
-            }
-        }
-    }
-    found.sort();
-    found
+    common::tree::files(dir, |rel| {
+        rel == "manifest.jsonl" || rel.starts_with(".kurz-slurm")
+    })
 }
 
 /// The merged folder equals the reference: result files byte for byte,

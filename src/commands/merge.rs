@@ -16,6 +16,10 @@ use kurz::shard::lock_output;
 /// Most unfinished inputs named per shard in merge's report.
 const NAMED_PER_SHARD: usize = 5;
 
+/// Most shards that never ran named one per line in merge's report (a
+/// plan of a 100,000-shard split would otherwise print 99,999 lines).
+const NAMED_MISSING_SHARDS: usize = 20;
+
 /// `kurz merge OUTPUT`: exit 0 when complete, 2 when inputs failed or are
 /// unfinished or shards never ran.
 pub fn merge(output: &Path) -> Result<ExitCode> {
@@ -46,9 +50,18 @@ pub fn merge(output: &Path) -> Result<ExitCode> {
     for problem in &report.plan_problems {
         note(&format!("cannot use shard plan {problem}"));
     }
-    for shard in &report.missing_shards {
+    for shard in report.missing_shards.iter().take(NAMED_MISSING_SHARDS) {
         note(&format!(
             "shard {shard} never ran (or not since the last complete merge): no plan in .kurz-shards/"
+        ));
+    }
+    let more = report
+        .missing_shards
+        .len()
+        .saturating_sub(NAMED_MISSING_SHARDS);
+    if more > 0 {
+        note(&format!(
+            "and {more} more shard(s) never ran (kurz status lists them all)"
         ));
     }
     for (shard, inputs) in by_shard(&report.unfinished) {
@@ -93,6 +106,12 @@ pub fn status(output: &Path) -> Result<ExitCode> {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let report = folder_status(output, now)?;
+    for problem in &report.plan_problems {
+        print_stderr(&format!(
+            "kurz: {}",
+            escape_for_terminal(&format!("cannot use shard plan {problem}"))
+        ));
+    }
     outln!(
         "{:<12} {:>8} {:>8} {:>8} {:>10}  state",
         "shard",

@@ -63,18 +63,38 @@ pub(super) fn looks_like_feed(head: &[u8]) -> bool {
 }
 
 /// Parses a feed, with ids only from the feed itself (`feed-rs` would make
-/// up random ones otherwise; [`stable_id`] fills the gaps).
+/// up random ones otherwise; [`stable_id`] fills the gaps). A panic in
+/// `feed-rs` (a bug that a malformed feed triggered) becomes
+/// [`InputError::Broken`]: discovery lists a feed's items outside the
+/// batch's per-file guard, so a panic here would end the whole run.
 fn parse(bytes: &[u8]) -> Result<feed_rs::model::Feed, InputError> {
     let parser = feed_rs::parser::Builder::new()
         .id_generator(|_, _, _| String::new())
         .build();
-    parser.parse(bytes).map_err(|e| broken(e.to_string()))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|_| broken(super::PARSER_PANICKED))?
+        .map_err(|e| broken(e.to_string()))
 }
 
 /// The ids of a feed's items, in feed order (the first of any duplicates).
 pub(super) fn list_items(bytes: &[u8]) -> Result<Vec<String>, InputError> {
     let feed = parse(bytes)?;
     Ok(feed.entries.iter().map(stable_id).collect())
+}
+
+/// A feed's items as discovery lists them: for each item, in feed order
+/// and duplicates included, its id, the id as shown in the input's name
+/// ([`shown_id`]) and the file name part of its output ([`slug`]).
+/// Public (hidden) for the `extract_feed` fuzz target only.
+pub(super) fn listing(bytes: &[u8]) -> Result<Vec<super::FeedItemListing>, InputError> {
+    Ok(list_items(bytes)?
+        .into_iter()
+        .map(|id| super::FeedItemListing {
+            shown: shown_id(&id),
+            slug: slug(&id),
+            id,
+        })
+        .collect())
 }
 
 /// The item's id: its own, else its link, else a hash of its title and
@@ -118,14 +138,15 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// The item id as shown in an input's name: control characters and
-/// whitespace escaped as `%XX`, and an id longer than
+/// The item id as shown in an input's name: control characters,
+/// whitespace and `%` itself escaped as `%XX` (so `a b` and `a%20b` stay
+/// apart: the name is the input's key in the manifest), and an id longer than
 /// [`MAX_SHOWN_ID_CHARS`] cut and ended with a hash of the whole id (so
 /// different ids stay different).
 pub(super) fn shown_id(id: &str) -> String {
     let mut out = String::new();
     for c in id.chars() {
-        if c.is_control() || c.is_whitespace() {
+        if c.is_control() || c.is_whitespace() || c == '%' {
             let mut buf = [0u8; 4];
             for b in c.encode_utf8(&mut buf).bytes() {
                 out.push_str(&format!("%{b:02X}"));
@@ -417,6 +438,9 @@ mod tests {
     fn shown_ids_and_slugs_are_safe() {
         assert_eq!(shown_id("lokal-1"), "lokal-1");
         assert_eq!(shown_id("a b\nc\u{1b}[31m"), "a%20b%0Ac%1B[31m");
+        // Distinct ids are shown distinctly: `%` is escaped too.
+        assert_eq!(shown_id("a%20b"), "a%2520b");
+        assert_ne!(shown_id("a b"), shown_id("a%20b"));
         let long = "x".repeat(500);
         let shown = shown_id(&long);
         assert_eq!(shown.chars().count(), MAX_SHOWN_ID_CHARS);
@@ -446,6 +470,60 @@ mod tests {
         assert!(slug("https://example.org/politik/haushalt-2025?id=7")
             .starts_with("example.org-politik-haushalt-2025-id-7-"));
         assert_ne!(slug("a?b"), slug("a!b"));
+    }
+
+    /// The `extract_feed` fuzz target's properties on its hand-made seeds
+    /// (duplicate, path-like, control-character and `%` ids): listed ids
+    /// are found again, slugs are safe file names, and distinct ids get
+    /// distinct slugs and distinct shown ids.
+    #[test]
+    fn fuzz_seed_feeds_list_safe_distinct_items() {
+        let seeds: [(&[u8], usize); 3] = [
+            (
+                include_bytes!("../../fuzz/seeds/extract_feed/hand-json.json"),
+                6,
+            ),
+            (
+                include_bytes!("../../fuzz/seeds/extract_feed/hand-rss-hostile.rss"),
+                5,
+            ),
+            (
+                include_bytes!("../../fuzz/seeds/extract_feed/hand-atom.xml"),
+                3,
+            ),
+        ];
+        for (seed, count) in seeds {
+            let items = listing(seed).unwrap();
+            assert_eq!(items.len(), count);
+            let mut distinct: Vec<&crate::input::FeedItemListing> = Vec::new();
+            for item in &items {
+                let slug = item.slug.as_str();
+                assert!(
+                    !slug.is_empty() && !slug.starts_with('.') && !slug.contains(['/', '\\', '\0']),
+                    "{slug:?}"
+                );
+                assert!(!item
+                    .shown
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace()));
+                assert!(item_bytes(seed, &item.id).is_ok(), "{:?}", item.id);
+                if distinct.iter().all(|d| d.id != item.id) {
+                    assert!(distinct
+                        .iter()
+                        .all(|d| d.slug != item.slug && d.shown != item.shown));
+                    distinct.push(item);
+                }
+            }
+        }
+        let hostile = listing(include_bytes!(
+            "../../fuzz/seeds/extract_feed/hand-rss-hostile.rss"
+        ))
+        .unwrap();
+        let shown: Vec<&str> = hostile.iter().map(|i| i.shown.as_str()).collect();
+        assert!(
+            shown.contains(&"a%20b") && shown.contains(&"a%2520b"),
+            "{shown:?}"
+        );
     }
 
     #[test]

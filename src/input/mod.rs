@@ -721,6 +721,10 @@ pub fn extract_bytes(
     }
 }
 
+/// The reason of [`InputError::Broken`] when a third-party parser
+/// panicked on an input (the panic was contained).
+pub const PARSER_PANICKED: &str = "its parser failed on malformed data";
+
 /// Runs a third-party parser on untrusted bytes: a panic in it (a bug
 /// that a malformed file triggered) becomes [`InputError::Broken`] for
 /// that file instead of an internal error.
@@ -731,9 +735,50 @@ fn guarded(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).unwrap_or_else(|_| {
         Err(InputError::Broken {
             format,
-            reason: "its parser failed on malformed data".into(),
+            reason: PARSER_PANICKED.into(),
         })
     })
+}
+
+/// One item of a feed as discovery lists it (see [`list_feed_items`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItemListing {
+    /// The item's stable id (guid, id, link, or a hash of its text).
+    pub id: String,
+    /// The id as shown after `#` in the input's name (controls escaped,
+    /// long ids cut).
+    pub shown: String,
+    /// The file name part of the item's output (no path separator, never
+    /// starts with `.`).
+    pub slug: String,
+}
+
+/// The items of a feed's bytes as discovery lists them, in feed order,
+/// repeated ids included (discovery reads only the first). An entry
+/// point for the `extract_feed` fuzz target; the batch goes through
+/// [`discover`] and [`read_source`].
+///
+/// # Errors
+///
+/// [`InputError::Broken`] when the bytes are not a feed.
+#[doc(hidden)]
+pub fn list_feed_items(bytes: &[u8]) -> Result<Vec<FeedItemListing>, InputError> {
+    feed::listing(bytes)
+}
+
+/// The bytes an item input of a feed reads as (what [`read_source`] gives
+/// for [`InputSource::FeedItem`], and [`extract_bytes`] with
+/// [`InputKind::FeedItem`] takes). An entry point for the `extract_feed`
+/// fuzz target.
+///
+/// # Errors
+///
+/// [`InputError::Broken`] when the bytes are not a feed,
+/// [`InputError::FeedItemGone`] when no item has the id `id`.
+#[doc(hidden)]
+pub fn feed_item_bytes(feed_bytes: &[u8], id: &str) -> Result<Vec<u8>, InputError> {
+    feed::item_bytes(feed_bytes, id)
 }
 
 /// A document from already extracted plain text (paragraphs separated by

@@ -295,7 +295,7 @@ impl ResumeIndex {
             ..Self::default()
         };
         for path in files {
-            let data = match std::fs::read(path) {
+            let data = match read_no_follow(path) {
                 Ok(d) => d,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(e),
@@ -396,11 +396,62 @@ impl ResumeIndex {
             return None;
         }
         let output = entry.output.as_deref()?;
-        if !self.base_dir.join(output).is_file() {
+        if !is_output_inside(&self.base_dir, output) {
             return None;
         }
         Some(entry)
     }
+}
+
+/// Whether `output` (a manifest row's output path) names a regular file
+/// inside `base_dir`: a plain relative path (no `..`, no root, no prefix;
+/// an absolute path would make `join` leave the folder) whose last part
+/// is not a symlink. Anything else does not count as a finished output,
+/// and nothing outside `base_dir` is looked at.
+fn is_output_inside(base_dir: &Path, output: &str) -> bool {
+    let rel = Path::new(output);
+    let plain = rel.components().next().is_some()
+        && rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    plain && std::fs::symlink_metadata(base_dir.join(rel)).is_ok_and(|m| m.file_type().is_file())
+}
+
+/// Reads a manifest (or manifest part) without following a symlink and
+/// without blocking on a FIFO: a record kurz reads must be a regular file
+/// in the output folder, not a way to read files elsewhere.
+fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
+    let refuse = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {what}", path.display()),
+        )
+    };
+    let symlink = "a symlink (kurz never reads its manifests through a symlink)";
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    }
+    #[cfg(not(target_os = "linux"))]
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse(symlink));
+    }
+    let mut file = options.open(path).map_err(|e| {
+        #[cfg(target_os = "linux")]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return refuse(symlink);
+        }
+        e
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(refuse("not a regular file"));
+    }
+    let mut data = Vec::new();
+    file.read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// The manifest parts of sharded runs in `out_dir` (regular files named
@@ -831,6 +882,85 @@ mod tests {
         assert!(idx
             .finished("summarize", "a", "x", "y", &params())
             .is_none());
+    }
+
+    /// Rows whose `output` points outside the folder (`..`, an absolute
+    /// path, a symlink out, the folder itself) never count as finished,
+    /// even when that file exists; the plain relative one does.
+    #[cfg(unix)]
+    #[test]
+    fn outputs_outside_the_folder_never_count_as_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join("sub")).unwrap();
+        let outside = dir.path().join("outside.md");
+        std::fs::write(&outside, "x").unwrap();
+        std::fs::write(out.join("sub/good.en.md"), "x").unwrap();
+        std::os::unix::fs::symlink(&outside, out.join("sub/link.en.md")).unwrap();
+        let hostile = [
+            "../outside.md".to_string(),
+            "sub/../../outside.md".to_string(),
+            outside.display().to_string(),
+            "sub/link.en.md".to_string(),
+            "./sub/good.en.md".to_string(),
+            "sub/./good.en.md/..".to_string(),
+            String::new(),
+            ".".to_string(),
+        ];
+        let mut text = String::new();
+        for (i, output) in hostile.iter().enumerate() {
+            let mut e = entry(&format!("in-{i}.txt"), Status::Ok);
+            e.output = Some(output.clone());
+            text.push_str(&serde_json::to_string(&e).unwrap());
+            text.push('\n');
+        }
+        let mut good = entry("good.txt", Status::Ok);
+        good.output = Some("sub/good.en.md".into());
+        text.push_str(&serde_json::to_string(&good).unwrap());
+        text.push('\n');
+        std::fs::write(out.join(MANIFEST_FILE_NAME), text).unwrap();
+        let idx = ResumeIndex::load_all(&out).unwrap();
+        let (h, m, p) = ("aa".repeat(32), "bb".repeat(32), params());
+        for (i, output) in hostile.iter().enumerate() {
+            let input = format!("in-{i}.txt");
+            assert!(
+                idx.finished("summarize", &input, &h, &m, &p).is_none(),
+                "output {output:?} counted as finished"
+            );
+        }
+        assert_eq!(
+            idx.finished("summarize", "good.txt", &h, &m, &p),
+            Some(&good)
+        );
+    }
+
+    /// A symlinked `manifest.jsonl` is refused on reading too (it would
+    /// read a file elsewhere); symlinked parts are not read.
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_manifests_and_parts_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(out.join(crate::shard::SHARDS_DIR)).unwrap();
+        let outside = dir.path().join("elsewhere.jsonl");
+        let line = serde_json::to_string(&entry("secret.txt", Status::Ok)).unwrap();
+        std::fs::write(&outside, format!("{line}\n")).unwrap();
+        let part = out.join(crate::shard::SHARDS_DIR).join("1-of-2.jsonl");
+        std::os::unix::fs::symlink(&outside, &part).unwrap();
+        assert!(part_files(&out).unwrap().is_empty());
+        let idx = ResumeIndex::load_all(&out).unwrap();
+        assert!(idx.is_empty());
+        // Even if a listing raced with a swap: the reader does not follow.
+        let err = ResumeIndex::load_files(&out, &[part]).unwrap_err();
+        assert!(err.to_string().contains("is a symlink"), "{err}");
+        std::os::unix::fs::symlink(&outside, out.join(MANIFEST_FILE_NAME)).unwrap();
+        let err = ResumeIndex::load_all(&out).unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "manifest.jsonl is a symlink (kurz never reads its manifests through a symlink)"
+            ),
+            "{err}"
+        );
     }
 
     /// Writes `entries` to a fresh manifest and creates their output files.

@@ -168,11 +168,13 @@ impl Rows {
         let mut counts: Vec<u32> = self.plans.iter().map(|p| p.shard.count).collect();
         counts.sort_unstable();
         counts.dedup();
+        let planned: std::collections::HashSet<Shard> =
+            self.plans.iter().map(|p| p.shard).collect();
         let mut missing = Vec::new();
         for count in counts {
             for index in 1..=count {
                 let shard = Shard { index, count };
-                if !self.plans.iter().any(|p| p.shard == shard) {
+                if !planned.contains(&shard) {
                     missing.push(shard);
                 }
             }
@@ -349,6 +351,9 @@ pub struct StatusReport {
     pub per_hour: Option<f64>,
     /// Seconds until the remaining inputs are done at that rate.
     pub eta_seconds: Option<f64>,
+    /// Plans that could not be used, each a message naming its file (their
+    /// shards show as never ran).
+    pub plan_problems: Vec<String>,
 }
 
 /// Reads `out`'s manifests and plans, never writing anything (not even a
@@ -376,10 +381,9 @@ pub fn status(out: &Path, now: i64) -> Result<StatusReport, MergeError> {
     }
     // Shards that hold their lock but have not written a plan yet (they
     // are starting), then the ones of those splits that never ran.
-    let mut seen: Vec<Shard> = rows.plans.iter().map(|p| p.shard).collect();
+    let mut seen: std::collections::HashSet<Shard> = rows.plans.iter().map(|p| p.shard).collect();
     for shard in lock_records(out) {
-        if !seen.contains(&shard) {
-            seen.push(shard);
+        if seen.insert(shard) {
             shards.push(ShardStatus {
                 shard,
                 inputs: 0,
@@ -448,6 +452,7 @@ pub fn status(out: &Path, now: i64) -> Result<StatusReport, MergeError> {
         failed_rows: current.iter().filter(|e| e.status == Status::Error).count(),
         per_hour,
         eta_seconds,
+        plan_problems: rows.plan_problems.clone(),
     })
 }
 
@@ -752,6 +757,134 @@ mod tests {
         assert_eq!(report.rows, 2);
         // Two finished since the plan started (now-ish), so a rate exists.
         assert!(report.per_hour.is_some() || report.eta_seconds.is_none());
+    }
+
+    /// Every file under `root` (relative path, bytes), symlinks as their
+    /// target.
+    fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut all = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap().flatten() {
+                let t = e.file_type().unwrap();
+                let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
+                if t.is_dir() {
+                    stack.push(e.path());
+                } else if t.is_symlink() {
+                    let target = std::fs::read_link(e.path()).unwrap();
+                    all.push((rel, target.into_os_string().into_encoded_bytes()));
+                } else {
+                    all.push((rel, std::fs::read(e.path()).unwrap()));
+                }
+            }
+        }
+        all.sort();
+        all
+    }
+
+    /// Plans and rows with hostile values (path-like and absolute input
+    /// names and outputs, control characters, garbage timestamps): merge
+    /// and status neither fail nor touch anything outside the folder; the
+    /// names are carried as data.
+    #[test]
+    fn hostile_plans_and_rows_stay_inside_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(dir.path().join("victim.md"), "keep").unwrap();
+        let s1 = Shard { index: 1, count: 2 };
+        let names = ["../../etc/passwd", "/etc/shadow", "\u{1b}[2J\u{202e}x"];
+        plan(&out, s1, &names);
+        let mut rows = vec![
+            entry("../../etc/passwd", Status::Ok, "garbage", 60),
+            entry("/etc/shadow", Status::Ok, "", 60),
+            entry(
+                "\u{1b}[2J\u{202e}x",
+                Status::Error,
+                "9999-99-99T99:99:99Z",
+                60,
+            ),
+        ];
+        rows[0].output = Some("../victim.md".into());
+        let victim = dir.path().join("victim.md").display().to_string();
+        rows[1].output = Some(victim);
+        append(&part_path(&out, s1), &rows);
+        let outside_before = tree(dir.path())
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("out"))
+            .collect::<Vec<_>>();
+        let now = parse_rfc3339_utc(T3).unwrap();
+        let report = status(&out, now).unwrap();
+        assert_eq!(report.shards.len(), 2);
+        assert_eq!((report.shards[0].done, report.shards[0].failed), (2, 1));
+        // No row finished at a readable time: no rate.
+        assert_eq!(report.per_hour, None);
+        let lock = lock_output(&out, None).unwrap();
+        let merged = merge(&out, &lock).unwrap();
+        assert_eq!((merged.rows, merged.failed), (3, 1));
+        assert!(merged.unfinished.is_empty());
+        assert_eq!(merged.missing_shards, vec![Shard { index: 2, count: 2 }]);
+        let text = std::fs::read_to_string(out.join(MANIFEST_FILE_NAME)).unwrap();
+        let inputs: Vec<String> = text
+            .lines()
+            .map(|l| serde_json::from_str::<ManifestEntry>(l).unwrap().input)
+            .collect();
+        let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        let mut got = inputs.clone();
+        got.sort();
+        assert_eq!(got, expected);
+        drop(lock);
+        let outside_after = tree(dir.path())
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("out"))
+            .collect::<Vec<_>>();
+        assert_eq!(outside_before, outside_after);
+    }
+
+    /// A plan of a 100,000-shard split (the most there may be) is read in
+    /// reasonable time: status lists every shard, merge names the missing
+    /// ones (the command prints only the first few).
+    #[test]
+    fn a_plan_of_the_largest_split_is_handled() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        let max = crate::shard::MAX_SHARDS;
+        plan(
+            out,
+            Shard {
+                index: max,
+                count: max,
+            },
+            &["a.txt"],
+        );
+        let report = status(out, 0).unwrap();
+        assert_eq!(report.shards.len(), max as usize);
+        assert_eq!(report.shards.last().unwrap().inputs, 1);
+        let lock = lock_output(out, None).unwrap();
+        let merged = merge(out, &lock).unwrap();
+        assert_eq!(merged.missing_shards.len(), max as usize - 1);
+        assert_eq!(merged.unfinished.len(), 1);
+    }
+
+    /// Status says which plans it could not use.
+    #[test]
+    fn status_reports_plan_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        std::fs::create_dir(out.join(SHARDS_DIR)).unwrap();
+        std::fs::write(
+            out.join(SHARDS_DIR).join("1-of-1.plan.json"),
+            "{\"shard\": 1}",
+        )
+        .unwrap();
+        let report = status(out, 0).unwrap();
+        assert_eq!(report.plan_problems.len(), 1);
+        assert!(
+            report.plan_problems[0].contains("1-of-1.plan.json: invalid type"),
+            "{:?}",
+            report.plan_problems
+        );
     }
 
     #[test]
