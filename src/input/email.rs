@@ -57,7 +57,8 @@ pub(super) fn extract(bytes: &[u8]) -> Result<Extracted, InputError> {
     let text = if part.ctype.mimetype.eq_ignore_ascii_case("text/html") {
         extract_document(&body, InputKind::Html)?.text
     } else {
-        body.replace("\r\n", "\n")
+        // Lone carriage returns (old Mac line ends, or stray ones) too.
+        body.replace("\r\n", "\n").replace('\r', "\n")
     };
     let text = without_quotes_and_signature(&text);
     let document = document_from_text(subject, &text, encoding)?;
@@ -199,6 +200,23 @@ mod tests {
 
     /// A Latin-1, quoted-printable message with a quoted reply, a
     /// signature and a PDF attachment.
+    #[test]
+    fn lone_carriage_returns_become_line_ends() {
+        // The fuzzer's finding: text/plain with bare `\r` line ends.
+        let found = include_bytes!("../../fuzz/regressions/extract_email/cr-in-text.eml");
+        if let Ok(extracted) = extract(found) {
+            assert!(!extracted.document.text.contains('\r'));
+        }
+        let mail =
+            b"Subject: Test\r\nContent-Type: text/plain\r\n\r\nErste Zeile.\rZweite Zeile.\r\n";
+        let text = extract(mail).unwrap().document.text;
+        assert!(!text.contains('\r'), "{text:?}");
+        assert!(
+            text.contains("Erste Zeile.") && text.contains("Zweite Zeile."),
+            "{text:?}"
+        );
+    }
+
     fn latin1_mail() -> Vec<u8> {
         let mut mail = b"From: Pressestelle <presse@example.org>\r\n\
 To: redaktion@example.org\r\n\

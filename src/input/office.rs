@@ -510,19 +510,38 @@ fn metadata_title(xml: &str) -> Option<String> {
 }
 
 /// The creation date (`dcterms:created` in DOCX, `meta:creation-date` in
-/// ODT) as the document gives it, when it starts with a `YYYY-MM-DD` date.
+/// ODT) in RFC 3339, as the manifest's `date` is.
+///
+/// DOCX writes `2025-04-01T10:00:00Z`; ODT writes local time without an
+/// offset (`2025-04-01T10:00:00`, often with fractional seconds). A time
+/// without an offset is taken as UTC (the document does not say which zone
+/// it means; the date is what a digest shows); fractional seconds are
+/// dropped; a bare date is midnight UTC. Anything that is not a valid
+/// date gives `None`.
 fn metadata_date(xml: &str) -> Option<String> {
-    let date = metadata_field(xml, "created").or_else(|| metadata_field(xml, "creation-date"))?;
-    let b = date.as_bytes();
-    let shape = b.len() >= 10
-        && b[..10].iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    shape.then_some(date)
+    let raw = metadata_field(xml, "created").or_else(|| metadata_field(xml, "creation-date"))?;
+    rfc3339_date(raw.trim())
+}
+
+fn rfc3339_date(raw: &str) -> Option<String> {
+    let day = chrono::NaiveDate::parse_from_str(raw.get(..10)?, "%Y-%m-%d").ok()?;
+    let rest = &raw[10..];
+    let with_zone = |time: chrono::NaiveTime, zone: &str| {
+        let text = format!("{day}T{}{zone}", time.format("%H:%M:%S"));
+        chrono::DateTime::parse_from_rfc3339(&text)
+            .is_ok()
+            .then_some(text)
+    };
+    let Some(time_part) = rest.strip_prefix('T') else {
+        return rest.is_empty().then(|| format!("{day}T00:00:00Z"));
+    };
+    let time = chrono::NaiveTime::parse_from_str(time_part.get(..8)?, "%H:%M:%S").ok()?;
+    let zone = time_part[8..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    match zone {
+        "" => with_zone(time, "Z"),
+        "z" | "Z" => with_zone(time, "Z"),
+        _ => with_zone(time, zone),
+    }
 }
 
 #[cfg(test)]
@@ -533,6 +552,43 @@ mod tests {
     const BODY_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>"#;
     const BODY_END: &str = "</w:body></w:document>";
+
+    #[test]
+    fn metadata_dates_become_rfc3339() {
+        let cases = [
+            ("2025-04-01T10:00:00Z", Some("2025-04-01T10:00:00Z")),
+            ("2025-04-01T10:00:00", Some("2025-04-01T10:00:00Z")),
+            (
+                "2025-04-01T10:00:00.123456789",
+                Some("2025-04-01T10:00:00Z"),
+            ),
+            (
+                "2025-04-01T10:00:00+02:00",
+                Some("2025-04-01T10:00:00+02:00"),
+            ),
+            ("2025-04-01", Some("2025-04-01T00:00:00Z")),
+            ("2025-13-01T10:00:00", None),
+            ("2025-04-01T25:00:00", None),
+            ("2025-04-01T10:00:00+99:99", None),
+            ("2025-04-01xyz", None),
+            ("2025-04-01T10", None),
+            ("gestern", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(rfc3339_date(raw).as_deref(), want, "{raw:?}");
+        }
+        // The fuzzer's finding: an ODT date without an offset.
+        let found = include_bytes!("../../fuzz/regressions/extract_office/odt-date-without-offset");
+        if let Ok(extracted) = extract_odt(&found[1..]) {
+            if let Some(date) = &extracted.date {
+                assert!(
+                    chrono::DateTime::parse_from_rfc3339(date).is_ok(),
+                    "{date:?}"
+                );
+            }
+        }
+    }
 
     fn para(style: Option<&str>, runs: &str) -> String {
         let ppr = style.map_or(String::new(), |s| {
