@@ -115,10 +115,11 @@ fn sigkill_loses_no_finished_summary_and_the_rerun_finishes() {
     }
     for (name, _) in ARTICLES {
         let stem = name.trim_end_matches(".txt");
+        // Results mirror the inputs below the folder given (`artikel/`).
         assert!(
             walk(&out)
                 .iter()
-                .any(|p| p.ends_with(&format!("artikel/{stem}.en.md"))),
+                .any(|p| Path::new(p) == out.join(format!("{stem}.en.md"))),
             "{name} has a summary"
         );
     }
