@@ -10,10 +10,11 @@ use serde_json::Value;
 /// Fields that differ between two runs of the same work: timings, and how
 /// many prompt tokens the process's prefix cache had from its previous
 /// input (the first input of every shard has none).
-pub const TIMING_FIELDS: [&str; 5] = [
+pub const TIMING_FIELDS: [&str; 6] = [
     "seconds",
     "prefill_seconds",
     "decode_seconds",
+    "title_seconds",
     "finished_at",
     "reused_prompt_tokens",
 ];
