@@ -935,6 +935,9 @@ fn record_english(entry: &mut ManifestEntry, result: &TaskOutput) {
         entry
             .extra
             .insert("title_seconds".into(), json!(title.seconds));
+        entry
+            .extra
+            .insert("title_prompt_tokens".into(), json!(title.prompt_tokens));
     }
     entry.extra.insert(
         "numbers_rewritten".into(),

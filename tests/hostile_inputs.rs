@@ -543,10 +543,14 @@ fn batch_code(statuses: &[&str]) -> i32 {
     }
 }
 
+/// Prompt tokens of the task's own calls: the title translation's are
+/// left out, since whether it took one attempt or two says nothing about
+/// how the input was tokenized.
 fn prompt_tokens(entry: &Value) -> i64 {
-    entry["prompt_tokens"]
+    let all = entry["prompt_tokens"]
         .as_i64()
-        .unwrap_or_else(|| panic!("prompt_tokens in {entry:#}"))
+        .unwrap_or_else(|| panic!("prompt_tokens in {entry:#}"));
+    all - entry["title_prompt_tokens"].as_i64().unwrap_or(0)
 }
 
 fn mkfifo(path: &Path) {

@@ -56,6 +56,9 @@ pub struct EnglishTitle {
     pub numbers_rewritten: usize,
     /// Seconds the title calls took (prompt processing and generation).
     pub seconds: f64,
+    /// Prompt tokens of the title calls (also counted in the task's
+    /// `prompt_tokens`).
+    pub prompt_tokens: u64,
 }
 
 impl EnglishTitle {
@@ -190,6 +193,7 @@ pub fn decide_title<E>(
                     problem: None,
                     numbers_rewritten: numbers.count,
                     seconds: 0.0,
+                    prompt_tokens: 0,
                 })
             }
             Some(p) => problem = Some(p),
@@ -203,6 +207,7 @@ pub fn decide_title<E>(
         problem,
         numbers_rewritten: 0,
         seconds: 0.0,
+        prompt_tokens: 0,
     })
 }
 
@@ -235,6 +240,7 @@ pub fn english_title(
         })
     })?;
     title.seconds = stats.prefill_seconds + stats.decode_seconds;
+    title.prompt_tokens = stats.prompt_tokens;
     Ok((title, stats))
 }
 
