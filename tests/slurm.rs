@@ -272,8 +272,20 @@ fn merge(cwd: &Path) -> (i32, String) {
     )
 }
 
+/// The rows of `manifest` without timings, and without `root`, which each
+/// run records as its own folder: checked here to be the `samples/` beside
+/// the output folder (the array's tasks and the reference run live in
+/// different scratch folders).
 fn rows(manifest: &Path) -> Vec<Value> {
+    let samples = manifest.parent().unwrap().parent().unwrap().join("samples");
     common::tree::rows_without_timings(manifest)
+        .into_iter()
+        .map(|mut row| {
+            let root = row.as_object_mut().unwrap().remove("root");
+            assert_eq!(root, Some(Value::from(samples.to_str().unwrap())), "{row}");
+            row
+        })
+        .collect()
 }
 
 /// The result files of an output folder (no manifest, no Slurm records).
