@@ -209,16 +209,6 @@ impl ManifestWriter {
 /// Opens `path` for reading and appending (creating it with mode 0666 less
 /// the umask), refusing a symlink and anything but a regular file.
 fn open_append_no_follow(path: &Path) -> std::io::Result<File> {
-    let refuse = |what: &str| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} is {what}", path.display()),
-        )
-    };
-    let symlink = "a symlink (kurz never writes its manifest through a symlink)";
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(refuse(symlink));
-    }
     let mut options = OpenOptions::new();
     options.read(true).append(true).create(true);
     #[cfg(unix)]
@@ -227,6 +217,26 @@ fn open_append_no_follow(path: &Path) -> std::io::Result<File> {
         options.mode(0o666);
         #[cfg(target_os = "linux")]
         options.custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    open_regular(
+        path,
+        &options,
+        "a symlink (kurz never writes its manifest through a symlink)",
+    )
+}
+
+/// Opens `path` with `options` (which carry `O_NOFOLLOW` on Linux; elsewhere
+/// a symlink is refused by a look first) and refuses a symlink, said as
+/// `symlink`, and anything but a regular file.
+fn open_regular(path: &Path, options: &OpenOptions, symlink: &str) -> std::io::Result<File> {
+    let refuse = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {what}", path.display()),
+        )
+    };
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(refuse(symlink));
     }
     let file = options.open(path).map_err(|e| {
         #[cfg(target_os = "linux")]
@@ -421,13 +431,6 @@ fn is_output_inside(base_dir: &Path, output: &str) -> bool {
 /// without blocking on a FIFO: a record kurz reads must be a regular file
 /// in the output folder, not a way to read files elsewhere.
 fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
-    let refuse = |what: &str| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{} is {what}", path.display()),
-        )
-    };
-    let symlink = "a symlink (kurz never reads its manifests through a symlink)";
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(target_os = "linux")]
@@ -435,20 +438,11 @@ fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
     }
-    #[cfg(not(target_os = "linux"))]
-    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(refuse(symlink));
-    }
-    let mut file = options.open(path).map_err(|e| {
-        #[cfg(target_os = "linux")]
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            return refuse(symlink);
-        }
-        e
-    })?;
-    if !file.metadata()?.is_file() {
-        return Err(refuse("not a regular file"));
-    }
+    let mut file = open_regular(
+        path,
+        &options,
+        "a symlink (kurz never reads its manifests through a symlink)",
+    )?;
     let mut data = Vec::new();
     file.read_to_end(&mut data)?;
     Ok(data)
