@@ -237,11 +237,27 @@ pub fn run_batch(
     progress: &Progress,
 ) -> Result<BatchReport, BatchError> {
     let lock = lock_output(&config.output_dir, config.shard)?;
-    run_batch_locked(model, model_ref, inputs, config, progress, &lock)
+    let resume = load_resume_index(&config.output_dir, config.shard)?;
+    run_batch_locked(model, model_ref, inputs, config, progress, &lock, &resume)
+}
+
+/// What earlier runs recorded in output folder `out`: `manifest.jsonl` and
+/// every shard's part (see [`ResumeIndex::load_all`]). A failure names the
+/// manifest this run (or `shard`) writes.
+pub fn load_resume_index(out: &Path, shard: Option<Shard>) -> Result<ResumeIndex, BatchError> {
+    ResumeIndex::load_all(out).map_err(|error| BatchError::Manifest {
+        path: match shard {
+            Some(shard) => part_path(out, shard),
+            None => out.join(MANIFEST_FILE_NAME),
+        },
+        error,
+    })
 }
 
 /// [`run_batch`] for a caller that already holds the output folder's lock
-/// (taken before loading the model, so a second run fails at once).
+/// (taken before loading the model, so a second run fails at once) and has
+/// read the folder's manifests since ([`load_resume_index`]; the caller
+/// also needs them to place the outputs, and reads them once).
 pub fn run_batch_locked(
     model: &Model,
     model_ref: &ModelRef,
@@ -249,6 +265,7 @@ pub fn run_batch_locked(
     config: &BatchConfig,
     progress: &Progress,
     _lock: &OutputLock,
+    resume: &ResumeIndex,
 ) -> Result<BatchReport, BatchError> {
     // Other shards may be writing next to us: their temporary files are
     // not leftovers (`kurz merge` removes those of killed shards).
@@ -289,7 +306,6 @@ pub fn run_batch_locked(
             error,
         })?;
     }
-    let resume = ResumeIndex::load_all(&config.output_dir).map_err(manifest_err)?;
     if resume.torn_lines() > 0 {
         progress.note(&format!(
             "ignored {} incomplete line(s) in the manifests of {} (from an interrupted run)",
@@ -303,7 +319,7 @@ pub fn run_batch_locked(
         model_ref,
         config,
         params: config.params(),
-        resume: &resume,
+        resume,
         manifest_path: &manifest_path,
         stdout: Mutex::new(()),
     };

@@ -8,7 +8,9 @@ use anyhow::{bail, Context, Result};
 
 use super::EXIT_SOME_FAILED;
 use crate::cli::{ModelArgs, RunArgs, SummarizeArgs, TranslateArgs};
-use kurz::batch::{run_batch_locked, BatchConfig, BatchError, BatchReport, Task};
+use kurz::batch::{
+    load_resume_index, run_batch_locked, BatchConfig, BatchError, BatchReport, Task,
+};
 use kurz::generate::Sampling;
 use kurz::input::root::{common_root, contains_all, pinned_root, set_output_stems};
 use kurz::input::{discover, DiscoverOptions, InputItem, READABLE_FORMATS};
@@ -108,9 +110,21 @@ fn run_task(
     }
     let shard = shard_of_run(run)?;
     let mut inputs = find_inputs(run, output, &progress)?;
-    let input_root = place_outputs(run, output, &mut inputs, &progress)?;
-    // Locked before the model loads, so a second run fails at once.
+    let cwd = std::env::current_dir().context("cannot read the current folder")?;
+    // A usage error, so checked before the output folder is made.
+    let pinned_root = run
+        .root
+        .as_deref()
+        .map(|root| pin_root(root, &mut inputs, &cwd))
+        .transpose()?;
+    // Locked before the model loads, so a second run fails at once; the
+    // manifests are read once, under the lock, for the layout and resume.
     let lock = lock_output(output, shard)?;
+    let resume = load_resume_index(output, shard)?;
+    let input_root = match pinned_root {
+        Some(root) => Some(root),
+        None => place_outputs(run, output, &resume, &mut inputs, &cwd, &progress)?,
+    };
     if let Some(shard) = shard {
         let found = inputs.len();
         inputs = select(inputs, &run.paths, shard);
@@ -169,7 +183,10 @@ fn run_task(
         input_root,
         glossary,
     };
-    let report = match run_batch_locked(&model, &model_ref, &inputs, &config, &progress, &lock) {
+    let outcome = run_batch_locked(
+        &model, &model_ref, &inputs, &config, &progress, &lock, &resume,
+    );
+    let report = match outcome {
         Ok(report) => report,
         Err(BatchError::Write {
             path,
@@ -284,56 +301,58 @@ fn find_inputs(run: &RunArgs, output: &Path, progress: &Progress) -> Result<Vec<
     Ok(inputs)
 }
 
+/// `--root DIR`: every input's output stem relative to DIR, which must be
+/// an existing folder holding every input.
+fn pin_root(root: &Path, inputs: &mut [InputItem], cwd: &Path) -> Result<PathBuf> {
+    let root = pinned_root(root, cwd)?;
+    set_output_stems(inputs, &root, cwd)?;
+    Ok(root)
+}
+
 /// Chooses the input root the outputs mirror (see [`kurz::input::root`])
-/// and gives every input its output stem below it. `--root` wins;
-/// otherwise the root an earlier run of `output` recorded is kept when it
-/// holds every input, so adding an argument moves no finished output;
-/// otherwise the deepest folder holding every argument (the current folder
-/// for standard input alone). An output folder written by a kurz without
-/// input roots keeps its layout (paths as given): `None`.
+/// when `--root` is not given, and gives every input its output stem below
+/// it. The root an earlier run of `output` recorded (in `earlier`, its
+/// manifests) is kept when it holds every input, so adding an argument
+/// moves no finished output; otherwise the deepest folder holding every
+/// argument (the current folder for standard input alone). An output folder
+/// written by a kurz without input roots keeps its layout (paths as given):
+/// `None`.
 fn place_outputs(
     run: &RunArgs,
     output: &Path,
+    earlier: &ResumeIndex,
     inputs: &mut [InputItem],
+    cwd: &Path,
     progress: &Progress,
 ) -> Result<Option<PathBuf>> {
-    let cwd = std::env::current_dir().context("cannot read the current folder")?;
-    let root = match &run.root {
-        Some(root) => pinned_root(root, &cwd)?,
-        None => {
-            let computed = common_root(&run.paths, &cwd).unwrap_or_else(|| cwd.clone());
-            let recorded = ResumeIndex::load_all(output)
-                .map(|index| index.recorded_root())
-                .unwrap_or(RecordedRoot::Nothing);
-            match recorded {
-                RecordedRoot::AsGiven => {
-                    progress.note(&format!(
-                        "{} was written by an earlier kurz that mirrored input paths as given; \
-                         keeping that layout (use --root DIR or a new output folder for \
-                         paths relative to DIR)",
-                        output.display()
-                    ));
-                    return Ok(None);
-                }
-                RecordedRoot::Root(earlier) if contains_all(&earlier, inputs, &cwd) => earlier,
-                RecordedRoot::Root(earlier) => {
-                    if earlier != computed {
-                        progress.note(&format!(
-                            "results are placed below {} relative to {}, not to {} as in the \
-                             earlier run of this folder (not every input lies there); finished \
-                             inputs keep their files; pass --root to choose",
-                            output.display(),
-                            computed.display(),
-                            earlier.display()
-                        ));
-                    }
-                    computed
-                }
-                RecordedRoot::Nothing => computed,
-            }
+    let computed = common_root(&run.paths, cwd).unwrap_or_else(|| cwd.to_path_buf());
+    let root = match earlier.recorded_root() {
+        RecordedRoot::AsGiven => {
+            progress.note(&format!(
+                "{} was written by an earlier kurz that mirrored input paths as given; \
+                 keeping that layout (use --root DIR or a new output folder for \
+                 paths relative to DIR)",
+                output.display()
+            ));
+            return Ok(None);
         }
+        RecordedRoot::Root(recorded) if contains_all(&recorded, inputs, cwd) => recorded,
+        RecordedRoot::Root(recorded) => {
+            if recorded != computed {
+                progress.note(&format!(
+                    "results are placed below {} relative to {}, not to {} as in the \
+                     earlier run of this folder (not every input lies there); finished \
+                     inputs keep their files; pass --root to choose",
+                    output.display(),
+                    computed.display(),
+                    recorded.display()
+                ));
+            }
+            computed
+        }
+        RecordedRoot::Nothing => computed,
     };
-    set_output_stems(inputs, &root, &cwd)?;
+    set_output_stems(inputs, &root, cwd)?;
     Ok(Some(root))
 }
 
