@@ -13,13 +13,16 @@
 //!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
 //!   about the size of the file's blocks, whose products advance 16 outputs
 //!   per instruction; the file pages they came from are released.
-//! - `avx2` (AVX2/FMA/F16C, module `x86`): the same matrices, and those of
-//!   the 32-value formats (Q8_0, Q5_0, Q4_1) not used with single rows
-//!   only, in tiles of 8 rows ([`tiles8`]), whose products advance 8
-//!   outputs per `vpmaddubsw` and give the portable path's results bit for
-//!   bit; everything else (also the 32-value formats on `avx512`) by dot
+//! - `avx2` (AVX2/FMA/F16C, module `x86`): every matrix of the preset
+//!   formats (Q4_K, Q6_K, Q8_0, Q5_0, Q4_1), the output projection too, in
+//!   tiles of 8 rows ([`tiles8`]), whose products advance 8 outputs per
+//!   `vpmaddubsw` and give the portable path's results bit for bit;
+//!   everything else (also the 32-value formats on `avx512`) by dot
 //!   products on the file's own blocks, up to four input rows per pass over
 //!   a weight row. Activations are quantized eight values at a time.
+//!
+//! Tiles are asked to live on transparent huge pages
+//! ([`tiles::huge_page_vec`]): decoding streams them all once per token.
 //! - `portable` ([`blocks`]): the fallback and the reference the SIMD code
 //!   is tested against.
 //!
@@ -236,9 +239,8 @@ impl Arch {
 pub enum ProductKernel {
     /// kurz's scalar loops ([`blocks`]), the reference.
     Reference,
-    /// kurz's AVX2 code: tiles of 8 rows ([`tiles8`]) for every format,
-    /// dot products on the file's blocks for matrices used with single rows
-    /// only (except Q4_K's).
+    /// kurz's AVX2 code: tiles of 8 rows ([`tiles8`]) for every format and
+    /// use.
     Avx2,
     /// kurz's AVX-512 VNNI tiles of 16 rows ([`tiles`]) for Q4_K/Q6_K, the
     /// AVX2 dot products for the rest.
@@ -373,12 +375,13 @@ impl MatMul {
         self.pool.install(work)
     }
 
-    /// Gets `w` ready for these kernels. Q4_K matrices, and Q6_K ones used
-    /// for prompt processing, are rearranged into tiles (in parallel) and
-    /// their file pages released: on the `avx512` path in tiles of 16 rows
-    /// (whole tiles only), on the `avx2` path in tiles of 8 (the last one
-    /// padded with zero rows), there also those of the 32-value formats
-    /// used for prompts. Everything else runs from the file's own layout.
+    /// Gets `w` ready for these kernels: rearranged into tiles (in
+    /// parallel) with its file pages released, on the `avx512` path Q4_K
+    /// matrices and Q6_K ones used for prompt processing, in tiles of 16
+    /// rows (whole tiles only), on the `avx2` path every matrix of the
+    /// K-quants and the 32-value formats, in tiles of 8 (the last one
+    /// padded with zero rows). Everything else runs from the file's own
+    /// layout.
     pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
         if w.tiles.is_some() || w.candle.is_some() {
             return Ok(w);
@@ -414,7 +417,8 @@ impl MatMul {
 
     fn pack<T: Tile>(&self, w: &QWeight) -> Tiles<T> {
         let blocks_per_row = w.cols / T::ELEMS;
-        let mut tiles = vec![T::empty(); w.rows.div_ceil(T::ROWS) * blocks_per_row];
+        let count = w.rows.div_ceil(T::ROWS) * blocks_per_row;
+        let mut tiles = self.install(|| tiles::huge_page_vec(count, T::empty()));
         self.pool.install(|| {
             tiles
                 .par_chunks_mut(blocks_per_row)

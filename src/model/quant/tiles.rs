@@ -10,6 +10,8 @@
 //! (see [`TileQ4K`] for where the scales go); a Q6_K tile is 1% larger
 //! (alignment; see [`TileQ6K`]).
 
+use rayon::prelude::*;
+
 use super::blocks::{q4k_scales_mins, QK_K};
 
 /// Rows in a tile.
@@ -251,6 +253,44 @@ pub struct Tiles<T> {
     /// Super-blocks per row.
     pub blocks_per_row: usize,
 }
+
+/// `n` copies of `value` in memory the kernel is asked, before it is first
+/// touched, to back with transparent huge pages (Linux).
+///
+/// Decoding streams every weight once per token, so on a CPU it is bound
+/// by memory: with 4 KiB pages each 64 cache lines cost a TLB miss and a
+/// page walk. Many distributions run THP in `madvise` mode, where only
+/// memory that asks gets 2 MiB pages; elsewhere (THP off, other systems)
+/// this is a plain vector.
+/// The pages are first touched by the calling rayon pool's threads, so
+/// that the kernel clears them in parallel.
+pub(super) fn huge_page_vec<T: Clone + Send + Sync>(n: usize, value: T) -> Vec<T> {
+    let mut items: Vec<T> = Vec::with_capacity(n);
+    advise_huge_pages(items.as_mut_ptr().cast(), n * std::mem::size_of::<T>());
+    items.par_extend(rayon::iter::repeat_n(value, n));
+    items
+}
+
+/// Asks for huge pages for the whole 2 MiB extents in `len` bytes at
+/// `start`; advice only, so a refusal (no THP in this kernel) is ignored.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(start: *mut u8, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let (first, end) = (
+        (start as usize).next_multiple_of(HUGE),
+        start as usize + len,
+    );
+    if end >= first + HUGE {
+        let len = (end - first) / HUGE * HUGE;
+        // SAFETY: the range lies inside the allocation at `start` (owned by
+        // the caller, not yet read or written); MADV_HUGEPAGE changes how
+        // its pages are backed, never their contents.
+        unsafe { libc::madvise(first as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_: *mut u8, _: usize) {}
 
 /// A tile type and how to fill it from GGML blocks.
 pub trait Tile: Clone + Send + Sync {

@@ -107,18 +107,20 @@ impl TileQ4Kx8 {
 
 /// One 256-value Q6_K super-block of 8 rows, as compact as the file's
 /// blocks (8 × 210 bytes, plus 16 of alignment). Values are stored as in
-/// the file, unsigned (q + 32): their low four bits as nibbles, their top
-/// two bits four to a byte; a kernel rebuilds four 32-byte vectors of whole
-/// values (four values of each of the 8 rows each) from three.
+/// the file, unsigned (q + 32), three bytes for four values: each sub-block
+/// of 16 values is four groups of 4, the first three groups held whole in
+/// the low six bits of three 32-byte vectors (4 values of each of the 8
+/// rows each), whose top two bits carry the fourth group. A kernel gets
+/// three groups with one `and` each and the fourth with eight operations
+/// (the file's layout, nibbles and separate top bits, takes seventeen for
+/// the four).
 #[derive(Clone)]
 #[repr(C, align(32))]
 pub struct TileQ6Kx8 {
-    /// By sub-block of 16 values: `[pair of groups of 4 values (2)][row
-    /// (8)][4 bytes]` of low bits, then `[row][4 bytes]` of top bits. Byte
-    /// `j` of a row in pair `h` holds the low four bits of value
-    /// `16s + 8h + j` (low nibble) and of value `16s + 8h + 4 + j` (high);
-    /// byte `j` of a row's top bits holds those of values `16s + 4k + j` in
-    /// bits `2k..2k + 2`, for `k` in `0..4`.
+    /// By sub-block of 16 values: `[group k (3)][row (8)][4 bytes]`. Byte
+    /// `j` of a row in group `k` holds value `16s + 4k + j` in bits 0..6,
+    /// and in bits 6..8 two bits of value `16s + 12 + j`: bits `4 − 2k`
+    /// and `5 − 2k` of it.
     pub q: [[u8; Self::SUB_BLOCK_BYTES]; 16],
     /// `[pair of sub-blocks (8)][16 bytes]` signed scales, placed by
     /// [`scale_byte`].
@@ -130,8 +132,6 @@ pub struct TileQ6Kx8 {
 impl TileQ6Kx8 {
     /// Bytes of one sub-block's values.
     pub const SUB_BLOCK_BYTES: usize = 3 * 32;
-    /// Where a sub-block's top bits start.
-    pub const TOP_BITS: usize = 2 * 32;
 
     fn zeroed() -> Self {
         Self {
@@ -158,13 +158,11 @@ impl TileQ6Kx8 {
             }
         }
         for (sub, sixteen) in self.q.iter_mut().zip(values.chunks_exact(16)) {
-            for j in 0..4 {
-                for h in 0..2 {
-                    let (low, high) = (sixteen[8 * h + j], sixteen[8 * h + 4 + j]);
-                    sub[32 * h + 4 * row + j] = (low & 0xF) | (high & 0xF) << 4;
+            for k in 0..3 {
+                for j in 0..4 {
+                    let carried = (sixteen[12 + j] >> (4 - 2 * k)) & 3;
+                    sub[32 * k + 4 * row + j] = sixteen[4 * k + j] | carried << 6;
                 }
-                sub[Self::TOP_BITS + 4 * row + j] =
-                    (0..4).fold(0, |bits, k| bits | (sixteen[4 * k + j] >> 4) << (2 * k));
             }
         }
     }
@@ -173,11 +171,12 @@ impl TileQ6Kx8 {
     #[cfg(test)]
     fn value(&self, row: usize, e: usize) -> u8 {
         let sub = &self.q[e / 16];
-        let (h, j) = ((e % 16) / 8, e % 8);
-        let nibbles = sub[32 * h + 4 * row + j % 4];
-        let low = if j < 4 { nibbles & 0xF } else { nibbles >> 4 };
-        let high = (sub[Self::TOP_BITS + 4 * row + e % 4] >> (2 * ((e % 16) / 4))) & 3;
-        low | high << 4
+        let (k, j) = ((e % 16) / 4, e % 4);
+        let byte = |k: usize| sub[32 * k + 4 * row + j];
+        match k {
+            0..3 => byte(k) & 0x3F,
+            _ => (0..3).fold(0, |q, k| q | (byte(k) >> 6) << (4 - 2 * k)),
+        }
     }
 
     /// The 256 dequantized values of row `row` (tests).

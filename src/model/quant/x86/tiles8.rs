@@ -44,6 +44,35 @@ const DUP: [[u8; 32]; 3] = {
     masks
 };
 
+/// How far ahead of the tile being read the kernels ask for memory: about
+/// three Q4_K tiles (`super::PREFETCH_TILES` of the 16-row tiles of the
+/// `avx512` path is as many bytes again).
+const PREFETCH_BYTES: usize = 3584;
+
+/// Asks for cache lines `first`, `first + step`, … of the tile's worth of
+/// bytes [`PREFETCH_BYTES`] ahead of `tile` to be brought into L2. Tiles
+/// of a matrix lie back to back (a row tile's after the previous one's),
+/// so every tile asking for its own size ahead, in `step` calls with
+/// `first` in `0..step`, keeps the whole stream requested in time. The
+/// hardware prefetcher alone leaves memory idle between its requests, and
+/// decoding is bound by memory. Prefetches never fault, so asking past a
+/// matrix's end is harmless.
+///
+/// Used by the K-quant kernels (Q4_K, Q6_K): on the 1.5B model (2 threads,
+/// avx2 path, alternating runs) decoding went from 25.6 to 26.5 tokens/s
+/// and prompts were no slower. The small tiles of the 32-value formats
+/// gained nothing (qwen2.5-coder-0.5b, 58.7 against 57.2 tokens/s), so
+/// they ask for nothing.
+#[inline(always)]
+unsafe fn prefetch_ahead<T>(tile: &T, first: usize, step: usize) {
+    let ahead = (tile as *const T as *const i8).wrapping_add(PREFETCH_BYTES);
+    let mut offset = 64 * first;
+    while offset < std::mem::size_of::<T>() {
+        _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(offset));
+        offset += 64 * step;
+    }
+}
+
 /// The 32-bit word of `bytes` at byte `at`, in every lane.
 #[inline(always)]
 unsafe fn broadcast_i32(bytes: *const i8, at: usize) -> __m256i {
@@ -110,6 +139,7 @@ unsafe fn gemm_q4k_x8<const R: usize>(
     for (kb, tile) in tiles.iter().enumerate() {
         let mut sumi = [_mm256_setzero_si256(); R];
         for p in 0..4 {
+            prefetch_ahead(tile, p, 4);
             let scales = _mm256_cvtepu8_epi16(_mm_loadu_si128(tile.scales[p].as_ptr() as _));
             for (h, &dup) in dup[..2].iter().enumerate() {
                 let s = 2 * p + h;
@@ -167,8 +197,8 @@ unsafe fn gemm_q6k_x8<const R: usize>(
     tiles: &[TileQ6Kx8],
     rows: [&[BlockQ8K]; R],
 ) -> [[f32; MAX_TILE_ROWS]; R] {
-    let low4 = _mm256_set1_epi8(0x0F);
-    let top2 = _mm256_set1_epi8(0x30);
+    let six = _mm256_set1_epi8(0x3F);
+    let carried = _mm256_set1_epi8(0xC0u8 as i8);
     let dup = DUP.map(|mask| load(mask.as_ptr()));
     let mut acc = [_mm256_setzero_ps(); R];
     for (kb, tile) in tiles.iter().enumerate() {
@@ -177,6 +207,7 @@ unsafe fn gemm_q6k_x8<const R: usize>(
         let mut sumi = [_mm256_setzero_si256(); R];
         let mut offset = [_mm256_setzero_si256(); R];
         for p in 0..8 {
+            prefetch_ahead(tile, p, 8);
             let scales = _mm256_cvtepi8_epi16(_mm_loadu_si128(tile.scales[p].as_ptr() as _));
             let both = _mm256_shuffle_epi8(scales, dup[2]);
             for (r, offset) in offset.iter_mut().enumerate() {
@@ -188,18 +219,22 @@ unsafe fn gemm_q6k_x8<const R: usize>(
                 let s = 2 * p + h;
                 let scale = _mm256_shuffle_epi8(scales, dup);
                 let sub = tile.q[s].as_ptr();
-                let (a, b) = (load(sub), load(sub.add(32)));
-                let top = load(sub.add(TileQ6Kx8::TOP_BITS));
-                // The four groups of the sub-block as whole bytes (q + 32):
-                // low nibble | top bits moved to bits 4..6.
-                let whole = |nibbles, top| {
-                    _mm256_or_si256(_mm256_and_si256(nibbles, low4), _mm256_and_si256(top, top2))
-                };
+                let v = [load(sub), load(sub.add(32)), load(sub.add(64))];
+                // The fourth group from the top two bits of each vector:
+                // those of the third end in bits 0..2, of the second in
+                // 2..4, of the first in 4..6. Masked to bits 6..8 of each
+                // byte, nothing crosses into the next byte as the 16-bit
+                // lanes shift.
+                let mut fourth = _mm256_srli_epi16(_mm256_and_si256(v[2], carried), 2);
+                fourth = _mm256_or_si256(fourth, _mm256_and_si256(v[1], carried));
+                fourth = _mm256_srli_epi16(fourth, 2);
+                fourth = _mm256_or_si256(fourth, _mm256_and_si256(v[0], carried));
+                fourth = _mm256_srli_epi16(fourth, 2);
                 let w = [
-                    whole(a, _mm256_slli_epi16(top, 4)),
-                    whole(_mm256_srli_epi16(a, 4), _mm256_slli_epi16(top, 2)),
-                    whole(b, top),
-                    whole(_mm256_srli_epi16(b, 4), _mm256_srli_epi16(top, 2)),
+                    _mm256_and_si256(v[0], six),
+                    _mm256_and_si256(v[1], six),
+                    _mm256_and_si256(v[2], six),
+                    fourth,
                 ];
                 for r in 0..R {
                     let y = rows[r][kb].qs.as_ptr();
