@@ -93,6 +93,14 @@ def folder_figures(raw, engine, articles):
     return per_hour, rss, generated
 
 
+def summary_prompt_tokens(entry):
+    """A manifest row's prompt tokens less those of its title calls."""
+    total = entry.get("prompt_tokens")
+    if total is None:
+        return None
+    return total - (entry.get("title_prompt_tokens") or 0)
+
+
 def kurz_folder_checks(raw, dumped):
     """Notes where kurz summarize did not make exactly the dumped call."""
     notes = []
@@ -102,13 +110,19 @@ def kurz_folder_checks(raw, dumped):
             e = json.loads(line)
             name = e.get("input")
             calls = e.get("model_calls")
+            # The English title is a call (or two) of its own.
+            expected = 1 + (e.get("title_attempts") or 0)
             if e.get("status") != "ok":
                 notes.append(f"{run.name}: {name}: status {e.get('status')}: {e.get('error')}")
-            elif calls != 1:
-                notes.append(f"{run.name}: {name}: {calls} model calls (expected 1)")
-            elif name in dumped and e.get("prompt_tokens") != dumped[name]:
+            elif calls != expected:
                 notes.append(
-                    f"{run.name}: {name}: {e.get('prompt_tokens')} prompt tokens, dumped {dumped[name]}"
+                    f"{run.name}: {name}: {calls} model calls (expected {expected}: "
+                    "the summary and the title attempts)"
+                )
+            elif name in dumped and summary_prompt_tokens(e) != dumped[name]:
+                notes.append(
+                    f"{run.name}: {name}: {summary_prompt_tokens(e)} summary prompt tokens, "
+                    f"dumped {dumped[name]}"
                 )
     return notes
 

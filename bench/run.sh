@@ -95,10 +95,15 @@ if [ ! -x /usr/bin/time ]; then
 fi
 command -v python3 >/dev/null || die "python3 is needed (for the report)"
 
+# The commit is known only for the binary built here; one given with
+# --kurz may come from any checkout.
 if [ -z "$kurz" ]; then
     echo "bench/run.sh: building kurz (cargo build --release)" >&2
     (cd "$root" && cargo build --release --quiet) || die "cargo build --release failed"
     kurz="${CARGO_TARGET_DIR:-$root/target}/release/kurz"
+    built_from=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo "unknown commit")
+else
+    built_from="binary $kurz, commit not known"
 fi
 [ -x "$kurz" ] || die "kurz binary $kurz not found or not executable"
 
@@ -213,7 +218,7 @@ sha=$(sha256sum "$model" | cut -c1-16)
     echo "folder=${folder#"$root/"}"
     echo "jobs=$jobs"
     echo "max_words=$max_words"
-    echo "kurz_version=$("$kurz" --version) ($(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+    echo "kurz_version=$("$kurz" --version) ($built_from)"
 } >"$raw/meta.txt"
 python3 "$here/report.py" "$raw" "$out/$stem"
 echo "bench/run.sh: wrote $out/$stem.md and $out/$stem.json (raw runs: $raw)" >&2
