@@ -62,6 +62,32 @@ pub(super) fn looks_like_feed(head: &[u8]) -> bool {
     })
 }
 
+/// RSS 0.90's namespace. Its elements are RSS 1.0's (`channel`, `item`,
+/// `title`, `link`, `description` in an `rdf:RDF` root), which `feed-rs`
+/// reads only in RSS 1.0's namespace, [`RSS_1_0`].
+const RSS_0_90: &[u8] = b"http://my.netscape.com/rdf/simple/0.9/";
+const RSS_1_0: &[u8] = b"http://purl.org/rss/1.0/";
+
+/// How far into a feed its root element's namespace declarations are
+/// looked for.
+const ROOT_BYTES: usize = 4096;
+
+/// An RSS 0.90 feed with its namespace declaration renamed to RSS 1.0's,
+/// so its items are read; any other feed as it is.
+fn rss_090_as_rss_1_0(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let head = &bytes[..bytes.len().min(ROOT_BYTES)];
+    match head.windows(RSS_0_90.len()).position(|w| w == RSS_0_90) {
+        Some(at) => {
+            let mut renamed = Vec::with_capacity(bytes.len());
+            renamed.extend_from_slice(&bytes[..at]);
+            renamed.extend_from_slice(RSS_1_0);
+            renamed.extend_from_slice(&bytes[at + RSS_0_90.len()..]);
+            renamed.into()
+        }
+        None => bytes.into(),
+    }
+}
+
 /// Parses a feed, with ids only from the feed itself (`feed-rs` would make
 /// up random ones otherwise; [`stable_id`] fills the gaps). A panic in
 /// `feed-rs` (a bug that a malformed feed triggered) becomes
@@ -71,7 +97,8 @@ fn parse(bytes: &[u8]) -> Result<feed_rs::model::Feed, InputError> {
     let parser = feed_rs::parser::Builder::new()
         .id_generator(|_, _, _| String::new())
         .build();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+    let bytes = rss_090_as_rss_1_0(bytes);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(&*bytes)))
         .map_err(|_| broken(super::PARSER_PANICKED))?
         .map_err(|e| broken(e.to_string()))
 }
@@ -432,6 +459,41 @@ mod tests {
         let got = extract_item(&item_bytes(json.as_bytes(), "7").unwrap()).unwrap();
         assert_eq!(got.document.text, "Das Freibad öffnet am 1. Mai.");
         assert_eq!(got.date.as_deref(), Some("2025-04-20T06:00:00+00:00"));
+    }
+
+    #[test]
+    fn rdf_feeds_rss_1_0_and_0_90_list_their_items() {
+        let rss10 = r#"<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://example.org/rss"><title>Lokales</title><link>https://example.org/</link><description>Nachrichten</description>
+<items><rdf:Seq><rdf:li rdf:resource="https://example.org/a"/><rdf:li rdf:resource="https://example.org/b"/></rdf:Seq></items></channel>
+<item rdf:about="https://example.org/a"><title>Brücke gesperrt</title><link>https://example.org/a</link><description>Die Brücke am Hafen bleibt bis Freitag gesperrt.</description><dc:date>2025-03-11T08:00:00+01:00</dc:date></item>
+<item rdf:about="https://example.org/b"><title>Markt verlegt</title><link>https://example.org/b</link><description>Der Wochenmarkt zieht auf den Kirchplatz.</description></item>
+</rdf:RDF>"#;
+        assert_eq!(
+            list_items(rss10.as_bytes()).unwrap(),
+            ["https://example.org/a", "https://example.org/b"]
+        );
+        let got = extract_item(&item_bytes(rss10.as_bytes(), "https://example.org/a").unwrap());
+        let got = got.unwrap();
+        assert_eq!(got.document.title.as_deref(), Some("Brücke gesperrt"));
+        assert_eq!(
+            got.document.text,
+            "Die Brücke am Hafen bleibt bis Freitag gesperrt."
+        );
+        let rss090 = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://my.netscape.com/rdf/simple/0.9/">
+<channel><title>Lokales</title><link>https://example.org/</link><description>Nachrichten</description></channel>
+<item><title>Freibad öffnet</title><link>https://example.org/freibad</link><description>Das Freibad öffnet am 1. Mai.</description></item>
+</rdf:RDF>"#;
+        assert_eq!(
+            list_items(rss090.as_bytes()).unwrap(),
+            ["https://example.org/freibad"]
+        );
+        let got = item_bytes(rss090.as_bytes(), "https://example.org/freibad").unwrap();
+        let got = extract_item(&got).unwrap();
+        assert_eq!(got.document.title.as_deref(), Some("Freibad öffnet"));
+        assert_eq!(got.document.text, "Das Freibad öffnet am 1. Mai.");
     }
 
     #[test]
