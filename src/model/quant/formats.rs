@@ -186,16 +186,17 @@ impl BlockFormat for Q8_0 {
     }
 }
 
-/// `w` in 8-row tiles `T` on the `avx2` path, for products of several
-/// input rows and decoding alike, and for matrices used with single rows
-/// only (the output projection) too: one input row runs 1.7–3× faster on
-/// tiles than on the file's blocks.
+/// `w` in 8-row tiles `T` on the `avx2` and `avx512` paths (the 16-row
+/// tiles are for the K-quants only), for products of several input rows
+/// and decoding alike, and for matrices used with single rows only (the
+/// output projection) too: one input row runs 1.7–3× faster on tiles than
+/// on the file's blocks.
 fn tile_x8<T: super::tiles::Tile>(
     mm: &MatMul,
     w: &QWeight,
     kernel: ProductKernel,
 ) -> Option<super::tiles::Tiles<T>> {
-    (kernel == ProductKernel::Avx2).then(|| mm.pack::<T>(w))
+    matches!(kernel, ProductKernel::Avx2 | ProductKernel::Avx512).then(|| mm.pack::<T>(w))
 }
 
 /// Q4_K: 4-bit K-quant, super-blocks of 256 in 8 sub-blocks of 32 with
@@ -237,7 +238,11 @@ impl BlockFormat for Q4K {
             ProductKernel::Avx512 if w.rows.is_multiple_of(TILE_ROWS) => {
                 Some(Tiled::Q4K(mm.pack::<TileQ4K>(w)))
             }
-            ProductKernel::Avx2 => Some(Tiled::Q4Kx8(mm.pack::<TileQ4Kx8>(w))),
+            // Also the `avx512` path's matrices of a row count the 16-row
+            // tiles do not take (AVX-512 CPUs run AVX2).
+            ProductKernel::Avx2 | ProductKernel::Avx512 => {
+                Some(Tiled::Q4Kx8(mm.pack::<TileQ4Kx8>(w)))
+            }
             _ => None,
         }
     }
@@ -279,18 +284,18 @@ impl BlockFormat for Q6K {
     }
     fn tile(mm: &MatMul, w: &QWeight, kernel: ProductKernel, usage: Usage) -> Option<Tiled> {
         match kernel {
-            // The output projection (single rows only) streams the file's
-            // blocks as fast as 16-row tiles, and repacking its 191 MB (in
-            // the 1.5B model) would slow loading.
             ProductKernel::Avx512
                 if usage == Usage::Batched && w.rows.is_multiple_of(TILE_ROWS) =>
             {
                 Some(Tiled::Q6K(mm.pack::<TileQ6K>(w)))
             }
-            // On 8-row tiles one input row runs faster than on the file's
-            // blocks: 0.074 against 0.090 of a decode step's time per
-            // million weights (qwen2.5-coder-1.5b, one thread).
-            ProductKernel::Avx2 => Some(Tiled::Q6Kx8(mm.pack::<TileQ6Kx8>(w))),
+            // The output projection (single rows only), also on the
+            // `avx512` path: one input row runs faster on 8-row tiles than
+            // on the file's blocks (0.074 against 0.090 of a decode step's
+            // time per million weights, qwen2.5-coder-1.5b, one thread).
+            ProductKernel::Avx2 | ProductKernel::Avx512 => {
+                Some(Tiled::Q6Kx8(mm.pack::<TileQ6Kx8>(w)))
+            }
             _ => None,
         }
     }

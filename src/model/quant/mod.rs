@@ -12,19 +12,21 @@
 //! - `avx512` (AVX-512 VNNI): Q4_K matrices, and Q6_K ones used for
 //!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
 //!   about the size of the file's blocks, whose products advance 16 outputs
-//!   per instruction; the file pages they came from are released.
+//!   per instruction; every other matrix of the preset formats goes into
+//!   the 8-row tiles of the `avx2` path.
 //! - `avx2` (AVX2/FMA/F16C, module `x86`): every matrix of the preset
 //!   formats (Q4_K, Q6_K, Q8_0, Q5_0, Q4_1), the output projection too, in
 //!   tiles of 8 rows ([`tiles8`]), whose products advance 8 outputs per
-//!   `vpmaddubsw` and give the portable path's results bit for bit;
-//!   everything else (also the 32-value formats on `avx512`) by dot
-//!   products on the file's own blocks, up to four input rows per pass over
-//!   a weight row. Activations are quantized eight values at a time.
-//!
-//! Tiles are asked to live on transparent huge pages
-//! ([`tiles::huge_page_vec`]): decoding streams them all once per token.
+//!   `vpmaddubsw` and give the portable path's results bit for bit. Other
+//!   formats run dot products on the file's own blocks, up to four input
+//!   rows per pass over a weight row. Activations are quantized eight
+//!   values at a time.
 //! - `portable` ([`blocks`]): the fallback and the reference the SIMD code
 //!   is tested against.
+//!
+//! Tiled matrices release the file pages they came from, and are asked to
+//! live on transparent huge pages ([`tiles::huge_page_vec`]): decoding
+//! streams them all once per token.
 //!
 //! Every output is computed by one task in a fixed order, so results do not
 //! depend on the thread count or on how many rows a product has.
@@ -242,8 +244,9 @@ pub enum ProductKernel {
     /// kurz's AVX2 code: tiles of 8 rows ([`tiles8`]) for every format and
     /// use.
     Avx2,
-    /// kurz's AVX-512 VNNI tiles of 16 rows ([`tiles`]) for Q4_K/Q6_K, the
-    /// AVX2 dot products for the rest.
+    /// kurz's AVX-512 VNNI tiles of 16 rows ([`tiles`]) for Q4_K/Q6_K
+    /// matrices of whole tiles used for prompts, the `avx2` path's 8-row
+    /// tiles for the rest.
     Avx512,
     /// Candle's quantized matrix product (its SIMD code for the target,
     /// NEON on aarch64) on a copy of the weights.
@@ -376,12 +379,12 @@ impl MatMul {
     }
 
     /// Gets `w` ready for these kernels: rearranged into tiles (in
-    /// parallel) with its file pages released, on the `avx512` path Q4_K
-    /// matrices and Q6_K ones used for prompt processing, in tiles of 16
-    /// rows (whole tiles only), on the `avx2` path every matrix of the
-    /// K-quants and the 32-value formats, in tiles of 8 (the last one
-    /// padded with zero rows). Everything else runs from the file's own
-    /// layout.
+    /// parallel) with its file pages released. On the `avx512` path Q4_K
+    /// matrices and Q6_K ones used for prompt processing go into tiles of
+    /// 16 rows (whole tiles only); on both SIMD paths every other matrix of
+    /// the K-quants and the 32-value formats goes into tiles of 8 (the last
+    /// one padded with zero rows). Everything else runs from the file's
+    /// own layout.
     pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
         if w.tiles.is_some() || w.candle.is_some() {
             return Ok(w);

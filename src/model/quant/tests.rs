@@ -284,27 +284,34 @@ fn q6k_tiles_hold_the_same_weights() {
 }
 
 #[test]
-fn only_k_quant_matrices_of_whole_tiles_are_tiled() {
+fn avx512_takes_16_row_tiles_for_whole_k_quant_tiles_and_8_row_tiles_otherwise() {
     let Ok(avx512) = CpuKernels::new(Isa::Avx512) else {
         eprintln!("skipped: this CPU cannot run the avx512 kernels");
         return;
     };
     let mm = MatMul::new(1, avx512).unwrap();
-    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
-    let (_, odd) = weight(GgmlDType::Q4K, QuantType::Q4K, 17, 256);
-    let (_, q6k) = weight(GgmlDType::Q6K, QuantType::Q6K, 32, 256);
-    assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_some());
-    assert!(mm.prepare(odd, Usage::Batched).unwrap().tiles.is_none());
-    assert!(mm
-        .prepare(q6k.clone(), Usage::Batched)
-        .unwrap()
-        .tiles
-        .is_some());
-    assert!(mm.prepare(q6k, Usage::SingleRow).unwrap().tiles.is_none());
-    let (_, q8) = weight(GgmlDType::Q8_0, QuantType::Q8_0, 32, 256);
-    assert!(mm.prepare(q8, Usage::Batched).unwrap().tiles.is_none());
+    let layout = |dtype, ty, rows, usage| {
+        let (_, w) = weight(dtype, ty, rows, 256);
+        match mm.prepare(w, usage).unwrap().tiles.as_deref() {
+            Some(Tiled::Q4K(_)) | Some(Tiled::Q6K(_)) => "16 rows",
+            Some(_) => "8 rows",
+            None => "file blocks",
+        }
+    };
+    use GgmlDType as G;
+    use QuantType as Q;
+    assert_eq!(layout(G::Q4K, Q::Q4K, 32, Usage::Batched), "16 rows");
+    // 17 rows: not whole 16-row tiles.
+    assert_eq!(layout(G::Q4K, Q::Q4K, 17, Usage::Batched), "8 rows");
+    assert_eq!(layout(G::Q6K, Q::Q6K, 32, Usage::Batched), "16 rows");
+    // The output projection: one input row runs faster on 8-row tiles.
+    assert_eq!(layout(G::Q6K, Q::Q6K, 32, Usage::SingleRow), "8 rows");
+    assert_eq!(layout(G::Q8_0, Q::Q8_0, 32, Usage::Batched), "8 rows");
+    assert_eq!(layout(G::Q8_0, Q::Q8_0, 32, Usage::SingleRow), "8 rows");
+    assert_eq!(layout(G::Q5_0, Q::Q5_0, 9, Usage::Batched), "8 rows");
+    assert_eq!(layout(G::Q4_1, Q::Q4_1, 3, Usage::Batched), "8 rows");
     let mm = MatMul::new(1, CpuKernels::portable()).unwrap();
-    let (_, q4k) = weight(GgmlDType::Q4K, QuantType::Q4K, 32, 256);
+    let (_, q4k) = weight(G::Q4K, Q::Q4K, 32, 256);
     assert!(mm.prepare(q4k, Usage::Batched).unwrap().tiles.is_none());
 }
 
