@@ -289,10 +289,16 @@ impl BlockFormat for Q6K {
             {
                 Some(Tiled::Q6K(mm.pack::<TileQ6K>(w)))
             }
-            // The output projection (single rows only), also on the
-            // `avx512` path: one input row runs faster on 8-row tiles than
-            // on the file's blocks (0.074 against 0.090 of a decode step's
-            // time per million weights, qwen2.5-coder-1.5b, one thread).
+            // The output projection (single rows only) on the `avx512`
+            // path: as fast on the file's blocks as on 8-row tiles
+            // (qwen2.5-coder-1.5b, 2 threads, 4 alternating runs each: 28.0
+            // against 27.9 tokens/s), and repacking its 191 MB would add
+            // 0.7 s to loading.
+            ProductKernel::Avx512 if usage == Usage::SingleRow => None,
+            // On the `avx2` path one input row runs faster on 8-row tiles
+            // than on the file's blocks (0.074 against 0.090 of a decode
+            // step's time per million weights, qwen2.5-coder-1.5b, one
+            // thread); and matrices the 16-row tiles do not take.
             ProductKernel::Avx2 | ProductKernel::Avx512 => {
                 Some(Tiled::Q6Kx8(mm.pack::<TileQ6Kx8>(w)))
             }

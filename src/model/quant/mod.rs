@@ -12,8 +12,8 @@
 //! - `avx512` (AVX-512 VNNI): Q4_K matrices, and Q6_K ones used for
 //!   prompts, are rearranged at load into tiles of 16 rows ([`tiles`]),
 //!   about the size of the file's blocks, whose products advance 16 outputs
-//!   per instruction; every other matrix of the preset formats goes into
-//!   the 8-row tiles of the `avx2` path.
+//!   per instruction; every other matrix of the preset formats but the
+//!   Q6_K output projection goes into the 8-row tiles of the `avx2` path.
 //! - `avx2` (AVX2/FMA/F16C, module `x86`): every matrix of the preset
 //!   formats (Q4_K, Q6_K, Q8_0, Q5_0, Q4_1), the output projection too, in
 //!   tiles of 8 rows ([`tiles8`]), whose products advance 8 outputs per
@@ -245,7 +245,8 @@ pub enum ProductKernel {
     /// use.
     Avx2,
     /// kurz's AVX-512 VNNI tiles of 16 rows ([`tiles`]) for Q4_K/Q6_K
-    /// matrices of whole tiles used for prompts, the `avx2` path's 8-row
+    /// matrices of whole tiles used for prompts, AVX2 dot products on the
+    /// file's blocks for a Q6_K output projection, the `avx2` path's 8-row
     /// tiles for the rest.
     Avx512,
     /// Candle's quantized matrix product (its SIMD code for the target,
@@ -383,8 +384,8 @@ impl MatMul {
     /// matrices and Q6_K ones used for prompt processing go into tiles of
     /// 16 rows (whole tiles only); on both SIMD paths every other matrix of
     /// the K-quants and the 32-value formats goes into tiles of 8 (the last
-    /// one padded with zero rows). Everything else runs from the file's
-    /// own layout.
+    /// one padded with zero rows), except a Q6_K output projection on the
+    /// `avx512` path. Everything else runs from the file's own layout.
     pub fn prepare(&self, mut w: QWeight, usage: Usage) -> Result<QWeight> {
         if w.tiles.is_some() || w.candle.is_some() {
             return Ok(w);
