@@ -246,12 +246,18 @@ pub fn run_batch(
 /// manifest this run (or `shard`) writes.
 pub fn load_resume_index(out: &Path, shard: Option<Shard>) -> Result<ResumeIndex, BatchError> {
     ResumeIndex::load_all(out).map_err(|error| BatchError::Manifest {
-        path: match shard {
-            Some(shard) => part_path(out, shard),
-            None => out.join(MANIFEST_FILE_NAME),
-        },
+        path: written_manifest(out, shard),
         error,
     })
+}
+
+/// The manifest a run of output folder `out` appends to: `manifest.jsonl`,
+/// or a shard's own part.
+fn written_manifest(out: &Path, shard: Option<Shard>) -> PathBuf {
+    match shard {
+        Some(shard) => part_path(out, shard),
+        None => out.join(MANIFEST_FILE_NAME),
+    }
 }
 
 /// [`run_batch`] for a caller that already holds the output folder's lock
@@ -281,15 +287,12 @@ pub fn run_batch_locked(
     // Output paths in every manifest (parts too) are relative to the
     // output folder.
     let manifest_path = config.output_dir.join(MANIFEST_FILE_NAME);
-    let written_path = match config.shard {
-        Some(shard) => part_path(&config.output_dir, shard),
-        None => manifest_path.clone(),
-    };
+    let written_path = written_manifest(&config.output_dir, config.shard);
     let manifest_err = |error| BatchError::Manifest {
         path: written_path.clone(),
         error,
     };
-    // Opened before it is read: a symlink there is refused, never read.
+    // A symlink there is refused (reading the manifests refused it too).
     let writer = ManifestWriter::open(&written_path).map_err(manifest_err)?;
     if let Some(shard) = config.shard {
         let displays: Vec<String> = inputs.iter().map(|i| i.display.clone()).collect();

@@ -73,10 +73,20 @@ const RSS_1_0: &[u8] = b"http://purl.org/rss/1.0/";
 const ROOT_BYTES: usize = 4096;
 
 /// An RSS 0.90 feed with its namespace declaration renamed to RSS 1.0's,
-/// so its items are read; any other feed as it is.
+/// so its items are read; any other feed as it is. Only the namespace as
+/// a quoted attribute value counts, so the same address in an item's text
+/// is left alone.
 fn rss_090_as_rss_1_0(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     let head = &bytes[..bytes.len().min(ROOT_BYTES)];
-    match head.windows(RSS_0_90.len()).position(|w| w == RSS_0_90) {
+    let quoted = |at: usize| {
+        let (before, after) = (head.get(at.wrapping_sub(1)), head.get(at + RSS_0_90.len()));
+        matches!(before, Some(b'"' | b'\'')) && before == after
+    };
+    let found = head
+        .windows(RSS_0_90.len())
+        .enumerate()
+        .position(|(at, w)| w == RSS_0_90 && quoted(at));
+    match found {
         Some(at) => {
             let mut renamed = Vec::with_capacity(bytes.len());
             renamed.extend_from_slice(&bytes[..at]);
@@ -494,6 +504,29 @@ mod tests {
         let got = extract_item(&got).unwrap();
         assert_eq!(got.document.title.as_deref(), Some("Freibad öffnet"));
         assert_eq!(got.document.text, "Das Freibad öffnet am 1. Mai.");
+    }
+
+    #[test]
+    fn the_rss_0_90_address_in_item_text_is_left_alone() {
+        let rss2 = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+<item><guid>n1</guid><title>Alt</title><description>Siehe http://my.netscape.com/rdf/simple/0.9/ und "http://my.netscape.com/rdf/simple/0.9/ dazu.</description></item>
+</channel></rss>"#;
+        assert!(matches!(
+            rss_090_as_rss_1_0(rss2.as_bytes()),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let got = extract_item(&item_bytes(rss2.as_bytes(), "n1").unwrap()).unwrap();
+        assert_eq!(
+            got.document.text,
+            "Siehe http://my.netscape.com/rdf/simple/0.9/ und \"http://my.netscape.com/rdf/simple/0.9/ dazu."
+        );
+        // The address at the very start or end of the bytes: no panic.
+        for bytes in [RSS_0_90, b"\"http://my.netscape.com/rdf/simple/0.9/"] {
+            assert!(matches!(
+                rss_090_as_rss_1_0(bytes),
+                std::borrow::Cow::Borrowed(_)
+            ));
+        }
     }
 
     #[test]

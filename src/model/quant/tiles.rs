@@ -262,6 +262,7 @@ pub struct Tiles<T> {
 /// page walk. Many distributions run THP in `madvise` mode, where only
 /// memory that asks gets 2 MiB pages; elsewhere (THP off, other systems)
 /// this is a plain vector.
+///
 /// The pages are first touched by the calling rayon pool's threads, so
 /// that the kernel clears them in parallel.
 pub(super) fn huge_page_vec<T: Clone + Send + Sync>(n: usize, value: T) -> Vec<T> {
